@@ -1,0 +1,60 @@
+"""Models shared by the three interfaces: capabilities and connection status."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+__all__ = ["Capability", "ConnectionStatus"]
+
+
+class Capability(str, enum.Enum):
+    """An operation a provider may or may not offer; checked before any network call."""
+
+    # invoicing
+    STAMP = "stamp"
+    STAMP_MANY = "stamp_many"
+    GET = "get"
+    DOWNLOAD_XML = "download_xml"
+    DOWNLOAD_PDF = "download_pdf"
+    CANCEL = "cancel"
+    LIST = "list"
+    VALIDATE_CUSTOMER = "validate_customer"
+    # tracking
+    CREATE_TRACKING = "create_tracking"
+    GET_TRACKING = "get_tracking"
+    LIST_TRACKINGS = "list_trackings"
+    DELETE_TRACKING = "delete_tracking"
+    ASSIGN = "assign"
+    ACTIVATE = "activate"
+    CLOSE = "close"
+    WEBHOOKS = "webhooks"
+    # storage
+    UPLOAD = "upload"
+    DOWNLOAD = "download"
+    LIST_FILES = "list_files"
+    DELETE = "delete"
+
+
+@attrs.frozen(slots=True)
+class ConnectionStatus:
+    """What ``check_connection()`` learned about an account.
+
+    Attributes:
+        provider: short vendor name.
+        ok: ``True`` when the credentials work.
+        account: who the vendor says we are (RFC, e-mail, company), when it says.
+        environment: ``production``, ``sandbox``, ``emulator``...
+        detail: human-readable summary (vendor text kept verbatim where there is one).
+        extra: vendor-specific facts (stamps left, serie status, ...).
+    """
+
+    provider: str
+    ok: bool
+    account: str | None = None
+    environment: str | None = None
+    detail: str = ""
+    extra: Mapping[str, Any] = attrs.field(factory=dict)

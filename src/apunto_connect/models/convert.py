@@ -1,0 +1,53 @@
+"""Round trip between models and plain dicts (JSON, pandas, notebooks).
+
+One :class:`cattrs.Converter` is built once at import: Decimal travels as a string (never a
+float), datetimes as ISO 8601 text and enums as their values.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import cattrs
+
+from ..money import to_decimal
+
+__all__ = ["converter", "from_dict", "to_dict"]
+
+T = TypeVar("T")
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter()
+    conv.register_unstructure_hook(Decimal, str)
+    # str-based enums would otherwise leak out as enum objects; plain values travel better.
+    conv.register_unstructure_hook_func(
+        lambda t: isinstance(t, type) and issubclass(t, enum.Enum), lambda e: e.value
+    )
+    conv.register_structure_hook(Decimal, lambda value, _: to_decimal(value))
+    conv.register_unstructure_hook(datetime, datetime.isoformat)
+    conv.register_structure_hook(
+        datetime, lambda value, _: value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    )
+    conv.register_unstructure_hook(date, date.isoformat)
+    conv.register_structure_hook(
+        date, lambda value, _: value if isinstance(value, date) else date.fromisoformat(value)
+    )
+    return conv
+
+
+converter = _make_converter()
+"""The shared converter; register extra hooks on a copy, not on this one."""
+
+
+def to_dict(obj: Any) -> Any:
+    """Turn a model (or a list of them) into plain dicts, lists, strings and numbers."""
+    return converter.unstructure(obj)
+
+
+def from_dict(cls: type[T], data: Any) -> T:
+    """Build a model of type ``cls`` from what :func:`to_dict` produced (or equivalent JSON)."""
+    return converter.structure(data, cls)

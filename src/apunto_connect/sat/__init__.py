@@ -1,0 +1,1 @@
+"""SAT helpers: RFC, legal names, product names, CFDI 4.0 catalogs and pre-flight rules."""

@@ -1,0 +1,5 @@
+"""Storage providers: local folders and Google Drive behind :class:`StorageProvider`."""
+
+from .base import StorageProvider, UploadData
+
+__all__ = ["StorageProvider", "UploadData"]
