@@ -44,16 +44,16 @@ __all__ = ["__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .credentials import Secret
-    from .errors import *  # noqa: F403
+    from .errors import *
     from .http import Transport
-    from .models import *  # noqa: F403
+    from .models import *
     from .registry import (
         available_providers,
         invoice_provider,
         storage_provider,
         tracking_provider,
     )
-    from .sandbox import Sandbox
+    from .sandbox import Sandbox  # type: ignore[attr-defined]
 
 
 def __getattr__(name: str) -> Any:

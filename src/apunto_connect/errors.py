@@ -169,7 +169,11 @@ class ProviderError(ApuntoError):
         if self.vendor_code:
             head += f" [{self.vendor_code}]"
         tail = f" (request id {self.request_id})" if self.request_id else ""
-        return f"{head}: {self.message}{tail}"
+        # Vendors sometimes echo what they were sent; the text shown never carries a secret,
+        # while ``.message`` stays verbatim for code that needs it.
+        from .redaction import redact
+
+        return redact(f"{head}: {self.message}{tail}")
 
 
 class AuthenticationError(ProviderError):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from .._capabilities import ProviderBase
 from ..models.common import Capability
-from ..models.invoices import CancelMotive, Cancellation, Invoice, StampedInvoice
+from ..models.invoices import Cancellation, CancelMotive, Invoice, StampedInvoice
 
 __all__ = ["DownloadFormat", "InvoiceProvider"]
 

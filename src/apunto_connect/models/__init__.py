@@ -5,9 +5,9 @@ from __future__ import annotations
 from .common import Capability, ConnectionStatus
 from .convert import from_dict, to_dict
 from .invoices import (
-    CancelMotive,
     Cancellation,
     CancellationStatus,
+    CancelMotive,
     GlobalInformation,
     Invoice,
     InvoiceKind,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -55,6 +55,24 @@ def _money(value: object) -> Decimal:
 
 def _optional_money(value: object) -> Decimal | None:
     return None if value is None else to_decimal(value)
+
+
+# Typed converters: attrs derives __init__ parameter types from them, so ``tuple`` itself
+# would leave mypy with an unresolved generic.
+def _taxes(values: Iterable[Tax]) -> tuple[Tax, ...]:
+    return tuple(values)
+
+
+def _items(values: Iterable[LineItem]) -> tuple[LineItem, ...]:
+    return tuple(values)
+
+
+def _related(values: Iterable[RelatedDocuments]) -> tuple[RelatedDocuments, ...]:
+    return tuple(values)
+
+
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
 
 
 class TaxKind(str, enum.Enum):
@@ -149,7 +167,7 @@ class LineItem:
     unit_price: Decimal = attrs.field(converter=_money)
     unit_name: str | None = None
     discount: Decimal = attrs.field(default=_ZERO, converter=_money)
-    taxes: tuple[Tax, ...] = attrs.field(default=(), converter=tuple)
+    taxes: tuple[Tax, ...] = attrs.field(default=(), converter=_taxes)
     tax_object: str | None = None
     sku: str | None = None
     name: str | None = None
@@ -189,7 +207,7 @@ class RelatedDocuments:
     """CfdiRelacionados: a c_TipoRelacion code and the UUIDs it relates to."""
 
     relation_type: str
-    uuids: tuple[str, ...] = attrs.field(converter=tuple)
+    uuids: tuple[str, ...] = attrs.field(converter=_strings)
 
 
 @attrs.frozen(slots=True)
@@ -257,10 +275,8 @@ def _compute_line(item: LineItem, currency: str) -> LineTotals:
     discount = round_money(item.discount, currency)
     taxes = []
     for tax in item.taxes:
-        if tax.factor is TaxFactor.QUOTA:
-            base = item.quantity
-        else:
-            base = amount - discount
+        # A Cuota tax (IEPS per litre, per cigarette...) is charged per unit, not on the price.
+        base = item.quantity if tax.factor is TaxFactor.QUOTA else amount - discount
         tax_amount = None
         if tax.factor is not TaxFactor.EXEMPT and tax.rate is not None:
             tax_amount = round_money(base * tax.rate, currency)
@@ -318,7 +334,7 @@ class Invoice:
     """
 
     customer: Customer
-    items: tuple[LineItem, ...] = attrs.field(converter=tuple)
+    items: tuple[LineItem, ...] = attrs.field(converter=_items)
     issuer: Issuer | None = None
     currency: str = "MXN"
     exchange_rate: Decimal | None = attrs.field(default=None, converter=_optional_money)
@@ -333,7 +349,7 @@ class Invoice:
     kind: InvoiceKind = attrs.field(default=InvoiceKind.INCOME, converter=InvoiceKind)
     export_code: str = "01"
     notes: str | None = None
-    related: tuple[RelatedDocuments, ...] = attrs.field(default=(), converter=tuple)
+    related: tuple[RelatedDocuments, ...] = attrs.field(default=(), converter=_related)
     global_info: GlobalInformation | None = None
     payment_terms: str | None = None
 

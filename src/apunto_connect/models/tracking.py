@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,23 @@ def _stripped(value: str) -> str:
 
 def _optional_stripped(value: str | None) -> str | None:
     return value.strip() or None if value is not None else None
+
+
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+def _events(values: Iterable[TrackingEvent]) -> tuple[TrackingEvent, ...]:
+    return tuple(values)
+
+
+def _plate(value: object) -> str:
+    # Plates arrive with spaces and dashes typed in many ways; vendors compare them bare.
+    return "".join(str(value).split()).upper()
+
+
+def _optional_plate(value: object) -> str | None:
+    return _plate(value) or None if value else None
 
 
 class TrackingMode(str, enum.Enum):
@@ -64,11 +81,9 @@ class FleetType(str, enum.Enum):
 class Vehicle:
     """A truck assigned to a land trip."""
 
-    plate: str = attrs.field(converter=lambda v: "".join(str(v).split()).upper())
+    plate: str = attrs.field(converter=_plate)
     fleet_type: FleetType = attrs.field(default=FleetType.OWN, converter=FleetType)
-    trailer_plate: str | None = attrs.field(
-        default=None, converter=lambda v: "".join(str(v).split()).upper() or None if v else None
-    )
+    trailer_plate: str | None = attrs.field(default=None, converter=_optional_plate)
 
 
 @attrs.frozen(slots=True)
@@ -120,8 +135,8 @@ class Shipment:
     destination: str | None = None
     service_status: str | None = None
     customer: str | None = None
-    tags: tuple[str, ...] = attrs.field(default=(), converter=tuple)
-    followers: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    tags: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    followers: tuple[str, ...] = attrs.field(default=(), converter=_strings)
     extra: Mapping[str, Any] = attrs.field(factory=dict)
 
 
@@ -147,7 +162,7 @@ class Tracking:
     mode: TrackingMode = attrs.field(converter=TrackingMode)
     status: TrackingStatus = attrs.field(converter=TrackingStatus)
     native_status: str | None = None
-    events: tuple[TrackingEvent, ...] = attrs.field(default=(), converter=tuple)
+    events: tuple[TrackingEvent, ...] = attrs.field(default=(), converter=_events)
     eta: datetime | None = None
     assignment: Assignment | None = None
     activated_at: datetime | None = None

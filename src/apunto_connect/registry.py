@@ -1,0 +1,90 @@
+"""Providers by name, built in or added by third parties through entry points.
+
+A third-party package adds a vendor by declaring, in its ``pyproject.toml``::
+
+    [project.entry-points."apunto_connect.providers"]
+    "invoicing.myvendor" = "my_package.vendor:MyVendorProvider"
+
+Names are ``<kind>.<name>`` with kind ``invoicing``, ``tracking`` or ``storage``. Nothing is
+imported until a provider is asked for by name.
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import Any, Literal, TypeVar, cast
+
+from .errors import ConfigurationError
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Kind",
+    "available_providers",
+    "invoice_provider",
+    "load_provider_class",
+    "storage_provider",
+    "tracking_provider",
+]
+
+ENTRY_POINT_GROUP = "apunto_connect.providers"
+Kind = Literal["invoicing", "tracking", "storage"]
+T = TypeVar("T")
+
+# Built-in providers: "module:Class" strings so that nothing is imported up front.
+_BUILTIN: dict[str, dict[str, str]] = {
+    "invoicing": {},
+    "tracking": {},
+    "storage": {},
+}
+
+
+def _entry_point_targets(kind: Kind) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        prefix, _, name = ep.name.partition(".")
+        if prefix == kind and name:
+            found[name] = ep.value
+    return found
+
+
+def available_providers(kind: Kind) -> list[str]:
+    """Names of every provider of ``kind``: built-in plus entry points."""
+    return sorted({*_BUILTIN[kind], *_entry_point_targets(kind)})
+
+
+def load_provider_class(kind: Kind, name: str) -> type[Any]:
+    """Import and return the provider class registered as ``name``.
+
+    Raises:
+        ConfigurationError: unknown name (the message lists the known ones) or a broken target.
+    """
+    key = name.strip().lower().replace("-", "_")
+    target = _BUILTIN[kind].get(key) or _entry_point_targets(kind).get(key)
+    if target is None:
+        known = ", ".join(available_providers(kind)) or "none"
+        raise ConfigurationError(f"Unknown {kind} provider {name!r}; known: {known}")
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        cls = getattr(module, attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(
+            f"{kind} provider {name!r} ({target}) could not be loaded: {exc}"
+        ) from exc
+    return cast(type[Any], cls)
+
+
+def invoice_provider(name: str, **kwargs: Any) -> Any:
+    """Build the invoicing provider ``name``; missing credentials come from env or keyring."""
+    return load_provider_class("invoicing", name)(**kwargs)
+
+
+def tracking_provider(name: str, **kwargs: Any) -> Any:
+    """Build the tracking provider ``name``; missing credentials come from env or keyring."""
+    return load_provider_class("tracking", name)(**kwargs)
+
+
+def storage_provider(name: str, **kwargs: Any) -> Any:
+    """Build the storage provider ``name`` (``local`` needs ``root=``)."""
+    return load_provider_class("storage", name)(**kwargs)

@@ -1,0 +1,1 @@
+"""Offline emulators of every vendor (built in later releases)."""

@@ -1,0 +1,35 @@
+"""Suite-wide set-up: no network, no real credentials, one vcrpy configuration."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import cassette_scrub
+
+ROOT = Path(__file__).resolve().parent.parent
+CASSETTES = ROOT / "cassettes"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own APUNTO_* variables or keyring must never reach a test."""
+    for name in list(os.environ):
+        if name.startswith("APUNTO_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("APUNTO_NO_KEYRING", "1")
+
+
+@pytest.fixture(scope="module")
+def vcr_config() -> dict[str, Any]:
+    return cassette_scrub.vcr_config()
+
+
+@pytest.fixture(scope="module")
+def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
+    # tests/invoicing/test_facturama.py -> cassettes/facturama/
+    vendor = Path(str(request.node.fspath)).stem.removeprefix("test_")
+    return str(CASSETTES / vendor)

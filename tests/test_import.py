@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ["googleapiclient", "google.auth", "lxml", "keyring", "fpdf", "tenacity"]
+
+
+def test_import_apunto_connect_stays_light():
+    code = (
+        "import json, sys, apunto_connect; "
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout) == []
+
+
+def test_public_names_resolve_lazily():
+    code = (
+        "import apunto_connect as ac; ac.Invoice; ac.ValidationError; ac.invoice_provider; "
+        "import sys; print('lxml' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    import pytest
+
+    import apunto_connect
+
+    with pytest.raises(AttributeError):
+        apunto_connect.DoesNotExist  # noqa: B018
