@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         storage_provider,
         tracking_provider,
     )
-    from .sandbox import Sandbox  # type: ignore[attr-defined]
+    from .sandbox import Sandbox
 
 
 def __getattr__(name: str) -> Any:

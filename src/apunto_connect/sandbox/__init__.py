@@ -1,1 +1,158 @@
-"""Offline emulators of every vendor (built in later releases)."""
+"""Offline emulators of every vendor, so the SDK runs, demos and tests with no account.
+
+>>> from apunto_connect import Sandbox
+>>> with Sandbox() as sb:                                   # doctest: +SKIP
+...     facturama = sb.invoice_provider("facturama")
+...     stamped = facturama.stamp(invoice)
+
+One emulator per vendor speaks that vendor's real paths, auth, envelopes and error shapes, and
+is reachable two ways: in process (``sb.session``, a :class:`requests.Session` with an adapter
+mounted on the vendor's real base URLs) and over loopback (``sb.serve()``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from ..errors import ConfigurationError
+from .adapter import SandboxAdapter
+from .faults import Fault, FaultKind, FaultPlan
+from .framework import Emulator, SandboxClock
+from .server import LoopbackServer
+
+__all__ = [
+    "EMULATORS",
+    "Fault",
+    "FaultKind",
+    "FaultPlan",
+    "LoopbackServer",
+    "Sandbox",
+    "SandboxClock",
+]
+
+# name -> "module:Class"; every vendor adds its emulator here.
+EMULATORS: dict[str, str] = {}
+
+
+def _load_emulator_class(target: str) -> type[Emulator]:
+    module_name, _, attr = target.partition(":")
+    cls: type[Emulator] = getattr(importlib.import_module(module_name), attr)
+    return cls
+
+
+class Sandbox:
+    """A set of stateful vendor emulators and providers wired to them.
+
+    Args:
+        latency: seconds added to every request (realistic timing for benchmarks).
+        faults: fault rules (or a :class:`FaultPlan`) to inject.
+        seed: makes ids and fault probabilities reproducible.
+        clock: simulated time shared by the emulators (advance it instead of sleeping).
+        vendors: only these emulators (all by default).
+    """
+
+    def __init__(
+        self,
+        latency: float = 0.0,
+        faults: FaultPlan | Iterable[Fault] | None = None,
+        seed: int | None = None,
+        clock: SandboxClock | None = None,
+        vendors: Iterable[str] | None = None,
+    ) -> None:
+        self.latency = latency
+        self.seed = seed
+        self.clock = clock or SandboxClock()
+        self.faults = faults if isinstance(faults, FaultPlan) else FaultPlan(faults or (), seed)
+        names = list(vendors) if vendors is not None else list(EMULATORS)
+        unknown = [n for n in names if n not in EMULATORS]
+        if unknown:
+            raise ConfigurationError(f"no emulator for {unknown}; known: {sorted(EMULATORS)}")
+        self.emulators: dict[str, Emulator] = {
+            name: _load_emulator_class(EMULATORS[name])(clock=self.clock, seed=seed)
+            for name in names
+        }
+        self.adapter = SandboxAdapter(self.emulators, self.faults, latency)
+        self.session = requests.Session()
+        for prefix in self.adapter.prefixes():
+            self.session.mount(prefix, self.adapter)
+        self._servers: list[LoopbackServer] = []
+        self._temp_dirs: list[Path] = []
+
+    def emulator(self, name: str) -> Emulator:
+        """The emulator of vendor ``name`` (to inspect its state in tests)."""
+        try:
+            return self.emulators[name]
+        except KeyError:
+            raise ConfigurationError(
+                f"no emulator named {name!r}; known: {sorted(self.emulators)}"
+            ) from None
+
+    def provider_kwargs(self, name: str, **overrides: Any) -> dict[str, Any]:
+        """Keyword arguments that wire vendor ``name``'s provider to this sandbox."""
+        emulator = self.emulator(name)
+        kwargs: dict[str, Any] = {**emulator.demo_credentials, "session": self.session}
+        kwargs.update(emulator.provider_options())
+        kwargs.update(overrides)
+        return kwargs
+
+    def invoice_provider(self, name: str, **overrides: Any) -> Any:
+        """An invoicing provider talking to the emulator, with demo credentials."""
+        from ..registry import load_provider_class
+
+        return load_provider_class("invoicing", name)(**self.provider_kwargs(name, **overrides))
+
+    def tracking_provider(self, name: str, **overrides: Any) -> Any:
+        """A tracking provider talking to the emulator, with demo credentials."""
+        from ..registry import load_provider_class
+
+        return load_provider_class("tracking", name)(**self.provider_kwargs(name, **overrides))
+
+    def storage_provider(self, name: str, **overrides: Any) -> Any:
+        """A storage provider: ``local`` in a temporary folder, others on their emulator."""
+        from ..registry import load_provider_class
+
+        cls = load_provider_class("storage", name)
+        if name == "local":
+            if "root" not in overrides:
+                root = Path(tempfile.mkdtemp(prefix="apunto-sandbox-"))
+                self._temp_dirs.append(root)
+                overrides["root"] = root
+            return cls(**overrides)
+        return cls(**self.provider_kwargs(name, **overrides))
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> LoopbackServer:
+        """Serve every emulator over loopback HTTP (stopped by :meth:`close`)."""
+        server = LoopbackServer(self.emulators, self.faults, self.latency, host, port)
+        self._servers.append(server)
+        return server
+
+    def close(self) -> None:
+        """Stop servers, close the session and remove temporary folders."""
+        for server in self._servers:
+            server.close()
+        self._servers.clear()
+        self.session.close()
+        for folder in self._temp_dirs:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._temp_dirs.clear()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def demo_credentials() -> Mapping[str, Mapping[str, str]]:
+    """Every emulator's demo credentials (they work only against the sandbox)."""
+    return {
+        name: dict(_load_emulator_class(target).demo_credentials)
+        for name, target in EMULATORS.items()
+    }

@@ -1,0 +1,142 @@
+"""The emulator framework on a tiny counter emulator: both transports, faults and routing."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import pytest
+import requests
+
+from apunto_connect.errors import NotFound, RateLimited, ServerError, TransportError
+from apunto_connect.http import RetryPolicy, Transport
+from apunto_connect.sandbox.adapter import SandboxAdapter
+from apunto_connect.sandbox.faults import Fault, FaultKind, FaultPlan
+from apunto_connect.sandbox.framework import (
+    Emulator,
+    EmulatorRequest,
+    EmulatorResponse,
+    HttpError,
+    basic_auth,
+    json_response,
+    route,
+)
+from apunto_connect.sandbox.server import LoopbackServer
+
+BASE = "https://api.counter.test/v1"
+
+
+class CounterEmulator(Emulator):
+    name = "counter"
+    base_urls: ClassVar[tuple[str, ...]] = (BASE, "https://sandbox.counter.test/v1")
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.items: dict[str, dict] = {}
+
+    def authenticate(self, request: EmulatorRequest) -> EmulatorResponse | None:
+        if basic_auth(request) != ("demo", "secret"):
+            return json_response(401, {"message": "bad credentials"})
+        return None
+
+    @route("POST", "/items")
+    def create(self, request: EmulatorRequest) -> EmulatorResponse:
+        body = request.json() or {}
+        item_id = str(len(self.items) + 1)
+        self.items[item_id] = {"id": item_id, **body}
+        return json_response(201, self.items[item_id])
+
+    @route("GET", "/items/{item_id}")
+    def get(self, request: EmulatorRequest, item_id: str) -> EmulatorResponse:
+        if item_id not in self.items:
+            raise HttpError(404, {"message": f"item {item_id} not found"})
+        return json_response(200, self.items[item_id])
+
+
+def make(faults=(), url=BASE, session=None, retries=2):
+    emulator = CounterEmulator()
+    plan = FaultPlan(faults, seed=1)
+    if session is None:
+        adapter = SandboxAdapter({"counter": emulator}, plan)
+        session = requests.Session()
+        session.mount("https://api.counter.test", adapter)
+        session.mount("https://sandbox.counter.test", adapter)
+    transport = Transport(
+        "counter", url, auth=("demo", "secret"), session=session,
+        retry=RetryPolicy(max_retries=retries), sleep=lambda s: None,
+    )
+    return emulator, plan, transport
+
+
+def test_in_process_round_trip_and_case_insensitive_routes():
+    emulator, _, transport = make()
+    created = transport.request_json("POST", "items", json={"name": "a"})
+    assert transport.request_json("GET", f"ITEMS/{created['id']}")["name"] == "a"
+    with pytest.raises(NotFound, match="item 9 not found"):
+        transport.request("GET", "items/9")
+
+
+def test_wrong_credentials_get_the_emulators_401():
+    _, _, transport = make()
+    transport.auth = ("demo", "wrong")
+    from apunto_connect.errors import AuthenticationError
+
+    with pytest.raises(AuthenticationError, match="bad credentials"):
+        transport.request("GET", "items/1")
+
+
+def test_drop_after_commit_creates_but_reports_request_sent():
+    emulator, plan, transport = make([Fault(FaultKind.DROP_AFTER, path="/items")])
+    with pytest.raises(TransportError) as info:
+        transport.request("POST", "items", json={})
+    assert info.value.request_sent is True
+    assert len(emulator.items) == 1  # the server did commit
+
+
+def test_drop_before_is_retried_safely_without_duplicates():
+    emulator, plan, transport = make([Fault(FaultKind.DROP_BEFORE, path="/items")])
+    transport.request("POST", "items", json={})
+    assert len(emulator.items) == 1
+    assert [f.kind for f in plan.fired] == [FaultKind.DROP_BEFORE]
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault(FaultKind.RATE_LIMIT, times=-1, retry_after=0), RateLimited),
+        (Fault(FaultKind.SERVER_ERROR, times=-1, status=503), ServerError),
+        (Fault(FaultKind.HTML_ERROR, times=-1), ServerError),
+    ],
+)
+def test_persistent_faults_end_in_typed_errors(fault, error):
+    emulator, plan, transport = make([fault])
+    with pytest.raises(error):
+        transport.request("GET", "items/1")
+    assert len(plan.fired) == 3
+
+
+def test_malformed_json_after_commit_is_a_transport_error():
+    emulator, _, transport = make([Fault(FaultKind.MALFORMED_JSON)])
+    with pytest.raises(TransportError) as info:
+        transport.request_json("POST", "items", json={"name": "x"})
+    assert info.value.request_sent is True
+    assert len(emulator.items) == 1
+
+
+def test_loopback_server_serves_the_same_emulator_and_drops_connections():
+    emulator = CounterEmulator()
+    plan = FaultPlan()
+    with LoopbackServer({"counter": emulator}, plan) as server:
+        transport = Transport("counter", server.base_url("counter"), auth=("demo", "secret"))
+        created = transport.request_json("POST", "items", json={"name": "net"})
+        assert transport.request_json("GET", f"items/{created['id']}")["name"] == "net"
+        plan.add(Fault(FaultKind.DROP_AFTER, path="/items"))
+        with pytest.raises(TransportError) as info:
+            transport.request("POST", "items", json={})
+        assert info.value.request_sent is True
+        assert len(emulator.items) == 2
+        transport.close()
+
+
+def test_loopback_server_refuses_non_loopback_hosts():
+    with pytest.raises(ValueError):
+        LoopbackServer({}, host="0.0.0.0")
