@@ -68,7 +68,7 @@ def make(faults=(), url=BASE, session=None, retries=2):
 
 
 def test_in_process_round_trip_and_case_insensitive_routes():
-    emulator, _, transport = make()
+    _, _, transport = make()
     created = transport.request_json("POST", "items", json={"name": "a"})
     assert transport.request_json("GET", f"ITEMS/{created['id']}")["name"] == "a"
     with pytest.raises(NotFound, match="item 9 not found"):
@@ -85,7 +85,7 @@ def test_wrong_credentials_get_the_emulators_401():
 
 
 def test_drop_after_commit_creates_but_reports_request_sent():
-    emulator, plan, transport = make([Fault(FaultKind.DROP_AFTER, path="/items")])
+    emulator, _, transport = make([Fault(FaultKind.DROP_AFTER, path="/items")])
     with pytest.raises(TransportError) as info:
         transport.request("POST", "items", json={})
     assert info.value.request_sent is True
@@ -108,7 +108,7 @@ def test_drop_before_is_retried_safely_without_duplicates():
     ],
 )
 def test_persistent_faults_end_in_typed_errors(fault, error):
-    emulator, plan, transport = make([fault])
+    _, plan, transport = make([fault])
     with pytest.raises(error):
         transport.request("GET", "items/1")
     assert len(plan.fired) == 3
