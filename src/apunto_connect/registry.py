@@ -33,9 +33,13 @@ T = TypeVar("T")
 
 # Built-in providers: "module:Class" strings so that nothing is imported up front.
 _BUILTIN: dict[str, dict[str, str]] = {
-    "invoicing": {},
-    "tracking": {},
-    "storage": {},
+    "invoicing": {
+    },
+    "tracking": {
+    },
+    "storage": {
+        "local": "apunto_connect.storage.local:LocalStorage",
+    },
 }
 
 

@@ -38,7 +38,8 @@ __all__ = [
 ]
 
 # name -> "module:Class"; every vendor adds its emulator here.
-EMULATORS: dict[str, str] = {}
+EMULATORS: dict[str, str] = {
+}
 
 
 def _load_emulator_class(target: str) -> type[Emulator]:
