@@ -23,6 +23,9 @@ _LAZY: dict[str, str] = {
     "Sandbox": "apunto_connect.sandbox",
     "Secret": "apunto_connect.credentials",
     "Transport": "apunto_connect.http",
+    "archive": "apunto_connect.archive",
+    "archive_many": "apunto_connect.archive",
+    "LocalStorage": "apunto_connect.storage.local",
 }
 for _module, _names in {
     "apunto_connect.errors": (
@@ -43,6 +46,7 @@ for _module, _names in {
 __all__ = ["__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .archive import archive, archive_many
     from .credentials import Secret
     from .errors import *
     from .http import Transport
@@ -54,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         tracking_provider,
     )
     from .sandbox import Sandbox
+    from .storage.local import LocalStorage
 
 
 def __getattr__(name: str) -> Any:
