@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from apunto_connect import __version__
+from apunto_connect.cli import main
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert __version__ in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "demo" in capsys.readouterr().out
+
+
+def test_no_command_prints_help_and_exits_2(capsys):
+    assert main([]) == 2
+
+
+def test_demo_json_is_machine_readable(capsys):
+    code = main(["demo", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report["ok"] is True
+    names = [step["name"] for step in report["steps"]]
+    assert names[:3] == ["build", "totals", "validate"]
+
+
+def test_credentials_show_never_prints_the_value(monkeypatch, capsys):
+    monkeypatch.setenv("APUNTO_FACTURAMA_PASSWORD", "Sup3r-Secret-Pass")
+    assert main(["credentials", "show", "facturama", "password", "username"]) == 0
+    out = capsys.readouterr().out
+    assert "Sup3r-Secret-Pass" not in out
+    assert "********Pass" in out  # the last characters as a hint
+    assert "username: not set" in out
+
+
+def test_credentials_set_without_keyring_is_a_clear_configuration_error(capsys):
+    code = main(["credentials", "set", "facturama", "username=demo"])
+    assert code == 6
+    err = capsys.readouterr().err
+    assert err.startswith("error: No usable keyring")
+    assert "Traceback" not in err
+
+
+def test_console_script_module_entry_point_runs():
+    out = subprocess.run(
+        [sys.executable, "-m", "apunto_connect", "--version"], capture_output=True, text=True
+    )
+    assert out.returncode == 0
+    assert __version__ in out.stdout
