@@ -18,7 +18,7 @@ from .models import Customer, Invoice, Issuer, LineItem, Tax, to_dict
 __all__ = ["DemoReport", "DemoStep", "demo_invoice", "run_demo"]
 
 DEMO_ISSUER = Issuer(
-    rfc="EKU9003173C9", legal_name="ESCUELA KEMPER URGATE", tax_regime="601", zip_code="42501"
+    rfc="EKU9003173C9", legal_name="ESCUELA KEMPER URGATE", tax_regime="601", zip_code="26015"
 )
 
 
