@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar, TypeVar
 
 from .errors import UnsupportedOperation
+from .events import EventBus
 from .models.common import Capability, ConnectionStatus
 
 __all__ = ["ProviderBase"]
@@ -21,6 +22,14 @@ class ProviderBase:
 
     name: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    @property
+    def events(self) -> EventBus:
+        """The event bus of this provider (created on first use; never shared)."""
+        bus: EventBus | None = self.__dict__.get("_event_bus")
+        if bus is None:
+            bus = self.__dict__.setdefault("_event_bus", EventBus())
+        return bus
 
     def supports(self, capability: Capability) -> bool:
         """Tell whether this provider offers ``capability``."""

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .errors import ApuntoError, ValidationError
+from .events import STORAGE_FILE_ARCHIVED
+from .models.convert import to_dict
 from .models.invoices import StampedInvoice
 from .models.storage import StoredFile
 
@@ -110,7 +112,12 @@ def archive(
         pdf_file = storage.upload(
             pdf, f"{stem}.pdf", folder=folder, content_type="application/pdf", metadata=metadata
         )
-    return ArchivedInvoice(uuid=values["uuid"], xml=xml_file, pdf=pdf_file)
+    archived = ArchivedInvoice(uuid=values["uuid"], xml=xml_file, pdf=pdf_file)
+    for stored in (xml_file, pdf_file):
+        if stored is not None:
+            data = {**to_dict(stored), "uuid": values["uuid"], "invoice_provider": stamped.provider}
+            storage.events.emit(STORAGE_FILE_ARCHIVED, storage.name, data)
+    return archived
 
 
 def _progress(total: int, enabled: bool) -> Any:
