@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 from .errors import ValidationError
 
-__all__ = ["quantize", "round_money", "to_decimal"]
+__all__ = ["quantize", "round_money", "sat_tax_bounds", "to_decimal"]
 
 
 def to_decimal(value: object, *, field: str = "amount") -> Decimal:
@@ -58,3 +58,17 @@ def round_money(value: Decimal, currency: str) -> Decimal:
     from .sat.catalogs import currency_decimals
 
     return quantize(value, currency_decimals(currency))
+
+
+def sat_tax_bounds(base: Decimal, rate: Decimal, decimals: int = 2) -> tuple[Decimal, Decimal]:
+    """The range the SAT accepts for a tax amount (Importe) on ``base`` at ``rate``.
+
+    Anexo 20: lower = (base − ½·10⁻ᵈ) × rate truncated, upper = (base + ½·10⁻ᵈ − 10⁻¹²) × rate
+    rounded up, where ``d`` is the number of decimals the base is written with (``decimals``)
+    and the result has the currency's decimals (two here).
+    """
+    half = Decimal(1).scaleb(-decimals) / 2
+    exponent = _exponent(2)
+    lower = ((base - half) * rate).quantize(exponent, rounding=ROUND_DOWN)
+    upper = ((base + half - Decimal("1e-12")) * rate).quantize(exponent, rounding=ROUND_CEILING)
+    return lower, upper

@@ -108,17 +108,21 @@ class Tax:
         rate: TasaOCuota as a fraction (``0.16``); ``None`` only for ``Exento``.
         withholding: ``True`` for a retención.
         factor: Tasa, Cuota or Exento.
+        amount: the tax amount (Importe) when it was fixed elsewhere (e.g. what an online store
+            charged); it must lie within the SAT's bounds for the base
+            (:func:`apunto_connect.money.sat_tax_bounds`). ``None`` computes base × rate.
     """
 
     kind: TaxKind = attrs.field(converter=TaxKind)
     rate: Decimal | None = attrs.field(default=None, converter=_optional_money)
     withholding: bool = False
     factor: TaxFactor = attrs.field(default=TaxFactor.RATE, converter=TaxFactor)
+    amount: Decimal | None = attrs.field(default=None, converter=_optional_money)
 
     @classmethod
-    def iva(cls, rate: Decimal | str = "0.16") -> Tax:
+    def iva(cls, rate: Decimal | str = "0.16", *, amount: Decimal | None = None) -> Tax:
         """IVA transferred at ``rate`` (16 % by default; 8 % border region; 0 %)."""
-        return cls(TaxKind.IVA, to_decimal(rate, field="rate"))
+        return cls(TaxKind.IVA, to_decimal(rate, field="rate"), amount=amount)
 
     @classmethod
     def iva_exempt(cls) -> Tax:
@@ -279,7 +283,8 @@ def _compute_line(item: LineItem, currency: str) -> LineTotals:
         base = item.quantity if tax.factor is TaxFactor.QUOTA else amount - discount
         tax_amount = None
         if tax.factor is not TaxFactor.EXEMPT and tax.rate is not None:
-            tax_amount = round_money(base * tax.rate, currency)
+            fixed = tax.amount
+            tax_amount = round_money(base * tax.rate if fixed is None else fixed, currency)
         taxes.append(
             TaxSummary(tax.kind, tax.factor, tax.rate, tax.withholding, base, tax_amount)
         )

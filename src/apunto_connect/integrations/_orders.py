@@ -1,0 +1,219 @@
+"""What store-order mappers share: signatures, the cent-exact line rule, the factura global.
+
+The cent-exact rule. A store shows the buyer a gross amount per line (price with tax). The
+CFDI states a base and a tax per line, and the SAT accepts a tax amount only inside bounds
+around base × rate: (base ± half a cent) × rate, truncated below and rounded up above
+(Anexo 20). When the store rounded differently (tax-inclusive prices, per-order rounding),
+its tax can differ from our own rounding by a cent, and the invoice total from what was
+charged. So, per line:
+
+1. if the store's tax lies inside the SAT's bounds for the store's base, both are kept as
+   charged (``Tax.amount`` fixes the Importe);
+2. otherwise, among the bases within two cents of the store's, the closest one whose own
+   SAT-rounded tax adds up to the store's gross amount is used.
+
+The invoice total then equals the order total to the cent; ``OrderMapping.difference`` shows
+any remainder (none with real rates and amounts).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from ..errors import SignatureVerificationError, ValidationError
+from ..models import Customer, GlobalInformation, Invoice, Issuer, LineItem, Tax
+from ..money import quantize, sat_tax_bounds, to_decimal
+
+__all__ = [
+    "CENT",
+    "OrderLine",
+    "OrderMapping",
+    "ProductKeys",
+    "build_invoice",
+    "exact_base",
+    "public_customer",
+    "verify_base64_hmac",
+]
+
+CENT = Decimal("0.01")
+_KNOWN_IVA_RATES = (Decimal("0.16"), Decimal("0.08"), Decimal("0"))
+
+CustomerFinder = Callable[[Mapping[str, Any]], Customer | None]
+
+
+@attrs.frozen(slots=True)
+class ProductKeys:
+    """SAT keys for a store line: ClaveProdServ and ClaveUnidad (plus its name)."""
+
+    product_code: str = "01010101"  # "No existe en el catálogo": valid, but better to map
+    unit_code: str = "H87"
+    unit_name: str = "Pieza"
+
+
+@attrs.frozen(slots=True)
+class OrderLine:
+    """A store line reduced to what the invoice needs (amounts excluding tax)."""
+
+    description: str
+    quantity: Decimal
+    subtotal: Decimal  # before discounts, excluding tax
+    discount: Decimal  # excluding tax
+    tax: Decimal  # what the store charged as tax on this line
+    keys: ProductKeys
+    sku: str | None = None
+
+
+@attrs.frozen(slots=True)
+class OrderMapping:
+    """The invoice draft for an order plus how it compares with what the store charged."""
+
+    invoice: Invoice
+    order_total: Decimal
+    difference: Decimal
+    public: bool
+
+    @property
+    def matches(self) -> bool:
+        """``True`` when the invoice total equals the order total to the cent."""
+        return self.difference == 0
+
+
+def verify_base64_hmac(body: bytes, header: str | None, secret: str, header_name: str) -> None:
+    """Check a base64 HMAC-SHA256 of the raw body (WooCommerce and Shopify webhooks).
+
+    Raises:
+        SignatureVerificationError: header missing or not matching.
+    """
+    if not header:
+        raise SignatureVerificationError(f"missing {header_name} header")
+    expected = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    if not hmac.compare_digest(expected, header.strip()):
+        raise SignatureVerificationError(f"{header_name} does not match the body and secret")
+
+
+def iva_rate(base: Decimal, tax: Decimal) -> Decimal:
+    """The IVA rate a store applied, snapped to the rates that exist (16 %, 8 %, 0 %)."""
+    if base <= 0 or tax == 0:
+        return Decimal("0")
+    ratio = tax / base
+    return min(_KNOWN_IVA_RATES, key=lambda rate: abs(rate - ratio))
+
+
+def exact_base(net: Decimal, tax: Decimal, rate: Decimal) -> Decimal:
+    """The base closest to ``net`` whose SAT-rounded tax makes ``net + tax`` exactly."""
+    gross = net + tax
+    candidates = [net + CENT * step for step in (0, -1, 1, -2, 2)]
+    for base in candidates:
+        if base + quantize(base * rate, 2) == gross:
+            return base
+    return net
+
+
+def public_customer(issuer: Issuer) -> Customer:
+    """The receiver of a factura global: the general public, at the issuer's postal code."""
+    return Customer(
+        rfc="XAXX010101000",
+        legal_name="PUBLICO EN GENERAL",
+        tax_regime="616",
+        zip_code=issuer.zip_code,
+        cfdi_use="S01",
+    )
+
+
+def _make_item(line: OrderLine, subtotal: Decimal, tax: Tax) -> LineItem:
+    unit_price = quantize(subtotal / line.quantity, 6)
+    quantity, description = line.quantity, line.description
+    if quantize(unit_price * line.quantity, 2) != subtotal:
+        # A unit price needing more than six decimals cannot be written: bill the line as one.
+        quantity, unit_price = Decimal(1), subtotal
+        description = f"{line.description} ({line.quantity:g} unidades)"
+    return LineItem(
+        product_code=line.keys.product_code,
+        unit_code=line.keys.unit_code,
+        unit_name=line.keys.unit_name,
+        description=description,
+        quantity=quantity,
+        unit_price=unit_price,
+        discount=line.discount,
+        taxes=[tax],
+        sku=line.sku,
+    )
+
+
+def _line_item(line: OrderLine) -> LineItem:
+    net = line.subtotal - line.discount
+    rate = iva_rate(net, line.tax)
+    lower, upper = sat_tax_bounds(net, rate)
+    if lower <= line.tax <= upper:
+        # The store's own tax is one the SAT accepts for this base: keep both as charged.
+        return _make_item(line, line.subtotal, Tax.iva(rate, amount=line.tax))
+    # Otherwise move the cent into the base (keeping the discount the buyer saw) so that the
+    # SAT's own rounding of the tax reproduces the store's gross amount.
+    base = exact_base(net, line.tax, rate)
+    return _make_item(line, base + line.discount, Tax.iva(rate))
+
+
+def build_invoice(
+    *,
+    order: Mapping[str, Any],
+    lines: list[OrderLine],
+    order_total: Decimal,
+    currency: str,
+    issuer: Issuer,
+    find_customer: CustomerFinder | None,
+    payment_form: str,
+    exchange_rate: Decimal | None,
+    issued_at: datetime,
+    series: str | None,
+    folio: str | None,
+) -> OrderMapping:
+    """Assemble the invoice draft from normalised lines (shared by every store mapper)."""
+    if not lines:
+        raise ValidationError("the order has no billable lines", field="order.line_items",
+                              code="APUNTO-701")
+    currency = currency.upper()
+    if currency not in ("MXN", "XXX") and exchange_rate is None:
+        raise ValidationError(
+            f"orders in {currency} need the exchange rate of the payment day (TipoCambio)",
+            field="exchange_rate",
+            code="CFDI40115",
+        )
+    customer = find_customer(order) if find_customer else None
+    public = customer is None
+    items = [_line_item(line) for line in lines]
+    invoice = Invoice(
+        customer=customer or public_customer(issuer),
+        items=items,
+        issuer=issuer,
+        currency=currency,
+        exchange_rate=exchange_rate if currency not in ("MXN", "XXX") else None,
+        payment_form=payment_form,
+        payment_method="PUE",  # a paid order is paid at issuance
+        series=series,
+        folio=folio,
+        issued_at=issued_at,
+        global_info=(
+            GlobalInformation(periodicity="01", months=f"{issued_at.month:02d}", year=issued_at.year)
+            if public
+            else None
+        ),
+    )
+    total = invoice.total
+    return OrderMapping(
+        invoice=invoice, order_total=order_total, difference=total - order_total, public=public
+    )
+
+
+def money(value: Any, field: str) -> Decimal:
+    """A store amount (string or number) as Decimal, with the field named on errors."""
+    if value in (None, ""):
+        return Decimal(0)
+    return to_decimal(value, field=field)
