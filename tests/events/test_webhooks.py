@@ -199,3 +199,22 @@ def test_sender_validates_its_configuration(tmp_path):
         WebhookSender(["ftp://x"], SECRET, outbox_path=tmp_path / "o.db")
     with pytest.raises(ValidationError):
         WebhookSender(["https://x.test"], "", outbox_path=tmp_path / "o.db")
+
+
+def test_cli_lists_and_retries_parked_deliveries(tmp_path, clock, capsys):
+    from apunto_connect.cli import main
+
+    port = free_port()  # nobody listening: every attempt fails
+    bus = EventBus()
+    sender = make_sender(tmp_path, port, clock, max_attempts=1)
+    sender.attach(bus)
+    event = bus.emit("invoice.stamped", "facturama", {"uuid": "E5"})
+    sender.close()
+    outbox = str(tmp_path / "outbox.sqlite3")
+    assert main(["webhooks", "--outbox", outbox, "list", "--status", "failed", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(d["event_id"], d["status"]) for d in listed] == [(event.id, "failed")]
+    assert main(["webhooks", "--outbox", outbox, "retry", event.id]) == 0
+    assert "1 deliveries queued again" in capsys.readouterr().out
+    assert main(["webhooks", "--outbox", outbox, "list"]) == 0
+    assert "pending" in capsys.readouterr().out
