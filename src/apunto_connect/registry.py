@@ -36,6 +36,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
     "invoicing": {
     },
     "tracking": {
+        "shipsgo": "apunto_connect.tracking.shipsgo:ShipsGoProvider",
     },
     "storage": {
         "local": "apunto_connect.storage.local:LocalStorage",

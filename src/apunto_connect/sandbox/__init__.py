@@ -39,6 +39,7 @@ __all__ = [
 
 # name -> "module:Class"; every vendor adds its emulator here.
 EMULATORS: dict[str, str] = {
+    "shipsgo": "apunto_connect.sandbox.shipsgo:ShipsGoEmulator",
 }
 
 

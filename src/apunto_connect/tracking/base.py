@@ -3,14 +3,70 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from .._capabilities import ProviderBase
+from ..errors import Conflict
 from ..models.common import Capability
-from ..models.tracking import Assignment, Shipment, Tracking
+from ..models.tracking import Assignment, Shipment, Tracking, TrackingStatus
 
-__all__ = ["TrackingProvider"]
+__all__ = ["InvalidTransition", "TrackingProvider", "check_transition"]
+
+
+class InvalidTransition(Conflict):
+    """A lifecycle step that the trip's current status does not allow.
+
+    Raised before any write is sent when the SDK sees the trip is in the wrong status
+    (``status_code`` is then ``None``), and also when the vendor itself answers that the trip is
+    in the wrong state (``status_code`` 409). It is a :class:`~apunto_connect.errors.Conflict`:
+    the input is fine, the trip is not in a state that accepts it.
+
+    Attributes:
+        operation: ``assign``, ``activate`` or ``close``.
+        current_status: the status the trip is in (``None`` when only the vendor knew it).
+        allowed_from: the statuses the operation accepts.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        current_status: TrackingStatus | None,
+        allowed_from: Collection[TrackingStatus] = (),
+        **kwargs: Any,
+    ) -> None:
+        self.operation = operation
+        self.current_status = current_status
+        self.allowed_from = tuple(allowed_from)
+        super().__init__(message, **kwargs)
+
+
+def check_transition(
+    provider: str,
+    operation: str,
+    current: TrackingStatus,
+    allowed_from: Collection[TrackingStatus],
+    tracking_id: str = "",
+) -> None:
+    """Raise :class:`InvalidTransition` unless ``current`` is one of ``allowed_from``.
+
+    The message names the current status and the statuses that would be accepted.
+    """
+    if current in allowed_from:
+        return
+    ordered = [s for s in TrackingStatus if s in allowed_from]
+    allowed = ", ".join(s.value.upper() for s in ordered) or "none"
+    subject = f"trip {tracking_id}" if tracking_id else "the trip"
+    raise InvalidTransition(
+        f"cannot {operation} {subject}: its status is {current.value.upper()}; "
+        f"{operation} is allowed only from {allowed}",
+        provider=provider,
+        operation=operation,
+        current_status=current,
+        allowed_from=ordered,
+    )
 
 
 class TrackingProvider(ProviderBase):
