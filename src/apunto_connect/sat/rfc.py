@@ -1,0 +1,479 @@
+"""RFC (Registro Federal de Contribuyentes) validation.
+
+An RFC has a name block (3 letters for a persona moral, 4 for a persona física), a date block
+``YYMMDD`` (constitution or birth date), a two-character homoclave and a check character. The
+checks follow the SAT's published rules:
+
+* the format of the CFDI 4.0 schema (``[A-Z&Ñ]{3,4}`` + 6 digits + ``[A-Z0-9]{2}[0-9A]``);
+* a real calendar date. The century is not encoded, so 29 February is accepted whenever the
+  two-digit year is a multiple of four (``00`` counts: 2000 was a leap year);
+* the homoclave alphabet of the SAT's algorithm: ``1``–``9`` and ``A``–``Z`` without ``O``,
+  and the first character never goes past ``V``;
+* none of the 41 "palabras inconvenientes" the SAT never assigns as a física's name block;
+* the mod-11 check digit. Real, stamped RFCs with a wrong check digit exist, so a mismatch is a
+  *warning* unless ``strict=True``.
+
+The generic RFCs ``XAXX010101000`` (público en general) and ``XEXX010101000`` (foreign
+receiver) are valid although they break the homoclave and check-digit rules.
+
+Validation never raises. It also runs over whole customer lists, so the common case (a clean,
+valid RFC) is one precompiled regular expression, and the check digit is only computed when
+someone asks for the verdict that depends on it (``valid`` in strict mode, ``issues``,
+``warnings``).
+"""
+
+from __future__ import annotations
+
+import enum
+import html
+import re
+import unicodedata
+from typing import Any, Protocol
+
+import attrs
+
+from ..errors import Issue, Severity
+
+__all__ = [
+    "GENERIC_FOREIGN_RFC",
+    "GENERIC_NATIONAL_RFC",
+    "INCONVENIENT_WORDS",
+    "RfcCheck",
+    "RfcKind",
+    "check_digit",
+    "is_valid_rfc",
+    "normalize_rfc",
+    "validate_rfc",
+]
+
+GENERIC_NATIONAL_RFC = "XAXX010101000"
+"""RFC genérico nacional: sales to the general public or a Mexican buyer without RFC."""
+
+GENERIC_FOREIGN_RFC = "XEXX010101000"
+"""RFC genérico extranjero: a foreign receiver without a Mexican RFC."""
+
+INCONVENIENT_WORDS: frozenset[str] = frozenset(
+    [
+        "BUEI", "BUEY", "CACA", "CACO", "CAGA", "CAGO", "CAKA", "CAKO", "COGE", "COJA",
+        "COJE", "COJI", "COJO", "CULO", "FETO", "GUEY", "JOTO", "KACA", "KACO", "KAGA",
+        "KAGO", "KAKA", "KOGE", "KOJO", "KULO", "MAME", "MAMO", "MEAR", "MEAS", "MEON",
+        "MION", "MOCO", "MULA", "PEDA", "PEDO", "PENE", "PUTA", "PUTO", "QULO", "RATA",
+        "RUIN",
+    ]
+)  # fmt: skip
+"""The 41 four-letter words the SAT replaces in a persona física's name block."""
+
+FIELD = "rfc"
+
+# Values of the check-digit algorithm: the index of each character in this string.
+_CHECK_ALPHABET = "0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ Ñ"
+_VALUE = {char: index for index, char in enumerate(_CHECK_ALPHABET)}
+
+_NAME = "[A-ZÑ&]"
+# Every real YYMMDD; 29 February only in years that are multiples of four.
+_DATE = (
+    "(?:[0-9]{2}(?:(?:0[13578]|1[02])(?:0[1-9]|[12][0-9]|3[01])"
+    "|(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)"
+    "|02(?:0[1-9]|1[0-9]|2[0-8]))"
+    "|(?:[02468][048]|[13579][26])0229)"
+)
+# The homoclave comes from a 34-symbol table (1-9, A-Z without O); its first character is a
+# quotient of at most 29, so it never goes past V.
+_HOMOCLAVE_FIRST = "[1-9A-NP-V]"
+_HOMOCLAVE_SECOND = "[1-9A-NP-Z]"
+_VALID_RFC = re.compile(
+    f"(?:{_NAME}{{3}}|(?!{'|'.join(sorted(INCONVENIENT_WORDS))}){_NAME}{{4}})"
+    f"{_DATE}{_HOMOCLAVE_FIRST}{_HOMOCLAVE_SECOND}[0-9A]"
+)
+_HOMOCLAVE = re.compile(f"{_HOMOCLAVE_FIRST}{_HOMOCLAVE_SECOND}")
+
+
+class RfcKind(str, enum.Enum):
+    """What kind of taxpayer an RFC belongs to (compares equal to its string value)."""
+
+    MORAL = "moral"
+    """Persona moral: 12 characters."""
+    FISICA = "fisica"
+    """Persona física: 13 characters."""
+    GENERIC_NATIONAL = "generic_national"
+    """``XAXX010101000``."""
+    GENERIC_FOREIGN = "generic_foreign"
+    """``XEXX010101000``."""
+
+    @property
+    def is_generic(self) -> bool:
+        """``True`` for the two generic RFCs."""
+        return self in (RfcKind.GENERIC_NATIONAL, RfcKind.GENERIC_FOREIGN)
+
+
+def check_digit(body: str) -> str:
+    """Compute the check character for an RFC without it (11 or 12 characters).
+
+    Raises:
+        ValueError: when ``body`` has another length or a character outside the RFC alphabet.
+    """
+    if len(body) not in (11, 12):
+        raise ValueError(f"expected 11 or 12 characters, got {len(body)}")
+    # A moral's 11-character body is padded with a leading space so weights are always 13..2.
+    padded = body.rjust(12)
+    try:
+        total = sum(_VALUE[char] * (13 - index) for index, char in enumerate(padded))
+    except KeyError as exc:
+        raise ValueError(f"character {exc.args[0]!r} is not allowed in an RFC") from None
+    remainder = total % 11
+    if remainder == 0:
+        return "0"
+    return "A" if remainder == 1 else str(11 - remainder)
+
+
+@attrs.frozen(slots=True, repr=False)
+class RfcCheck:
+    """The outcome of :func:`validate_rfc`; true in a boolean context when valid.
+
+    The verdict is computed up front; the explanations that take more work (the check digit
+    warning, why a format is wrong) are worked out when :attr:`issues` is asked for.
+
+    Attributes:
+        normalized: the RFC upper-cased, without spaces, dashes or dots, with mis-encoded
+            ``Ñ``/``&`` repaired. Send this one.
+        valid: ``True`` when there is no error (warnings may still be present).
+        strict: whether a wrong check digit counts as an error.
+        notes: what normalisation had to say (repaired encodings; input that is not text).
+    """
+
+    normalized: str
+    valid: bool
+    strict: bool = False
+    notes: tuple[Issue, ...] = ()
+
+    @property
+    def well_formed(self) -> bool:
+        """Whether ``normalized`` has the format of an RFC (or is a generic one)."""
+        return _is_well_formed(self.normalized)
+
+    @property
+    def kind(self) -> RfcKind | None:
+        """Moral (12 characters), física (13) or a generic; ``None`` for any other length."""
+        text = self.normalized
+        if text == GENERIC_NATIONAL_RFC:
+            return RfcKind.GENERIC_NATIONAL
+        if text == GENERIC_FOREIGN_RFC:
+            return RfcKind.GENERIC_FOREIGN
+        return _KIND_BY_LENGTH.get(len(text))
+
+    @property
+    def is_generic(self) -> bool:
+        """``True`` for ``XAXX010101000`` and ``XEXX010101000``."""
+        return self.normalized in (GENERIC_NATIONAL_RFC, GENERIC_FOREIGN_RFC)
+
+    @property
+    def expected_check_digit(self) -> str | None:
+        """The check character the algorithm gives; ``None`` when malformed or generic."""
+        if self.is_generic or not self.well_formed:
+            return None
+        return check_digit(self.normalized[:-1])
+
+    @property
+    def check_digit_ok(self) -> bool:
+        """``False`` only when a well-formed, non-generic RFC has a wrong check character."""
+        expected = self.expected_check_digit
+        return expected is None or expected == self.normalized[-1]
+
+    @property
+    def issues(self) -> tuple[Issue, ...]:
+        """Every error and warning: normalisation notes, format problems, the check digit."""
+        found = self.notes
+        # Input that was not text already carries its error; anything else malformed is
+        # explained from the normalised text.
+        if not self.well_formed and not any(i.severity is Severity.ERROR for i in found):
+            found = (*found, *_format_problems(self.normalized))
+        if not self.check_digit_ok:
+            found = (*found, self._check_digit_issue())
+        return found
+
+    @property
+    def errors(self) -> list[Issue]:
+        """The issues that make the RFC unusable (a new list on every access)."""
+        return [i for i in self.issues if i.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        """Advice that does not block the RFC, e.g. a wrong check digit (a new list)."""
+        return [i for i in self.issues if i.severity is Severity.WARNING]
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+    def __repr__(self) -> str:
+        return (
+            f"RfcCheck({self.normalized!r}, valid={self.valid}, kind={_kind_name(self.kind)}, "
+            f"errors={len(self.errors)}, warnings={len(self.warnings)})"
+        )
+
+    def _check_digit_issue(self) -> Issue:
+        expected, got = self.expected_check_digit, self.normalized[-1]
+        return Issue(
+            FIELD,
+            "APUNTO-109",
+            f"the check digit should be {expected!r}, got {got!r} (RFCs with a wrong digit "
+            "exist; confirm it against the Constancia de Situación Fiscal)",
+            f"El dígito verificador debería ser {expected!r}, se recibió {got!r} (existen RFC "
+            "con dígito incorrecto; confírmelo con la Constancia de Situación Fiscal)",
+            Severity.ERROR if self.strict else Severity.WARNING,
+        )
+
+
+_KIND_BY_LENGTH = {12: RfcKind.MORAL, 13: RfcKind.FISICA}
+
+
+def _kind_name(kind: RfcKind | None) -> str:
+    return "None" if kind is None else repr(kind.value)
+
+
+class _RfcValidator(Protocol):
+    def __call__(self, value: Any, strict: bool = False) -> RfcCheck: ...
+
+
+def _build_validate_rfc() -> _RfcValidator:
+    """Create :func:`validate_rfc` with what its hot path needs bound as closure variables.
+
+    Building a frozen attrs instance through ``__init__`` costs more than the regular
+    expression, so the hot path fills the slots directly; the class stays frozen for everyone
+    else.
+    """
+    new_object = object.__new__
+    slots = RfcCheck.__dict__
+    set_normalized = slots["normalized"].__set__
+    set_valid = slots["valid"].__set__
+    set_strict = slots["strict"].__set__
+    set_notes = slots["notes"].__set__
+    valid_rfc = _VALID_RFC.fullmatch
+    result_type = RfcCheck
+    generics = (GENERIC_NATIONAL_RFC, GENERIC_FOREIGN_RFC)
+    repair = _repair
+
+    def validate_rfc(value: Any, strict: bool = False) -> RfcCheck:
+        """Check an RFC and say what kind it is; never raises.
+
+        Args:
+            value: the RFC as typed or received (any case; spaces, dashes and dots are
+                ignored; ``Ñ`` and ``&`` are repaired when they arrive as mojibake, HTML
+                entities or ``#``).
+            strict: treat a wrong check digit as an error instead of a warning.
+
+        Returns:
+            an :class:`RfcCheck`: ``check.valid`` tells whether it can be used, ``check.kind``
+            what it is, ``check.normalized`` what to send, ``check.issues`` why not.
+        """
+        notes: tuple[Issue, ...] = ()
+        if type(value) is str and (valid_rfc(value) or value in generics):
+            text, valid = value, True
+        elif isinstance(value, str):
+            # Lower case, separators or mis-encoded characters: normalise and look again.
+            text, notes = repair(str(value))
+            # An unchanged plain str already failed the pattern above.
+            unchanged = text == value and type(value) is str
+            valid = not unchanged and (bool(valid_rfc(text)) or text in generics)
+        else:
+            return _not_text(value, strict)
+        if strict and valid and text not in generics:
+            valid = check_digit(text[:-1]) == text[-1]
+        result = new_object(result_type)
+        set_normalized(result, text)
+        set_valid(result, valid)
+        set_strict(result, strict)
+        set_notes(result, notes)
+        return result
+
+    return validate_rfc
+
+
+def is_valid_rfc(value: Any, strict: bool = False) -> bool:
+    """``True`` when :func:`validate_rfc` finds no error."""
+    if not strict and type(value) is str and _VALID_RFC.fullmatch(value):
+        return True  # the same verdict validate_rfc gives, without building the result
+    return validate_rfc(value, strict).valid
+
+
+def _is_well_formed(text: str) -> bool:
+    return bool(_VALID_RFC.fullmatch(text)) or text in (GENERIC_NATIONAL_RFC, GENERIC_FOREIGN_RFC)
+
+
+# --- normalisation ----------------------------------------------------------------------------
+_SEPARATORS = str.maketrans("", "", " -.\t\r\n\u00a0_")
+# "Ñ"/"ñ" encoded as UTF-8 and read back as Windows-1252 or Latin-1 ("Ã‘", "Ã±"), possibly
+# after the whole string changed case.
+_MOJIBAKE = re.compile("[Ãã]([\u2018\u0091\u00b1])")
+_MOJIBAKE_MAP = {"\u2018": "Ñ", "\u0091": "Ñ", "\u00b1": "ñ"}
+# Only entities written with their ";" are decoded: "&LT" inside "A&LT800101..." is a name.
+_ENTITY = re.compile(r"&(?:#[0-9]{1,5}|#[xX][0-9a-fA-F]{1,4}|[A-Za-z]{2,8});")
+
+
+def _repair(value: str) -> tuple[str, tuple[Issue, ...]]:
+    """Upper-case, drop separators and repair mis-encoded ``Ñ``/``&``; report each repair."""
+    if value.isascii() and "&" not in value and "#" not in value:
+        return value.translate(_SEPARATORS).upper(), ()
+    warnings: list[Issue] = []
+    text = value
+    if "&" in text and ";" in text:
+        decoded = _ENTITY.sub(lambda m: html.unescape(m.group(0)), text)
+        if decoded != text:
+            text = decoded
+            warnings.append(
+                _warning(
+                    "APUNTO-111",
+                    "HTML entities (such as &amp;) were decoded; send the plain characters",
+                    "Se decodificaron entidades HTML (como &amp;); envíe los caracteres simples",
+                )
+            )
+    if "Ã" in text or "ã" in text:
+        repaired = _MOJIBAKE.sub(lambda m: _MOJIBAKE_MAP[m.group(1)], text)
+        if repaired != text:
+            text = repaired
+            warnings.append(
+                _warning(
+                    "APUNTO-111",
+                    "a mis-encoded Ñ (UTF-8 read as Latin-1) was repaired; fix the source encoding",
+                    "Se reparó una Ñ mal codificada (UTF-8 leído como Latin-1); corrija la "
+                    "codificación de origen",
+                )
+            )
+    if not text.isascii():
+        # A decomposed "N" + combining tilde is still an Ñ.
+        text = unicodedata.normalize("NFC", text)
+    text = text.translate(_SEPARATORS).upper()
+    if "#" in text:
+        text = text.replace("#", "Ñ")
+        warnings.append(
+            _warning(
+                "APUNTO-112",
+                "'#' was read as Ñ (a convention of systems without Ñ); send Ñ",
+                "Se interpretó '#' como Ñ (convención de sistemas sin Ñ); envíe la Ñ",
+            )
+        )
+    return text, tuple(warnings)
+
+
+def normalize_rfc(value: str) -> str:
+    """Return ``value`` upper-cased, without separators and with ``Ñ``/``&`` repaired."""
+    return _repair(value)[0]
+
+
+# --- explaining what is wrong -------------------------------------------------------------------
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZÑ&")
+_DIGITS = re.compile("[0-9]{6}")
+_MONTH_AND_DAY = re.compile("[0-9]{2}(?:0[1-9]|1[012])(?:0[1-9]|[12][0-9]|3[01])")
+_DATE_ONLY = re.compile(_DATE)
+
+
+def _error(code: str, message: str, message_es: str) -> Issue:
+    return Issue(FIELD, code, message, message_es, Severity.ERROR)
+
+
+def _warning(code: str, message: str, message_es: str) -> Issue:
+    return Issue(FIELD, code, message, message_es, Severity.WARNING)
+
+
+def _not_text(value: object, strict: bool) -> RfcCheck:
+    issue = _error(
+        "APUNTO-101",
+        f"an RFC must be text, got {type(value).__name__}",
+        f"El RFC debe ser texto, se recibió {type(value).__name__}",
+    )
+    return RfcCheck("", False, strict, (issue,))
+
+
+def _format_problems(text: str) -> list[Issue]:
+    """Explain why a normalised RFC does not match the format."""
+    if not text:
+        return [_error("APUNTO-102", "the RFC is empty", "El RFC está vacío")]
+    if len(text) not in (12, 13):
+        return [
+            _error(
+                "APUNTO-103",
+                f"an RFC has 12 characters (persona moral) or 13 (persona física), got {len(text)}",
+                f"El RFC debe tener 12 caracteres (persona moral) o 13 (persona física), "
+                f"tiene {len(text)}",
+            )
+        ]
+    issues: list[Issue] = []
+    letters = len(text) - 9
+    name = text[:letters]
+    date = text[letters : letters + 6]
+    homoclave, check = text[-3:-1], text[-1]
+    if "\ufffd" in text:
+        issues.append(
+            _error(
+                "APUNTO-113",
+                "the RFC contains '\ufffd': a character (probably Ñ) was lost to an encoding error",
+                "El RFC contiene '\ufffd': un carácter (probablemente Ñ) se perdió por un error "
+                "de codificación",
+            )
+        )
+    if not _LETTERS.issuperset(name):
+        issues.append(
+            _error(
+                "APUNTO-104",
+                f"the first {letters} characters must be letters (A-Z, Ñ, &), got {name!r}",
+                f"Los primeros {letters} caracteres deben ser letras (A-Z, Ñ, &), se recibió "
+                f"{name!r}",
+            )
+        )
+    elif letters == 4 and name in INCONVENIENT_WORDS:
+        issues.append(
+            _error(
+                "APUNTO-110",
+                f"{name!r} is one of the SAT's inconvenient words; the SAT replaces its last "
+                f"letter (e.g. {name[:3]}X), so no RFC starts with it",
+                f"{name!r} es una palabra inconveniente del SAT; el SAT sustituye su última "
+                f"letra (p. ej. {name[:3]}X), ningún RFC inicia así",
+            )
+        )
+    if not _DIGITS.fullmatch(date):
+        issues.append(
+            _error(
+                "APUNTO-105",
+                f"characters {letters + 1}-{letters + 6} must be a date YYMMDD, got {date!r}",
+                f"Los caracteres {letters + 1}-{letters + 6} deben ser una fecha AAMMDD, se "
+                f"recibió {date!r}",
+            )
+        )
+    elif not _DATE_ONLY.fullmatch(date):
+        what = "day for that month" if _MONTH_AND_DAY.fullmatch(date) else "month or day"
+        issues.append(
+            _error(
+                "APUNTO-106",
+                f"{date!r} is not a real date YYMMDD (wrong {what})",
+                f"{date!r} no es una fecha AAMMDD real",
+            )
+        )
+    if not (homoclave.isascii() and homoclave.isalnum()):
+        issues.append(
+            _error(
+                "APUNTO-107",
+                f"the homoclave must be 2 characters A-Z or 0-9, got {homoclave!r}",
+                f"La homoclave debe tener 2 caracteres A-Z o 0-9, se recibió {homoclave!r}",
+            )
+        )
+    elif not _HOMOCLAVE.fullmatch(homoclave):
+        issues.append(
+            _error(
+                "APUNTO-107",
+                f"the homoclave {homoclave!r} cannot come from the SAT's table (no 0 or O; the "
+                "first character goes up to V)",
+                f"La homoclave {homoclave!r} no puede provenir de la tabla del SAT (sin 0 ni O; "
+                "el primer carácter llega hasta V)",
+            )
+        )
+    if check not in "0123456789A":
+        issues.append(
+            _error(
+                "APUNTO-108",
+                f"the last character must be a digit or 'A', got {check!r}",
+                f"El último carácter debe ser un dígito o 'A', se recibió {check!r}",
+            )
+        )
+    return issues
+
+
+validate_rfc = _build_validate_rfc()
