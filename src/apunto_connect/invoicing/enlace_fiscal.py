@@ -592,7 +592,7 @@ _TEXT_RULES: tuple[tuple[re.Pattern[str], type[ProviderError]], ...] = (
 )
 
 
-def _classify(code: str | None, message: str, sat_code: str | None) -> type[ProviderError]:
+def _classify(code: str | None, message: str, sat_code: str | None) -> type[ProviderError] | None:
     if code and code in ERROR_CODES:
         return ERROR_CODES[code]
     if sat_code:
@@ -600,7 +600,7 @@ def _classify(code: str | None, message: str, sat_code: str | None) -> type[Prov
     for pattern, cls in _TEXT_RULES:
         if pattern.search(message):
             return cls
-    return ProviderError
+    return None
 
 
 def is_accepted(ack: Mapping[str, Any], api: Mapping[str, str] = API) -> bool:
@@ -644,17 +644,24 @@ def _from_ack(provider: str, response: requests.Response, ack: Mapping[str, Any]
         sat_code = found.group(0)
     elif code and code.upper().startswith("CFDI"):
         sat_code = code.upper()
-    cls = _classify(code, message, sat_code)
     details: Any = errors[0] if len(errors) == 1 else errors or dict(ack)
+    request_id = _text(ack.get("numeroReferencia"))
+    cls = _classify(code, message, sat_code)
+    if cls is None and response.status_code >= 400:
+        return error_for_status(
+            provider, response, message, vendor_code=code, details=details, request_id=request_id
+        )
     common: dict[str, Any] = {
         "provider": provider,
         # A failure inside a 200 has no meaningful HTTP status.
         "status_code": None if response.status_code < 400 else response.status_code,
         "vendor_code": code,
         "details": details,
-        "request_id": _text(ack.get("numeroReferencia")),
+        "request_id": request_id,
         "raw_body": redact(response.text[:4000]) if response.content else None,
     }
+    if cls is None:
+        return ProviderError(message, **common)
     if cls is StampRejected:
         return StampRejected(message, sat_code=sat_code, **common)
     return cls(message, **common)
