@@ -39,6 +39,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "enlace_fiscal": "apunto_connect.invoicing.enlace_fiscal:EnlaceFiscalProvider",
     },
     "tracking": {
+        "controlt": "apunto_connect.tracking.controlt:ControlTProvider",
         "shipsgo": "apunto_connect.tracking.shipsgo:ShipsGoProvider",
     },
     "storage": {
