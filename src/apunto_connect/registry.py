@@ -37,6 +37,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "alegra": "apunto_connect.invoicing.alegra:AlegraProvider",
         "contadigital": "apunto_connect.invoicing.contadigital:ContaDigitalProvider",
         "enlace_fiscal": "apunto_connect.invoicing.enlace_fiscal:EnlaceFiscalProvider",
+        "facturama": "apunto_connect.invoicing.facturama:FacturamaProvider",
     },
     "tracking": {
         "controlt": "apunto_connect.tracking.controlt:ControlTProvider",

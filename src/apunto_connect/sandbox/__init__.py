@@ -42,6 +42,7 @@ EMULATORS: dict[str, str] = {
     "alegra": "apunto_connect.sandbox.alegra:AlegraEmulator",
     "contadigital": "apunto_connect.sandbox.contadigital:ContaDigitalEmulator",
     "enlace_fiscal": "apunto_connect.sandbox.enlace_fiscal:EnlaceFiscalEmulator",
+    "facturama": "apunto_connect.sandbox.facturama:FacturamaEmulator",
     "controlt": "apunto_connect.sandbox.controlt:ControlTEmulator",
     "shipsgo": "apunto_connect.sandbox.shipsgo:ShipsGoEmulator",
 }
