@@ -34,6 +34,7 @@ T = TypeVar("T")
 # Built-in providers: "module:Class" strings so that nothing is imported up front.
 _BUILTIN: dict[str, dict[str, str]] = {
     "invoicing": {
+        "actiun": "apunto_connect.invoicing.actiun:ActiunInvoiceProvider",
         "alegra": "apunto_connect.invoicing.alegra:AlegraProvider",
         "contadigital": "apunto_connect.invoicing.contadigital:ContaDigitalProvider",
         "enlace_fiscal": "apunto_connect.invoicing.enlace_fiscal:EnlaceFiscalProvider",

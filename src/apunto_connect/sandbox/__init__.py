@@ -39,6 +39,7 @@ __all__ = [
 
 # name -> "module:Class"; every vendor adds its emulator here.
 EMULATORS: dict[str, str] = {
+    "actiun": "apunto_connect.sandbox.actiun:ActiunEmulator",
     "alegra": "apunto_connect.sandbox.alegra:AlegraEmulator",
     "contadigital": "apunto_connect.sandbox.contadigital:ContaDigitalEmulator",
     "enlace_fiscal": "apunto_connect.sandbox.enlace_fiscal:EnlaceFiscalEmulator",
