@@ -247,7 +247,7 @@ class ShipsGoEmulator(Emulator):
             booking_number=booking,
             carrier=str(carrier).removeprefix("SG_"),
             created=self.clock.now(),
-            route=self._next_id % len(ROUTES),
+            route=len(self.shipments) % len(ROUTES),
             followers=list(body.get("followers") or []),
             tags=list(body.get("tags") or []),
         )

@@ -199,28 +199,16 @@ def _container_check(number: str, allow_non_iso: bool) -> tuple[str, list[Issue]
         return compact, issues
     if allow_non_iso:
         return compact, issues
-    # Imported here: the SAT helpers load catalogs that a ShipsGo user may never need.
-    from .. import sat
+    # Imported here: only creates by container number need it.
+    from ..sat.containers import validate_container_number
 
-    validate_container_number: Callable[[str], Any] = sat.validate_container_number  # type: ignore[attr-defined,unused-ignore]
-    try:
-        result: Any = validate_container_number(compact)
-    except ValidationError as exc:
-        return compact, [_blocking(i) for i in exc.issues]
-    found: list[Issue]
-    if isinstance(result, bool):
-        found = [] if result else [_iso_issue(compact)]
-    elif hasattr(result, "issues"):
-        found = list(result.issues)
-        if not found and not bool(result):
-            found = [_iso_issue(compact)]
-    elif isinstance(result, (list, tuple)):
-        found = list(result)
-    else:
-        found = []
-    # A wrong check digit may be only a warning for ISO 6346 itself, but a typo here spends a
-    # credit on a container that does not exist: block unless the caller overrides.
-    return compact, [_blocking(i) for i in found]
+    check = validate_container_number(compact)
+    found = list(check.issues)
+    if not found and not check.valid:
+        found = [_iso_issue(compact)]
+    # A wrong check digit spends a credit on a box that does not exist: block it unless the
+    # caller overrides (non-ISO equipment is real, so the override exists).
+    return check.normalized or compact, [_blocking(i) for i in found]
 
 
 def _iso_issue(number: str) -> Issue:
