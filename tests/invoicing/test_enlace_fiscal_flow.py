@@ -133,7 +133,33 @@ def test_credentials_never_show_in_repr_or_errors(sb):
     provider = sb.invoice_provider("enlace_fiscal", token="not-the-token")
     with pytest.raises(AuthenticationError) as info:
         provider.balance()
-    assert "not-the-token" not in str(info.value) + repr(provider.__dict__.get("_transport"))
+    assert "not-the-token" not in str(info.value) + repr(provider)
+
+
+def test_sat_test_receiver_with_a_wrong_name_is_rejected_with_cfdi40145(provider, emulator):
+    wrong = invoice(folio="1").with_changes(
+        customer=Customer("XIQB891116QE4", "BERENICE XIMO", "612", "26015")
+    )
+    with pytest.raises(StampRejected) as info:
+        provider.stamp(wrong)
+    assert info.value.sat_code == "CFDI40145"
+    assert info.value.message.endswith(
+        "debe pertenecer al nombre asociado al RFC registrado en el campo Rfc del Receptor."
+    )
+    assert emulator.stamped() == []
+
+
+def test_unknown_environment_is_a_configuration_error():
+    from apunto_connect.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError):
+        EnlaceFiscalProvider(**{**EnlaceFiscalEmulator.demo_credentials, "environment": "staging"})
+
+
+def test_one_idempotency_key_cannot_cover_two_folios(provider):
+    provider.stamp(invoice(folio="1"), idempotency_key="k")
+    with pytest.raises(Conflict, match="was used for APUNTO-1"):
+        provider.stamp(invoice(folio="2"), idempotency_key="k")
 
 
 def test_capabilities_are_declared():

@@ -65,6 +65,7 @@ import requests
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
     AuthenticationError,
+    ConfigurationError,
     Conflict,
     InsufficientCredits,
     NotFound,
@@ -89,6 +90,7 @@ from ..models.invoices import (
     TaxFactor,
     TaxSummary,
 )
+from ..models.parties import Issuer
 from ..money import quantize, round_money
 from ..redaction import redact
 from .base import DownloadFormat, InvoiceProvider
@@ -758,6 +760,8 @@ class EnlaceFiscalProvider(InvoiceProvider):
         pdf_wait: the longest total wait, in seconds, for the asynchronous PDF.
         pdf_poll_interval: seconds between two PDF polls.
         email_on_stamp: ask Enlace Fiscal to e-mail the CFDI to ``customer.email`` on stamping.
+        issuer: the account's fiscal profile (as registered in the portal), used only by the
+            local pre-flight checks when ``invoice.issuer`` is not set.
         api: overrides of :data:`API` entries (assumed names).
 
     Idempotency: with ``idempotency_key``, the serie+folio chosen for the first attempt is
@@ -796,6 +800,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
         pdf_wait: float = 60.0,
         pdf_poll_interval: float = 5.0,
         email_on_stamp: bool = False,
+        issuer: Issuer | None = None,
         api: Mapping[str, str] | None = None,
     ) -> None:
         creds = resolve_credentials(
@@ -812,10 +817,9 @@ class EnlaceFiscalProvider(InvoiceProvider):
             "debug": self.api["mode_sandbox"],
         }
         if env not in modes:
-            raise ValidationError(
-                f"environment must be 'production' or 'sandbox', got {environment!r}",
-                field="environment",
-                code="APUNTO-EF-003",
+            raise ConfigurationError(
+                f"unknown Enlace Fiscal environment {environment!r}; use 'production' or "
+                "'sandbox' (modo 'produccion' or 'debug')"
             )
         self.mode = modes[env]
         self.environment = "sandbox" if self.mode == self.api["mode_sandbox"] else "production"
@@ -830,7 +834,8 @@ class EnlaceFiscalProvider(InvoiceProvider):
         self.pdf_wait = pdf_wait
         self.pdf_poll_interval = max(pdf_poll_interval, 0.001)
         self.email_on_stamp = email_on_stamp
-        self._transport = Transport(
+        self.issuer = issuer
+        self.transport = Transport(
             NAME,
             base_url or BASE_URL,
             auth=requests.auth.HTTPBasicAuth(self.username, token_secret.reveal()),
@@ -855,17 +860,23 @@ class EnlaceFiscalProvider(InvoiceProvider):
         self._lock = threading.Lock()
         self._keys: dict[str, tuple[str, str]] = {}
 
+    def __repr__(self) -> str:
+        return (
+            f"EnlaceFiscalProvider(base_url={self.transport.base_url!r}, "
+            f"username={self.username!r}, serie={self.serie!r}, mode={self.mode!r})"
+        )
+
     # -- plumbing -------------------------------------------------------------------------
 
     def _call(self, operation: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
         """POST ``body`` to the action of ``operation``; return the accepted ack or raise."""
-        response = self._transport.request(
+        response = self.transport.request(
             "POST",
             self.api[operation],
             json=body,
             idempotent=operation in _READ_ONLY,
         )
-        payload = self._transport.decode_json(response)
+        payload = self.transport.decode_json(response)
         ack = _ack_of(payload)
         if ack is None or not is_accepted(ack, self.api):
             raise enlace_fiscal_error(NAME, response)
@@ -925,10 +936,16 @@ class EnlaceFiscalProvider(InvoiceProvider):
         self.require(Capability.STAMP)
         from ..sat import check
 
-        check(invoice)
+        check(invoice, issuer=invoice.issuer or self.issuer)
         serie = invoice.series or self.serie
         remembered = self._remembered(idempotency_key)
         if remembered is not None:
+            if invoice.folio and (serie, invoice.folio) != remembered:
+                raise Conflict(
+                    f"idempotency key {idempotency_key!r} was used for {make_ref(*remembered)}, "
+                    f"not {make_ref(serie, invoice.folio)}",
+                    provider=NAME,
+                )
             serie, folio = remembered
             existing = self._find(serie, folio)
             if existing is not None:
@@ -1195,6 +1212,6 @@ class EnlaceFiscalProvider(InvoiceProvider):
 
     def release(self) -> None:
         """Close the connection pools this provider opened."""
-        self._transport.close()
+        self.transport.close()
         self._files.close()
 

@@ -15,8 +15,9 @@ assumptions (the :data:`~apunto_connect.invoicing.enlace_fiscal.API` table and t
 * ``generarCfdi`` checks what Enlace Fiscal or the SAT would reject — the serie must exist and be
   enabled for API use (as the help page warns), serie+folio must be new (a duplicate is rejected,
   assumed code ``802``), ``fechaEmision`` must be Mexico City local time (not in the future, not
-  older than 72 h), the client-computed amounts must add up (CFDI40108/40111/40119), the SAT
-  pre-flight rules must pass, and the balance must not be empty — then issues a real CFDI 4.0
+  older than 72 h), the client-computed amounts must add up (CFDI40108/40111/40119), a SAT test
+  receiver must carry its registered name and postal code (CFDI40145/40147), the SAT pre-flight
+  rules must pass, and the balance must not be empty — then issues a real CFDI 4.0
   XML and PDF through :mod:`apunto_connect.sandbox.documents`;
 * the XML is inline (``xmlCFDi``) and at ``descargaXmlCFDi``; the PDF link answers 404 until
   :attr:`EnlaceFiscalEmulator.pdf_delay` seconds of sandbox time have passed (the real PDF is
@@ -300,10 +301,25 @@ def _check_amounts(cfdi: Mapping[str, Any], invoice: Invoice) -> None:
             raise _Rejected("805", f"{sat_code} - {text}")
 
 
-def _sat_checks(invoice: Invoice, issuer: Issuer) -> None:
-    """Reject what the SAT's rules reject, quoting the first broken rule's code and text."""
-    from ..sat import preflight
+def _normalized(name: str) -> str:
+    return " ".join(name.upper().split())
 
+
+def _sat_checks(invoice: Invoice, issuer: Issuer) -> None:
+    """Reject what the SAT rejects, quoting the broken rule's code and sentence.
+
+    The receiver is compared with the SAT test taxpayers the Facturama emulator keeps (the SAT's
+    sandbox knows their names); every other rule comes from :func:`apunto_connect.sat.preflight`.
+    """
+    from ..sat import preflight
+    from .facturama import SAT_NAME_MISMATCH, SAT_TEST_TAXPAYERS, SAT_ZIP_MISMATCH
+
+    customer = invoice.customer
+    known = SAT_TEST_TAXPAYERS.get(customer.rfc)
+    if known is not None and _normalized(known.name) != _normalized(customer.legal_name):
+        raise _Rejected("805", f"CFDI40145 - {SAT_NAME_MISMATCH}")
+    if known is not None and known.zip_code not in (None, customer.zip_code):
+        raise _Rejected("805", f"CFDI40147 - {SAT_ZIP_MISMATCH}")
     for issue in preflight(invoice, issuer=issuer):
         if issue.severity.value == "error":
             raise _Rejected("805", f"{issue.code} - {issue.message_es or issue.message}")
