@@ -74,6 +74,7 @@ from ..errors import (
     NotFound,
     PermissionDenied,
     ProviderError,
+    ServerError,
     Severity,
     StampRejected,
     TransportError,
@@ -525,27 +526,17 @@ def catalog_from_contadigital(result: Mapping[str, Any], api: ContaDigitalApi = 
 # Pure mappers: our models -> ContaDigital bodies
 # ---------------------------------------------------------------------------------------------
 
-PRODUCT_NAME_MIN = 2
-PRODUCT_NAME_MAX = 50  # ContaDigital's product name limits (public: the help page)
-
-
 def _issue(field: str, code: str, message: str, message_es: str, warning: bool = False) -> Issue:
     severity = Severity.WARNING if warning else Severity.ERROR
     return Issue(field=field, code=code, message=message, message_es=message_es, severity=severity)
 
 
 def _line_issues(index: int, item: LineItem) -> list[Issue]:
+    from ..sat.products import validate_product_name
+
     where = f"items[{index}]"
-    issues = []
-    name = item.product_name
-    if not PRODUCT_NAME_MIN <= len(name) <= PRODUCT_NAME_MAX:
-        issues.append(_issue(
-            f"{where}.name", "APUNTO-CD-010",
-            f"ContaDigital product names must be {PRODUCT_NAME_MIN}-{PRODUCT_NAME_MAX} characters "
-            f"(got {len(name)}); set LineItem.name",
-            f"El nombre del producto en ContaDigital debe tener de {PRODUCT_NAME_MIN} a "
-            f"{PRODUCT_NAME_MAX} caracteres (tiene {len(name)})",
-        ))
+    # ContaDigital's catalog takes product names of 2-50 characters (its help page says so).
+    issues = validate_product_name(item.product_name, field=f"{where}.name")
     slots: set[tuple[TaxKind, bool]] = set()
     for tax in item.taxes:
         if tax.factor is not TaxFactor.RATE:
@@ -964,10 +955,10 @@ def contadigital_error(
     message = _vendor_text(body, result, api)
     if message is None:
         text = response.text.strip()
-        if text and not text.startswith("<"):
-            message = text[:500]
-        elif code is not None:
+        if code is not None:
             message = f"ContaDigital answered Codigo {code}"
+        elif text and not text.startswith("<") and body is None:
+            message = text[:500]
         else:
             message = f"HTTP {response.status_code} {response.reason or ''}".strip()
     vendor_code = str(code) if code is not None else None
@@ -1217,7 +1208,7 @@ class ContaDigitalProvider(InvoiceProvider):
         )
         if response.status_code == 404 and 404 in expected:
             return None
-        decoded = self.transport.decode_json(response)
+        decoded = self._decode(response)
         code = self.api.pick(decoded, "code")
         if code is None:
             raise TransportError(
@@ -1229,6 +1220,15 @@ class ContaDigitalProvider(InvoiceProvider):
         if _as_int(code, default=-1) != self.api.ok_code:
             raise contadigital_error(self.name, response, api=self.api, operation=operation)
         return self.api.pick(decoded, "result")
+
+    def _decode(self, response: requests.Response) -> Any:
+        """JSON with exact amounts (Decimal); an unreadable body is a transport error."""
+        if not response.content or not response.content.strip():
+            return None
+        try:
+            return json.loads(response.content, parse_float=Decimal)
+        except ValueError:
+            return self.transport.decode_json(response)  # raises TransportError(request_sent)
 
     # -- catalog -----------------------------------------------------------------------------
 
@@ -1418,7 +1418,8 @@ class ContaDigitalProvider(InvoiceProvider):
         """Every problem the SAT rules and ContaDigital's limits find in ``invoice`` (no I/O)."""
         from ..sat import preflight
 
-        return [*preflight(invoice, invoice.issuer), *contadigital_issues(invoice, self.api)]
+        found = [*preflight(invoice, invoice.issuer), *contadigital_issues(invoice, self.api)]
+        return list(dict.fromkeys(found))  # a rule both layers check is reported once
 
     def stamp(self, invoice: Invoice, *, idempotency_key: str | None = None) -> StampedInvoice:
         """Stamp ``invoice``, registering the customer and products first when needed.
@@ -1486,8 +1487,9 @@ class ContaDigitalProvider(InvoiceProvider):
         except InsufficientCredits as exc:
             exc.saved_id = exc.saved_id or str(draft_id)
             raise
-        except TransportError as exc:
-            if not exc.request_sent:
+        except (TransportError, ServerError) as exc:
+            # A dropped answer or a 5xx after the POST may hide a stamp that happened.
+            if isinstance(exc, TransportError) and not exc.request_sent:
                 raise
             recovered = self._lookup_after_failure(draft_id)
             if recovered is None:
