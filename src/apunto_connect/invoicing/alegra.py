@@ -108,6 +108,7 @@ from ..models.invoices import (
 )
 from ..models.parties import Customer, Issuer
 from ..money import quantize, round_money
+from ..sat import preflight, validate_cancellation, validate_product_name
 from .base import DownloadFormat, InvoiceProvider
 
 __all__ = [
@@ -245,7 +246,6 @@ _EMAIL = re.compile(r"^[^@\s:]+@[^@\s:]+\.[^@\s:]{2,}$")
 _SAT_CODE = re.compile(r"\bCFDI\d{5}\b")
 _UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
 _MARKER_PREFIX = "[apunto-idempotency-key:"
-_PRODUCT_NAME_LIMITS = (2, 50)  # Apunto's Alegra help page: SAT product names of 2–50 characters
 _LOOKUP_PAGES = 2  # newest invoices scanned for an idempotency marker (2 × 30)
 _UUID_SCAN_PAGES = 10  # invoices scanned when ``get``/``download`` receive a UUID
 _STATUS_FROM_ALEGRA = {
@@ -785,8 +785,8 @@ class RateLimitBucket:
             with self._lock:
                 now = self._clock()
                 self._refill(now)
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
+                if self._tokens >= 1.0 - _EPSILON:
+                    self._tokens = max(self._tokens - 1.0, 0.0)
                     self.waited += waited
                     return waited
                 wait = self._wait_for_token(now)
@@ -809,6 +809,7 @@ class RateLimitBucket:
             self._refill(now)
             if limit is not None and limit >= 1:
                 self.limit = int(limit)
+                self._tokens = min(self._tokens, float(self.limit))
             if remaining is None:
                 return
             new_end = now + reset if reset is not None else None
@@ -824,6 +825,9 @@ class RateLimitBucket:
             if new_end is not None:
                 self._window_end = new_end
             self._updated = now
+
+
+_EPSILON = 1e-9  # refills computed in floating point land a hair below a whole token
 
 
 def _header_number(headers: Mapping[str, str], name: str) -> float | None:
@@ -1076,8 +1080,6 @@ class AlegraProvider(InvoiceProvider):
 
     def preflight(self, invoice: Invoice) -> list[Issue]:
         """Every problem the SAT or Alegra would certainly reject, found without a network call."""
-        from ..sat import preflight
-
         issues = list(preflight(invoice, self.issuer))
         issues.extend(_alegra_issues(invoice))
         return issues
@@ -1448,10 +1450,12 @@ class AlegraProvider(InvoiceProvider):
         answer the invoice is read back, so a repeated call never voids twice.
         """
         self.require(Capability.CANCEL)
-        motive = CancelMotive(motive)
-        issues = _cancel_issues(motive, replacement_uuid)
+        issues = [i for i in validate_cancellation(motive, replacement_uuid) if i.severity is Severity.ERROR]
         if issues:
             raise ValidationError(issues)
+        motive = CancelMotive(motive)
+        if not motive.requires_replacement:
+            replacement_uuid = None  # only motive 01 carries one (the SAT ignores it otherwise)
         invoice_id = self._resolve_id(ref)
         body = cancel_to_alegra(motive, replacement_uuid, self.api)
         try:
@@ -1572,61 +1576,23 @@ def _alegra_issues(invoice: Invoice) -> list[Issue]:
                 "No se pueden enviar facturas globales: el campo de Alegra no es público",
             )
         )
-    low, high = _PRODUCT_NAME_LIMITS
     for index, item in enumerate(invoice.items):
-        name = item.product_name
-        if not low <= len(name) <= high:
-            issues.append(
-                Issue(
-                    f"items[{index}].name",
-                    "APUNTO-ALEGRA-020",
-                    f"Alegra product names must have {low}-{high} characters (has {len(name)})",
-                    f"El nombre del producto o servicio en Alegra debe tener de {low} a {high} "
-                    f"caracteres (tiene {len(name)})",
-                )
-            )
+        if item.name is None:
+            # The description becomes Alegra's product name: the vendor's 2–50 rule is an error
+            # here, not the general warning the SAT pre-flight gives.
+            issues.extend(validate_product_name(item.description, field=f"items[{index}].name"))
         for position, tax in enumerate(item.taxes):
             if tax.factor is TaxFactor.QUOTA:
                 issues.append(
                     Issue(
                         f"items[{index}].taxes[{position}]",
                         "APUNTO-ALEGRA-021",
-                        "Cuota (per-unit) taxes are not supported through Alegra",
-                        "Alegra no admite impuestos por cuota en esta integración",
+                        "Alegra's taxes are percentages: a Cuota (per-unit) tax has no public field",
+                        "Los impuestos de Alegra son porcentajes: no hay un campo público para "
+                        "un impuesto por cuota",
                     )
                 )
     return issues
-
-
-def _cancel_issues(motive: CancelMotive, replacement_uuid: str | None) -> list[Issue]:
-    if motive.requires_replacement and not replacement_uuid:
-        return [
-            Issue(
-                "replacement_uuid",
-                "APUNTO-CANCEL-001",
-                "motive 01 needs the UUID of the CFDI that replaces the cancelled one",
-                "El motivo 01 requiere el folio fiscal (UUID) del CFDI que lo sustituye",
-            )
-        ]
-    if replacement_uuid and not _UUID.match(replacement_uuid.strip()):
-        return [
-            Issue(
-                "replacement_uuid",
-                "APUNTO-CANCEL-002",
-                f"{replacement_uuid!r} is not a UUID",
-                f"{replacement_uuid!r} no es un folio fiscal (UUID) válido",
-            )
-        ]
-    if replacement_uuid and not motive.requires_replacement:
-        return [
-            Issue(
-                "replacement_uuid",
-                "APUNTO-CANCEL-003",
-                "only motive 01 takes a replacement UUID",
-                "Solo el motivo 01 lleva folio fiscal de sustitución",
-            )
-        ]
-    return []
 
 
 def _as_date_text(value: Any) -> str:
