@@ -62,6 +62,7 @@ from ..errors import (
     PermissionDenied,
     ProviderError,
     ServerError,
+    Severity,
     StampRejected,
     TransportError,
     ValidationError,
@@ -1100,38 +1101,19 @@ class FacturamaProvider(InvoiceProvider):
     ) -> Cancellation:
         """Cancel with a SAT motive (``DELETE cfdi/{id}?type=issued&motive=&uuidReplacement=``).
 
-        Motive ``01`` needs ``replacement_uuid`` (checked locally, before any call); the UUID
-        is only sent with motive 01.
+        Motive ``01`` needs ``replacement_uuid``; both are checked locally, before any call,
+        by :func:`apunto_connect.sat.rules.validate_cancellation`. The UUID is only sent with
+        motive 01.
         """
         self.require(Capability.CANCEL)
-        motive = CancelMotive(motive)
-        issues = []
-        if motive.requires_replacement and not replacement_uuid:
-            issues.append(
-                Issue(
-                    field="replacement_uuid", code="APUNTO-FACTURAMA-007",
-                    message="motive 01 needs the UUID of the replacement CFDI",
-                    message_es="El motivo 01 requiere el folio fiscal (UUID) que sustituye.",
-                )
-            )
-        if replacement_uuid and not motive.requires_replacement:
-            issues.append(
-                Issue(
-                    field="replacement_uuid", code="APUNTO-FACTURAMA-008",
-                    message="a replacement UUID only goes with motive 01",
-                    message_es="El folio de sustitución solo aplica al motivo 01.",
-                )
-            )
-        if replacement_uuid and not _UUID.match(replacement_uuid.strip()):
-            issues.append(
-                Issue(
-                    field="replacement_uuid", code="APUNTO-FACTURAMA-009",
-                    message=f"{replacement_uuid!r} is not a UUID",
-                    message_es="El folio de sustitución no es un UUID válido.",
-                )
-            )
-        if issues:
+        from ..sat.rules import validate_cancellation
+
+        issues = validate_cancellation(motive, replacement_uuid)
+        if any(issue.severity is Severity.ERROR for issue in issues):
             raise ValidationError(issues)
+        motive = CancelMotive(motive)
+        if not motive.requires_replacement:
+            replacement_uuid = None  # only motive 01 carries one; the SAT ignores it otherwise
         cfdi_id = self._resolve_id(ref)
         params = {"type": "issued", "motive": motive.value}
         if replacement_uuid:
