@@ -39,7 +39,9 @@ def test_countries_are_alpha3() -> None:
 def test_regimes_carry_persona_flags() -> None:
     assert catalogs.TAX_REGIMES["601"].allows("moral")
     assert not catalogs.TAX_REGIMES["601"].allows("fisica")
-    assert catalogs.TAX_REGIMES["626"].allows("fisica") and catalogs.TAX_REGIMES["626"].allows("moral")
+    assert catalogs.TAX_REGIMES["626"].allows("fisica") and catalogs.TAX_REGIMES["626"].allows(
+        "moral"
+    )
     assert len(catalogs.TAX_REGIMES) == 19
     for retired in ("609", "628", "629", "630"):
         assert retired not in catalogs.TAX_REGIMES

@@ -31,7 +31,7 @@ def test_separators_and_case_are_normalised() -> None:
 
 
 def test_category_letter_must_be_u_j_z_or_r() -> None:
-    assert [i.code for i in validate_container_number("CSQA3054383").errors][0] == "APUNTO-403"
+    assert validate_container_number("CSQA3054383").errors[0].code == "APUNTO-403"
 
 
 def test_non_iso_equipment_gets_warnings_instead_of_errors() -> None:

@@ -58,7 +58,8 @@ def test_common_units_have_names() -> None:
 
 
 @pytest.mark.parametrize(
-    "check", [validate_product_name, validate_description, validate_product_code, validate_unit_code]
+    "check",
+    [validate_product_name, validate_description, validate_product_code, validate_unit_code],
 )
 def test_non_text_is_an_issue_not_an_exception(check: object) -> None:
     assert [i.code for i in check(None)] == ["APUNTO-300"]  # type: ignore[operator]
