@@ -372,6 +372,10 @@ class FacturamaEmulator(Emulator):
 
     # -- framework hooks --------------------------------------------------------------------
 
+    def provider_options(self) -> dict[str, Any]:
+        """Retry waits advance the sandbox clock instead of sleeping for real."""
+        return {"sleep": self.clock.sleep}
+
     def authenticate(self, request: EmulatorRequest) -> EmulatorResponse | None:
         """Basic auth with the demo credentials; anything else gets Facturama's 401."""
         expected = (self.demo_credentials["username"], self.demo_credentials["password"])
