@@ -230,7 +230,7 @@ def test_wait_until_created_backs_off_and_is_bounded(sandbox, emulator):
 def test_rejected_registration_raises_with_the_vendor_text(controlt, emulator):
     emulator.reject_next_registration("La placa del cliente no está habilitada.")
     controlt.create_tracking(land())
-    with pytest.raises(ProviderError, match="La placa del cliente no está habilitada.") as info:
+    with pytest.raises(ProviderError, match=r"La placa del cliente no está habilitada\.") as info:
         controlt.wait_until_created("SRV-2026-0042")
     assert info.value.vendor_code == "RECHAZADO"
     assert controlt.get_tracking("SRV-2026-0042").status is TrackingStatus.CANCELLED

@@ -104,12 +104,17 @@ class FleetType(str, enum.Enum):
         """
         if isinstance(value, FleetType):
             return value
-        key = _bare(str(value)).replace(" ", "_").replace("-", "_")
-        found = _FLEET_ALIASES.get(key)
+        found = cls._missing_(value)
         if found is None:
             accepted = ", ".join([*(m.value for m in cls), "PROPIA", "VINCULADA", "TERCERO"])
             raise ValueError(f"unknown fleet type {value!r}; use one of {accepted}")
         return found
+
+    @classmethod
+    def _missing_(cls, value: object) -> FleetType | None:
+        # Lets FleetType("Vinculada") (and so JSON loaded by cattrs) accept the Spanish names.
+        key = _bare(str(value)).replace(" ", "_").replace("-", "_")
+        return _FLEET_ALIASES.get(key)
 
 
 _FLEET_ALIASES = {
