@@ -258,3 +258,31 @@ def test_stamp_validates_with_the_sat_rules_before_the_network(sandbox, alegra):
     with pytest.raises(ValidationError):
         alegra.stamp(bad)
     assert sandbox.emulator("alegra").invoices == {}
+
+
+def test_two_threads_with_one_key_issue_one_cfdi(sandbox, alegra):
+    import threading
+
+    results = []
+
+    def worker() -> None:
+        results.append(alegra.stamp(sample_invoice(), idempotency_key="order-77"))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len({r.uuid for r in results}) == 1 and len(results) == 4
+    assert len(sandbox.emulator("alegra").stamped_invoices()) == 1
+
+
+def test_the_issuer_rfc_comes_from_the_account(alegra):
+    alegra.check_connection()
+    assert alegra.stamp(sample_invoice()).issuer_rfc == "EKU9003173C9"
+
+
+def test_unknown_list_filters_are_refused_before_any_request(sandbox, alegra):
+    with pytest.raises(ValidationError, match="unknown Alegra list filter"):
+        alegra.list(colour="blue")
+    assert list(alegra.list(client_id="999", date_start="2026-01-01")) == []

@@ -131,6 +131,7 @@ __all__ = [
     "idempotency_marker",
     "invoice_to_alegra",
     "line_to_alegra_item",
+    "list_params",
     "tax_ref",
     "tax_to_alegra",
 ]
@@ -248,6 +249,7 @@ _UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4
 _MARKER_PREFIX = "[apunto-idempotency-key:"
 _LOOKUP_PAGES = 2  # newest invoices scanned for an idempotency marker (2 × 30)
 _UUID_SCAN_PAGES = 10  # invoices scanned when ``get``/``download`` receive a UUID
+_MAX_PAGES = 100_000  # a server that ignores ``start`` must not make list() loop forever
 _STATUS_FROM_ALEGRA = {
     "draft": InvoiceStatus.DRAFT,
     "open": InvoiceStatus.ACTIVE,
@@ -1011,6 +1013,8 @@ class AlegraProvider(InvoiceProvider):
         self._taxes: dict[TaxRef, str] = {}
         self._catalogs_loaded = False
         self._completed: dict[str, StampedInvoice] = {}
+        self._key_locks: dict[str, threading.Lock] = {}
+        self._account_rfc: str | None = issuer.rfc if issuer else None
 
     def __repr__(self) -> str:
         return f"AlegraProvider(email={self.email!r}, base_url={self.base_url!r})"
@@ -1061,6 +1065,8 @@ class AlegraProvider(InvoiceProvider):
         company = company if isinstance(company, Mapping) else {}
         name = _text(company.get("name"))
         rfc = _text(company.get("identification"))
+        if rfc and self._account_rfc is None:
+            self._account_rfc = rfc.upper()
         account = " ".join(part for part in (name, f"({rfc})" if rfc else None) if part)
         return ConnectionStatus(
             provider=PROVIDER,
@@ -1196,7 +1202,9 @@ class AlegraProvider(InvoiceProvider):
         issues = self._check(invoice)
         if issues:
             raise ValidationError(issues)
-        if idempotency_key is not None:
+        if idempotency_key is None:
+            return self._create_and_stamp(invoice, None)
+        with self._lock_for(idempotency_key):  # two threads with one key: one CFDI
             with self._cache_lock:
                 done = self._completed.get(idempotency_key)
             if done is not None:
@@ -1204,6 +1212,16 @@ class AlegraProvider(InvoiceProvider):
             previous = self._find_by_key(idempotency_key)
             if previous is not None:
                 return self._finish_previous(previous, idempotency_key)
+            stamped = self._create_and_stamp(invoice, idempotency_key)
+            with self._cache_lock:
+                self._completed[idempotency_key] = stamped
+            return stamped
+
+    def _lock_for(self, key: str) -> threading.Lock:
+        with self._cache_lock:
+            return self._key_locks.setdefault(key, threading.Lock())
+
+    def _create_and_stamp(self, invoice: Invoice, key: str | None) -> StampedInvoice:
         client_id, item_ids, tax_ids = self._prepare(invoice)
         body = invoice_to_alegra(
             invoice,
@@ -1211,20 +1229,20 @@ class AlegraProvider(InvoiceProvider):
             item_ids=item_ids,
             tax_ids=tax_ids,
             issued_on=self._today(),
-            idempotency_key=idempotency_key,
+            idempotency_key=key,
             api=self.api,
         )
         try:
             data = self._send_json("POST", self._path("path.invoices"), body, idempotent=False)
         except (TransportError, ServerError) as exc:
             ambiguous = isinstance(exc, ServerError) or exc.request_sent
-            if ambiguous and idempotency_key is not None:
+            if ambiguous and key is not None:
                 try:
-                    previous = self._find_by_key(idempotency_key)
+                    previous = self._find_by_key(key)
                 except (ProviderError, TransportError):
                     previous = None  # the lookup failed too: report the original failure
                 if previous is not None:
-                    return self._finish_previous(previous, idempotency_key)
+                    return self._finish_previous(previous, key)
             raise
         stamped = self._to_stamped(data)
         if stamped.uuid is None:
@@ -1233,9 +1251,6 @@ class AlegraProvider(InvoiceProvider):
                 provider=PROVIDER,
                 details=data if isinstance(data, Mapping) else None,
             )
-        if idempotency_key is not None:
-            with self._cache_lock:
-                self._completed[idempotency_key] = stamped
         return stamped
 
     def _to_stamped(self, data: Any) -> StampedInvoice:
@@ -1245,9 +1260,7 @@ class AlegraProvider(InvoiceProvider):
                 provider=PROVIDER,
                 request_sent=True,
             )
-        return alegra_to_stamped(
-            data, issuer_rfc=self.issuer.rfc if self.issuer else None, api=self.api
-        )
+        return alegra_to_stamped(data, issuer_rfc=self._account_rfc, api=self.api)
 
     def _find_by_key(self, key: str) -> Mapping[str, Any] | None:
         """The invoice carrying the idempotency marker of ``key`` among the newest ones."""
@@ -1497,17 +1510,19 @@ class AlegraProvider(InvoiceProvider):
     def list(self, **filters: Any) -> Iterator[StampedInvoice]:
         """Iterate lazily over invoices, newest pages fetched only when needed.
 
-        Filters: ``status`` (Alegra's ``draft``/``open``/``closed``/``void``), ``date_from`` and
-        ``date_to`` (dates), ``query`` (free text), ``page_size`` (1–30); any other keyword is
-        passed to Alegra as a query parameter unchanged. The same filters go with every page.
+        Filters: ``status`` (an :class:`InvoiceStatus` or Alegra's ``draft``/``open``/
+        ``closed``/``void``), ``date_start`` and ``date_end`` (dates), ``query`` (free text),
+        ``order_field``/``order_direction``, ``page_size`` (1–30) and Alegra's own parameter
+        names (``client_id``...); anything else raises :class:`ValidationError`. The same
+        filters go with every page.
         """
         self.require(Capability.LIST)
-        params, page_size = _list_params(filters, self.api)
+        params, page_size = list_params(filters, self.api)
         return self._iterate(params, page_size)
 
     def _iterate(self, params: Mapping[str, Any], page_size: int) -> Iterator[StampedInvoice]:
         start = 0
-        while True:
+        for _ in range(_MAX_PAGES):
             rows, total = self._list_page(params, start=start, limit=page_size)
             for row in rows:
                 yield self._to_stamped(row)
@@ -1603,7 +1618,32 @@ def _as_date_text(value: Any) -> str:
     return str(value)
 
 
-def _list_params(filters: Mapping[str, Any], api: Mapping[str, str]) -> tuple[dict[str, Any], int]:
+_LIST_FILTERS = {
+    # our name -> key of the Alegra query parameter in the API table
+    "status": "query.status",
+    "query": "query.text",
+    "date_start": "query.date_after",
+    "date_end": "query.date_before",
+    "date_from": "query.date_after",
+    "date_to": "query.date_before",
+    "order_field": "query.order_field",
+    "order_direction": "query.order_direction",
+}
+_RAW_LIST_PARAMS = frozenset({"client_id"})
+
+
+def list_params(
+    filters: Mapping[str, Any], api: Mapping[str, str] = ALEGRA_API
+) -> tuple[dict[str, Any], int]:
+    """Alegra query parameters and page size for our ``list()`` filters.
+
+    Our names (``status``, ``query``, ``date_start``/``date_end`` — also ``date_from``/
+    ``date_to`` —, ``order_field``, ``order_direction``, ``page_size``) and Alegra's own
+    parameter names are accepted.
+
+    Raises:
+        ValidationError: an unknown filter, or a page size Alegra refuses (1–30).
+    """
     remaining = dict(filters)
     page_size = int(remaining.pop("page_size", MAX_PAGE_SIZE))
     if not 1 <= page_size <= MAX_PAGE_SIZE:
@@ -1612,23 +1652,29 @@ def _list_params(filters: Mapping[str, Any], api: Mapping[str, str]) -> tuple[di
             field="page_size",
             code="APUNTO-ALEGRA-030",
         )
+    vendor_names = {api[key] for key in _LIST_FILTERS.values()} | _RAW_LIST_PARAMS
     params: dict[str, Any] = {}
-    renames = {
-        "status": "query.status",
-        "query": "query.text",
-        "date_from": "query.date_after",
-        "date_to": "query.date_before",
-    }
-    for name, key in renames.items():
-        value = remaining.pop(name, None)
+    unknown = []
+    for name, value in remaining.items():
         if value is None:
+            continue
+        key = _LIST_FILTERS.get(name)
+        target = api[key] if key else (name if name in vendor_names else None)
+        if target is None:
+            unknown.append(name)
             continue
         if isinstance(value, InvoiceStatus):
             value = _status_to_alegra(value)
-        params[api[key]] = _as_date_text(value) if name.startswith("date_") else value
-    for name, value in remaining.items():
-        if value is not None:
-            params[name] = value
+        elif isinstance(value, date | datetime):
+            value = _as_date_text(value)
+        params[target] = value
+    if unknown:
+        raise ValidationError(
+            f"unknown Alegra list filter(s) {', '.join(sorted(unknown))}; known: "
+            + ", ".join(sorted({*_LIST_FILTERS, "page_size", *sorted(vendor_names)})),
+            field="filters",
+            code="APUNTO-ALEGRA-031",
+        )
     return params, page_size
 
 
