@@ -57,15 +57,6 @@ TOKEN_A = "tok-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 TOKEN_B = "tok-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 
 
-@pytest.fixture(autouse=True)
-def _sat_preflight_until_it_lands(monkeypatch):
-    # TEMPORARY: apunto_connect.sat.preflight is being written; until then it finds nothing.
-    import apunto_connect.sat as sat
-
-    if not hasattr(sat, "preflight"):
-        monkeypatch.setattr(sat, "preflight", lambda invoice, issuer=None: [], raising=False)
-
-
 def load(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"), parse_float=Decimal)
 

@@ -36,15 +36,6 @@ REPLAY_KEY = "cd-cassette-replay-key"
 _recording: dict[str, Any] = {"prefix": None}
 
 
-@pytest.fixture(autouse=True)
-def _sat_preflight_until_it_lands(monkeypatch):
-    # TEMPORARY: apunto_connect.sat.preflight is being written; until then it finds nothing.
-    import apunto_connect.sat as sat
-
-    if not hasattr(sat, "preflight"):
-        monkeypatch.setattr(sat, "preflight", lambda invoice, issuer=None: [], raising=False)
-
-
 def _to_real_host(request: Any) -> Any:
     """Recorded requests name the vendor's host, never the loopback port, and carry no key."""
     prefix = _recording["prefix"]

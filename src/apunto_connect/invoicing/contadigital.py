@@ -1117,6 +1117,7 @@ class ContaDigitalProvider(InvoiceProvider):
         self._catalog: Catalog | None = None
         self._products: dict[tuple[str, str], int] = {}
         self._customers: dict[Customer, int] = {}
+        self._customers_lock = threading.Lock()
         self._keys_lock = threading.Lock()
         self._key_locks: dict[str, threading.Lock] = {}
         self._drafts: collections.OrderedDict[str, int] = collections.OrderedDict()
@@ -1377,40 +1378,52 @@ class ContaDigitalProvider(InvoiceProvider):
             return product_id
 
     def _customer_id(self, customer: Customer, catalog: Catalog, payment_form_id: int) -> int:
-        with self._catalog_lock:
+        # One registration at a time: two first stamps for a new customer must not both create
+        # it (ContaDigital refuses the second as a duplicate RFC).
+        with self._customers_lock:
             known = self._customers.get(customer)
-            if known is not None:
-                return known
+            if known is None:
+                known = self._register_customer(customer, catalog, payment_form_id)
+                self._customers[customer] = known
+            return known
+
+    def _find_customer(self, customer: Customer, company_id: int) -> Any:
         found = self._call(
-            "GET", "customer_by_rfc", company_id=catalog.company_id, rfc=customer.rfc,
-            expected=(404,),
+            "GET", "customer_by_rfc", company_id=company_id, rfc=customer.rfc, expected=(404,)
         )
         if isinstance(found, list):
             found = next(
-                (c for c in found if str(self.api.pick(c, "customer_name", "")).upper()
-                 == customer.legal_name),
+                (c for c in found
+                 if str(self.api.pick(c, "customer_name", "")).upper() == customer.legal_name),
                 found[0] if found else None,
             )
-        existing_id = _as_int(self.api.pick(found, "customer_id"), default=0) if found else 0
-        if existing_id:
-            if not _customer_matches(found, customer, self.api):
-                # An inactive customer, or one saved with other fiscal data, is updated: the SAT
-                # compares the receiver with its records, so stale data would be rejected.
-                body = customer_to_contadigital(
-                    customer, catalog.company_id, payment_form_id=payment_form_id,
-                    customer_id=existing_id, api=self.api,
-                )
-                self._call("PUT", "customers", body)
-            customer_id = existing_id
-        else:
+        return found if _as_int(self.api.pick(found, "customer_id"), default=0) else None
+
+    def _register_customer(self, customer: Customer, catalog: Catalog, payment_form_id: int) -> int:
+        found = self._find_customer(customer, catalog.company_id)
+        if found is None:
             body = customer_to_contadigital(
                 customer, catalog.company_id, payment_form_id=payment_form_id, api=self.api
             )
-            result = self._call("POST", "customers", body, idempotent=True)
-            customer_id = _as_int(self.api.pick(result, "customer_id"))
-        with self._catalog_lock:
-            self._customers[customer] = customer_id
-        return customer_id
+            try:
+                result = self._call("POST", "customers", body, idempotent=True)
+            except ProviderError:
+                # Created meanwhile (another process, or a retried POST that had landed)?
+                found = self._find_customer(customer, catalog.company_id)
+                if found is None:
+                    raise
+            else:
+                return _as_int(self.api.pick(result, "customer_id"))
+        existing_id = _as_int(self.api.pick(found, "customer_id"))
+        if not _customer_matches(found, customer, self.api):
+            # An inactive customer, or one saved with other fiscal data, is updated: the SAT
+            # compares the receiver with its records, so stale data would be rejected.
+            body = customer_to_contadigital(
+                customer, catalog.company_id, payment_form_id=payment_form_id,
+                customer_id=existing_id, api=self.api,
+            )
+            self._call("PUT", "customers", body)
+        return existing_id
 
     # -- stamping ----------------------------------------------------------------------------
 
@@ -1586,19 +1599,14 @@ class ContaDigitalProvider(InvoiceProvider):
         self, ref: str, motive: CancelMotive, replacement_uuid: str | None = None
     ) -> Cancellation:
         """Cancel with a SAT motive: ``DELETE /api/cfdi.json`` with a JSON body."""
+        from ..sat import validate_cancellation
+
         self.require(Capability.CANCEL)
-        motive = CancelMotive(motive)
         invoice_id = self._invoice_id(ref)
-        if motive.requires_replacement and not replacement_uuid:
-            raise ValidationError(
-                "motive 01 needs the UUID of the CFDI that replaces the cancelled one",
-                field="replacement_uuid", code="APUNTO-CANCEL-001",
-            )
-        if replacement_uuid and not _UUID.match(replacement_uuid.strip()):
-            raise ValidationError(
-                f"replacement UUID {replacement_uuid!r} is not a UUID",
-                field="replacement_uuid", code="APUNTO-CANCEL-002",
-            )
+        problems = validate_cancellation(motive, replacement_uuid)
+        if any(i.severity is Severity.ERROR for i in problems):
+            raise ValidationError(problems)
+        motive = CancelMotive(motive)
         replacement = (
             replacement_uuid.strip().upper()
             if replacement_uuid and motive.requires_replacement  # only 01 takes one
