@@ -376,7 +376,10 @@ def _check_payment(out: _Findings, invoice: Invoice) -> None:
             )
         return
     method = _payment_method(out, invoice)
-    form = invoice.effective_payment_form
+    if method is None:  # already reported; read the form without the broken default
+        form = invoice.payment_form or invoice.customer.payment_form or "99"
+    else:
+        form = invoice.effective_payment_form
     if form not in catalogs.PAYMENT_FORMS:
         out.error(
             "payment_form",
