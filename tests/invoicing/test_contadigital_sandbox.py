@@ -361,3 +361,44 @@ def test_the_same_flow_runs_over_loopback_http(sandbox, emulator):
             CancellationStatus.CANCELLED)
     finally:
         provider.release()
+
+
+# -- registration under concurrency and retries ----------------------------------------------
+
+
+def test_concurrent_first_stamps_register_a_new_customer_once(provider, emulator):
+    results, errors = [], []
+
+    def worker(n):
+        try:
+            results.append(provider.stamp(freight_invoice(), idempotency_key=f"c-{n}").uuid)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert errors == [] and len(set(results)) == 4
+    assert len(emulator.clients) == 1
+
+
+def test_a_customer_post_that_landed_before_the_drop_is_found_not_duplicated():
+    fault = Fault(FaultKind.DROP_AFTER, method="POST", path="*/api/clientes.json")
+    with Sandbox(vendors=["contadigital"], faults=[fault], seed=8) as sb:
+        provider = sb.invoice_provider("contadigital")
+        assert provider.stamp(freight_invoice()).uuid
+        emulator = sb.emulator("contadigital")
+        assert len(emulator.clients) == 1 and len(emulator.stamped()) == 1
+        assert [f.kind for f in sb.faults.fired] == [FaultKind.DROP_AFTER]
+
+
+def test_sat_preflight_errors_stop_the_stamp_before_any_request(sandbox, emulator):
+    provider = sandbox.invoice_provider("contadigital")
+    before = emulator.connect_count
+    bad = freight_invoice(customer=Customer("XIA190128J6", "XENON INDUSTRIAL ARTICLES", "601", "7600"))
+    with pytest.raises(ValidationError) as info:
+        provider.stamp(bad)
+    assert {i.field for i in info.value.errors} >= {"customer.rfc"}
+    assert emulator.connect_count == before and emulator.invoices == {}
