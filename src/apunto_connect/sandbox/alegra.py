@@ -584,8 +584,8 @@ class AlegraEmulator(Emulator):
             if regime is not None and receiver.tax_regime != regime:
                 raise _fail(
                     400,
-                    "Error al timbrar: CFDI40157 - El campo RegimenFiscalReceptor no corresponde "
-                    "al régimen registrado para el RFC del receptor.",
+                    "Error al timbrar: El campo RegimenFiscalReceptor no corresponde al régimen "
+                    "registrado en el SAT para el RFC del receptor.",
                 )
         moral = len(receiver.rfc) == 12
         regimes = _PHYSICAL_ONLY_REGIMES if moral else _MORAL_ONLY_REGIMES
