@@ -149,6 +149,14 @@ def test_sat_test_receiver_with_a_wrong_name_is_rejected_with_cfdi40145(provider
     assert emulator.stamped() == []
 
 
+def test_preflight_runs_before_any_network_call(provider, seen):
+    broken = invoice(folio="1", payment_method="PPD", payment_form="03")
+    with pytest.raises(ValidationError) as info:
+        provider.stamp(broken)
+    assert "CFDI40105" in [issue.code for issue in info.value.errors]
+    assert seen == []
+
+
 def test_unknown_environment_is_a_configuration_error():
     from apunto_connect.errors import ConfigurationError
 
@@ -177,10 +185,28 @@ def test_callers_serie_and_folio_are_used(provider):
     assert (stamped.id, stamped.series, stamped.folio) == ("APUNTO-777", "APUNTO", "777")
 
 
-def test_next_folio_follows_the_highest_numeric_folio_of_the_serie(provider):
+def test_next_folio_follows_the_highest_numeric_folio_of_the_serie(provider, seen):
     provider.stamp(invoice(folio="41"))
     assert provider.stamp(invoice()).folio == "42"
     assert provider.stamp(invoice()).folio == "43"
+    assert seen.count("/listarComprobantes") == 1  # listed once, then counted in memory
+
+
+def test_folio_taken_by_another_writer_is_skipped_without_stamping_twice(sb, provider, emulator):
+    assert provider.stamp(invoice()).folio == "1"
+    other = sb.invoice_provider("enlace_fiscal")
+    other.stamp(invoice(folio="2"))
+    assert provider.stamp(invoice()).folio == "3"
+    assert sorted(d.folio for d in emulator.stamped()) == ["1", "2", "3"]
+
+
+def test_a_rejected_auto_folio_is_reused_by_the_next_stamp(provider, emulator):
+    assert provider.stamp(invoice()).folio == "1"
+    emulator.set_balance(0)
+    with pytest.raises(InsufficientCredits):
+        provider.stamp(invoice())
+    emulator.set_balance(5)
+    assert provider.stamp(invoice()).folio == "2"
 
 
 def test_duplicate_serie_and_folio_is_rejected_verbatim_and_nothing_is_stamped(provider, emulator):
@@ -305,9 +331,13 @@ def test_get_accepts_a_uuid_found_in_the_serie(provider):
 # -- cancelling and e-mailing -------------------------------------------------------------------
 
 
-def test_motive_01_needs_a_replacement_before_any_call(provider, seen):
-    with pytest.raises(ValidationError, match="motive 01"):
-        provider.cancel("APUNTO-1", CancelMotive.WITH_RELATION)
+@pytest.mark.parametrize(
+    ("motive", "replacement"),
+    [(CancelMotive.WITH_RELATION, None), ("05", None), (CancelMotive.WITH_RELATION, "noref")],
+)
+def test_cancellation_requests_are_checked_before_any_call(provider, seen, motive, replacement):
+    with pytest.raises(ValidationError):
+        provider.cancel("APUNTO-1", motive, replacement)
     assert seen == []
 
 

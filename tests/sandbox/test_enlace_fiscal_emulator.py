@@ -141,6 +141,13 @@ def test_amounts_that_do_not_add_up_are_rejected_with_the_sat_rule(sb):
     assert text.startswith("CFDI40108 - ")
 
 
+def test_sat_rules_are_enforced_by_the_emulator_too(sb):
+    body = cfdi_body(sb)
+    body["CFDi"]["DatosDePago"]["formaDePago"] = "03"  # PPD needs 99
+    code, text = error_of(call(sb, "generarCfdi", body))
+    assert code == "805" and text.startswith("CFDI40105 - ")
+
+
 def test_utc_issue_time_is_rejected_as_future(sb):
     from datetime import datetime, timezone
 

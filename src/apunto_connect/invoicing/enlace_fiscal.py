@@ -72,6 +72,7 @@ from ..errors import (
     PermissionDenied,
     ProviderError,
     ServerError,
+    Severity,
     StampRejected,
     Timeout,
     TransportError,
@@ -767,7 +768,8 @@ class EnlaceFiscalProvider(InvoiceProvider):
     Idempotency: with ``idempotency_key``, the serie+folio chosen for the first attempt is
     remembered (for this provider object) and any later call with the same key first looks
     that document up; with an explicit ``invoice.folio`` the lookup works across processes too.
-    Without a folio, the next folio is 1 + the highest numeric folio of the serie.
+    Without a folio, the next folio is 1 + the highest numeric folio of the serie (listed once,
+    then counted up in memory).
     """
 
     name: ClassVar[str] = NAME
@@ -859,6 +861,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
         )
         self._lock = threading.Lock()
         self._keys: dict[str, tuple[str, str]] = {}
+        self._folios: dict[str, int] = {}  # highest folio reserved per serie
 
     def __repr__(self) -> str:
         return (
@@ -946,18 +949,22 @@ class EnlaceFiscalProvider(InvoiceProvider):
                     f"not {make_ref(serie, invoice.folio)}",
                     provider=NAME,
                 )
-            serie, folio = remembered
-            existing = self._find(serie, folio)
+            existing = self._find(*remembered)
             if existing is not None:
                 return existing
-            auto_folio = False
-        elif invoice.folio:
-            folio, auto_folio = invoice.folio, False
-        else:
-            folio, auto_folio = self._next_folio(serie), True
+            return self._send_stamp(invoice, *remembered, idempotency_key, auto_folio=False)
+        if invoice.folio:
+            return self._send_stamp(invoice, serie, invoice.folio, idempotency_key, auto_folio=False)
+        folio = self._next_folio(serie)
+        return self._send_stamp(invoice, serie, folio, idempotency_key, auto_folio=True)
+
+    def _send_stamp(
+        self, invoice: Invoice, serie: str, folio: str, key: str | None, *, auto_folio: bool
+    ) -> StampedInvoice:
+        """POST ``generarCfdi`` once per folio; resolve ambiguous failures by looking up."""
         issued_at = self._issued_at(invoice)
         for _ in range(3):
-            self._remember(idempotency_key, serie, folio)
+            self._remember(key, serie, folio)
             body = invoice_to_enlace_fiscal(
                 invoice,
                 rfc=self.rfc,
@@ -973,18 +980,25 @@ class EnlaceFiscalProvider(InvoiceProvider):
             except Conflict:
                 if not auto_folio:
                     raise
-                # Someone else took the folio between our lookup and our call: a duplicate is
-                # rejected without stamping, so the next folio is safe to try.
-                folio = str(int(folio) + 1)
+                # Another writer took the folio: a duplicate is refused without stamping, so
+                # listing again and taking the next free folio is safe.
+                folio = self._next_folio(serie, refresh=True)
                 continue
             except (TransportError, ServerError) as exc:
-                if not _ambiguous(exc):
-                    raise
-                found = self._find_quietly(serie, folio)
-                if found is not None:
-                    return found
+                if _ambiguous(exc):
+                    found = self._find_quietly(serie, folio)
+                    if found is not None:
+                        return found
+                elif auto_folio:
+                    self._release_folio(serie, folio, key)
                 raise
-            return enlace_fiscal_to_stamped(ack, invoice=invoice.with_changes(series=serie, folio=folio))
+            except ProviderError:
+                if auto_folio:
+                    self._release_folio(serie, folio, key)
+                raise
+            return enlace_fiscal_to_stamped(
+                ack, invoice=invoice.with_changes(series=serie, folio=folio)
+            )
         raise Conflict(
             f"folios of serie {serie!r} kept being taken by other writers; set invoice.folio",
             provider=NAME,
@@ -1022,13 +1036,34 @@ class EnlaceFiscalProvider(InvoiceProvider):
         except (ProviderError, TransportError):
             return None
 
-    def _next_folio(self, serie: str) -> str:
-        highest = 0
-        for row in self._rows(since=self.api["list_since"], until=None, serie=serie):
-            folio = _text(row.get("folioInterno")) or _text(row.get("folio")) or ""
-            if folio.isdigit() and (_text(row.get("serie")) or serie) == serie:
-                highest = max(highest, int(folio))
-        return str(highest + 1)
+    def _next_folio(self, serie: str, *, refresh: bool = False) -> str:
+        """Reserve the next numeric folio of ``serie``.
+
+        The serie is listed once per provider (``listarComprobantes`` has no pagination, so the
+        answer grows with the account); later folios count up from memory, and a duplicate
+        refused by Enlace Fiscal (another writer) makes the caller list again with ``refresh``.
+        """
+        with self._lock:
+            known = self._folios.get(serie)
+        if known is None or refresh:
+            listed = 0
+            for row in self._rows(since=self.api["list_since"], until=None, serie=serie):
+                folio = _text(row.get("folioInterno")) or _text(row.get("folio")) or ""
+                if folio.isdigit() and (_text(row.get("serie")) or serie) == serie:
+                    listed = max(listed, int(folio))
+            known = max(listed, known or 0)
+        with self._lock:
+            reserved = max(known, self._folios.get(serie, 0)) + 1
+            self._folios[serie] = reserved
+        return str(reserved)
+
+    def _release_folio(self, serie: str, folio: str, key: str | None) -> None:
+        """Give back a reserved folio that was certainly not used (no gap in the numbering)."""
+        with self._lock:
+            if folio.isdigit() and self._folios.get(serie) == int(folio):
+                self._folios[serie] = int(folio) - 1
+            if key is not None and self._keys.get(key) == (serie, folio):
+                del self._keys[key]  # the next attempt with this key takes a fresh folio
 
     # -- reading --------------------------------------------------------------------------
 
@@ -1151,13 +1186,16 @@ class EnlaceFiscalProvider(InvoiceProvider):
         cancelling again.
         """
         self.require(Capability.CANCEL)
+        from ..sat import validate_cancellation
+
+        given_as_ref = bool(replacement_uuid) and not _is_uuid(replacement_uuid or "")
+        issues = validate_cancellation(motive, None if given_as_ref else replacement_uuid)
+        if given_as_ref:  # Enlace Fiscal's own way: the substitute's "SERIE-FOLIO"
+            issues = [i for i in issues if i.field != "replacement_uuid"]
+            parse_ref(replacement_uuid or "")
+        if any(i.severity is Severity.ERROR for i in issues):
+            raise ValidationError(issues)
         motive = CancelMotive(motive)
-        if motive.requires_replacement and not replacement_uuid:
-            raise ValidationError(
-                "motive 01 needs the replacement CFDI (its UUID or 'SERIE-FOLIO' ref)",
-                field="replacement_uuid",
-                code="APUNTO-EF-005",
-            )
         serie, folio = parse_ref(ref)
         cfdi: dict[str, Any] = {"serie": serie, "folio": folio, "motivo": motive.value}
         substitute_uuid: str | None = None
