@@ -82,7 +82,7 @@ from ..models.invoices import (
     TaxSummary,
 )
 from ..models.parties import Customer, Issuer
-from ..money import to_decimal
+from ..money import round_money, to_decimal
 from ..redaction import redact
 from .base import DownloadFormat, InvoiceProvider
 
@@ -467,13 +467,18 @@ def facturama_to_stamped(data: Mapping[str, Any], provider: str = VENDOR) -> Sta
     if status is None:
         status = InvoiceStatus.CANCELLED if data.get("IsActive") is False else InvoiceStatus.ACTIVE
     uuid = _text(stamp.get("Uuid")) or _text(data.get("Uuid"))
+    currency = _text(data.get("Currency"))
+    total = _money(data.get("Total"))
+    if total is not None:
+        # JSON numbers lose trailing zeros (2800.0); show the currency's decimals again.
+        total = round_money(total, currency or "MXN")
     return StampedInvoice(
         provider=provider,
         id=str(data.get("Id") or ""),
         uuid=uuid.upper() if uuid else None,
         status=status,
-        total=_money(data.get("Total")),
-        currency=_text(data.get("Currency")),
+        total=total,
+        currency=currency,
         series=_text(data.get("Serie")),
         folio=_text(str(data["Folio"])) if data.get("Folio") not in (None, "") else None,
         issuer_rfc=_text(issuer.get("Rfc")) or _text(data.get("RfcIssuer")),
