@@ -399,7 +399,9 @@ def test_unsupported_operation_is_refused_before_the_network():
 # -- cassettes ------------------------------------------------------------------------------
 
 _LOOPBACK = re.compile(r"http://127\.0\.0\.1:\d+/facturama")
-REAL_BASE = BASE_URLS["production"]
+# Cassettes stand for Facturama's own test host: that is where a recording with a real
+# (sandbox) account goes, so loopback and live recordings look the same.
+REAL_BASE = BASE_URLS["sandbox"]
 
 
 def _to_real_host(request: Any) -> Any:
@@ -422,8 +424,10 @@ def recorded_provider(request: pytest.FixtureRequest):
     live = recording and os.environ.get("APUNTO_FACTURAMA_RECORD_LIVE") == "1"
     sandbox = Sandbox(vendors=["facturama"], seed=20250301) if recording and not live else None
     clock = FakeClock()
-    wiring: dict[str, Any] = {**FacturamaEmulator.demo_credentials, "sleep": clock.sleep}
-    if live:
+    wiring: dict[str, Any] = {
+        **FacturamaEmulator.demo_credentials, "environment": "sandbox", "sleep": clock.sleep,
+    }
+    if live:  # credentials from APUNTO_FACTURAMA_USERNAME / _PASSWORD
         wiring = {"environment": "sandbox", "sleep": clock.sleep}
     elif sandbox is not None:
         wiring["base_url"] = sandbox.serve().base_url("facturama")
