@@ -200,6 +200,15 @@ def test_folio_taken_by_another_writer_is_skipped_without_stamping_twice(sb, pro
     assert sorted(d.folio for d in emulator.stamped()) == ["1", "2", "3"]
 
 
+def test_concurrent_stamps_from_one_provider_get_distinct_folios(provider, emulator):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda n: provider.stamp(invoice(), idempotency_key=f"t{n}"), range(8)))
+    assert sorted(int(r.folio) for r in results) == list(range(1, 9))
+    assert len(emulator.stamped()) == 8
+
+
 def test_a_rejected_auto_folio_is_reused_by_the_next_stamp(provider, emulator):
     assert provider.stamp(invoice()).folio == "1"
     emulator.set_balance(0)

@@ -415,8 +415,12 @@ class EnlaceFiscalEmulator(Emulator):
             document.status = _CANCELLED if accept else _ACTIVE
 
     def provider_options(self) -> dict[str, Any]:
-        """Polls and retries advance the sandbox clock; ``fechaEmision`` is read from it."""
-        return {"sleep": self.clock.sleep, "now": self.clock.now}
+        """Polls and retries advance the sandbox clock; ``fechaEmision`` is read from it.
+
+        The demo account's fiscal profile goes along so the provider's pre-flight can check
+        the issuer rules, as a real user would configure ``issuer=``.
+        """
+        return {"sleep": self.clock.sleep, "now": self.clock.now, "issuer": DEMO_ISSUER}
 
     # -- protocol ---------------------------------------------------------------------------
 
