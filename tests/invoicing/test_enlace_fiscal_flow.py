@@ -164,6 +164,16 @@ def test_unknown_environment_is_a_configuration_error():
         EnlaceFiscalProvider(**{**EnlaceFiscalEmulator.demo_credentials, "environment": "staging"})
 
 
+def test_api_table_overrides_change_names_and_unknown_keys_are_refused(sb, emulator):
+    from apunto_connect.errors import ConfigurationError
+
+    renamed = sb.invoice_provider("enlace_fiscal", api={"list_rows": "Lista"})
+    renamed.stamp(invoice(folio="1"))
+    assert list(renamed.list()) == []  # the emulator still answers "Comprobantes"
+    with pytest.raises(ConfigurationError, match="list_row"):
+        sb.invoice_provider("enlace_fiscal", api={"list_row": "Lista"})
+
+
 def test_one_idempotency_key_cannot_cover_two_folios(provider):
     provider.stamp(invoice(folio="1"), idempotency_key="k")
     with pytest.raises(Conflict, match="was used for APUNTO-1"):

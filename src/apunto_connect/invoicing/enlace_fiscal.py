@@ -99,7 +99,9 @@ from .base import DownloadFormat, InvoiceProvider
 __all__ = [
     "API",
     "BASE_URL",
+    "CANCEL_STATUSES",
     "CREDENTIALS",
+    "DOCUMENT_STATUSES",
     "ERROR_CODES",
     "NAME",
     "EnlaceFiscalProvider",
@@ -109,10 +111,12 @@ __all__ = [
     "enlace_fiscal_to_stamped",
     "format_fecha",
     "invoice_to_enlace_fiscal",
+    "is_accepted",
     "make_ref",
     "mexico_local_now",
     "parse_ref",
     "solicitud",
+    "xml_from_ack",
 ]
 
 NAME = "enlace_fiscal"
@@ -810,6 +814,11 @@ class EnlaceFiscalProvider(InvoiceProvider):
             CREDENTIALS,
             {"username": username, "token": token, "api_key": api_key, "serie": serie, "rfc": rfc},
         )
+        unknown = sorted(set(api or {}) - set(API))
+        if unknown:
+            raise ConfigurationError(
+                f"unknown Enlace Fiscal API table keys {unknown}; known: {sorted(API)}"
+            )
         self.api: dict[str, str] = {**API, **(api or {})}
         env = environment.strip().lower()
         modes = {
