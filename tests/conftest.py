@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,12 +16,23 @@ CASSETTES = ROOT / "cassettes"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A developer's own APUNTO_* variables or keyring must never reach a test."""
+def _isolated_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A developer's own APUNTO_* variables or keyring must never reach a test.
+
+    Every test starts with keyring's null backend and gets back whatever was there before, so
+    a test that installs an in-memory keyring cannot leak it into the next one.
+    """
+    import keyring
+    from keyring.backends import null
+
     for name in list(os.environ):
         if name.startswith("APUNTO_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("APUNTO_NO_KEYRING", "1")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(null.Keyring())
+    yield
+    keyring.set_keyring(previous)
 
 
 @pytest.fixture(scope="module")

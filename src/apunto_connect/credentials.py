@@ -238,9 +238,9 @@ def store_credentials(vendor: str, values: Mapping[str, str]) -> None:
     """Save credentials in the keyring, one entry per field.
 
     Raises:
-        ConfigurationError: no usable keyring backend on this machine.
+        ConfigurationError: no usable keyring backend on this machine (or it is disabled).
     """
-    keyring = _usable_keyring()
+    keyring = None if _keyring_disabled(os.environ) else _usable_keyring()
     if keyring is None:
         raise ConfigurationError(
             "No usable keyring backend on this machine; use environment variables "

@@ -73,7 +73,6 @@ def test_strict_mode_makes_the_wrong_check_digit_an_error() -> None:
         ("gode561231gr8", "GODE561231GR8"),
         ("GODE-561231-GR8", "GODE561231GR8"),
         (" eku 900317 3c9 ", "EKU9003173C9"),
-        ("EKU.900317.3C9", "EKU9003173C9"),
         ("hañ930228sm9", "HAÑ930228SM9"),
         ("l&o950913msa", "L&O950913MSA"),
     ],
@@ -83,6 +82,12 @@ def test_lowercase_and_separators_are_normalised(raw: str, normalized: str) -> N
     assert result.valid
     assert result.normalized == normalized
     assert normalize_rfc(raw) == normalized
+
+
+@pytest.mark.parametrize("raw", ["EKU.900317.3C9", "GZ.I631207D57", "EKU_9003173C9"])
+def test_dots_and_underscores_are_not_separators(raw: str) -> None:
+    # Only spaces and dashes are how people group an RFC; a dot is a typo to show, not to hide.
+    assert not validate_rfc(raw).valid
 
 
 @pytest.mark.parametrize(

@@ -300,7 +300,7 @@ def _is_well_formed(text: str) -> bool:
 
 
 # --- normalisation ----------------------------------------------------------------------------
-_SEPARATORS = str.maketrans("", "", " -.\t\r\n\u00a0_")
+_SEPARATORS = str.maketrans("", "", " -\t\r\n\u00a0")
 # "Ñ"/"ñ" encoded as UTF-8 and read back as Windows-1252 or Latin-1 ("Ã‘", "Ã±"), possibly
 # after the whole string changed case.
 _MOJIBAKE = re.compile("[Ãã]([\u2018\u0091\u00b1])")
