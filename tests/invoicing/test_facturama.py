@@ -203,6 +203,10 @@ def test_existing_client_is_found_by_rfc_and_refreshed(sandbox, emulator):
     assert list(emulator.clients) == ["abc2"]
     assert emulator.clients["abc2"]["Name"] == "UNIVERSIDAD ROBOTICA ESPAÑOLA"
     assert emulator.clients["abc2"]["CfdiUse"] == "G03"
+    moved = freight("1002", customer=Customer("URE180429TM6", "UNIVERSIDAD ROBOTICA ESPAÑOLA",
+                                              "601", "86991", cfdi_use="G01"))
+    provider.stamp(moved)  # changed customer data is refreshed, not hidden by a cache
+    assert emulator.clients["abc2"]["CfdiUse"] == "G01" and len(emulator.clients) == 1
 
 
 def test_catalog_registration_can_be_turned_off(sandbox, emulator, spy):

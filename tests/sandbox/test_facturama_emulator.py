@@ -311,6 +311,8 @@ def test_recent_cancel_is_immediate_and_repeating_it_reports_the_same(api):
     assert again["Status"] == "canceled" and again["RequestDate"] == first["RequestDate"]
     acuse = base64.b64decode(api("GET", f"acuse/xml/issued/{cfdi['Id']}").json()["Content"])
     assert b"<EstatusUUID>201</EstatusUUID>" in acuse
+    acuse_pdf = api("GET", f"api/acuse/pdf/issued/{cfdi['Id']}").json()
+    assert base64.b64decode(acuse_pdf["Content"]).startswith(b"%PDF-")
     status = api("GET", "cfdi/status", uuid=first["Uuid"]).json()
     assert status["Status"] == "Cancelado"
 

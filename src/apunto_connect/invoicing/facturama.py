@@ -749,7 +749,7 @@ class FacturamaProvider(InvoiceProvider):
             **options,
         )
         self._lock = threading.Lock()
-        self._client_ids: dict[str, str] = {}
+        self._client_ids: dict[tuple[tuple[str, str], ...], str] = {}
         self._product_ids: dict[tuple[str, str], str] = {}
         self._keys: dict[str, tuple[str, str]] = {}
 
@@ -984,7 +984,10 @@ class FacturamaProvider(InvoiceProvider):
         """Find the receiver among Facturama's Clients by RFC; create or refresh it."""
         wanted = customer_to_facturama_client(invoice.customer, invoice.effective_cfdi_use)
         rfc = invoice.customer.rfc
-        cached = self._client_ids.get(rfc)
+        # Keyed by the whole record: changed customer data (a new postal code) is looked up and
+        # refreshed again instead of trusting the cache.
+        cache_key = tuple(sorted((k, str(v)) for k, v in wanted.items()))
+        cached = self._client_ids.get(cache_key)
         if cached is not None:
             return cached
         existing = next(
@@ -1010,7 +1013,7 @@ class FacturamaProvider(InvoiceProvider):
                 )
         if client_id:
             with self._lock:
-                self._client_ids[rfc] = client_id
+                self._client_ids[cache_key] = client_id
         return client_id
 
     def _ensure_products(self, invoice: Invoice) -> None:

@@ -44,7 +44,13 @@ from ..models.invoices import (
 )
 from ..models.parties import Customer, Issuer
 from ..money import round_money
-from .documents import IssuedDocument, cancellation_receipt, issue_document, mexico_local
+from .documents import (
+    NOT_VALID_NOTICE,
+    IssuedDocument,
+    cancellation_receipt,
+    issue_document,
+    mexico_local,
+)
 from .framework import (
     Emulator,
     EmulatorRequest,
@@ -1039,7 +1045,7 @@ class FacturamaEmulator(Emulator):
     def acuse_file(
         self, request: EmulatorRequest, file_format: str, kind: str, cfdi_id: str
     ) -> EmulatorResponse:
-        """The cancellation receipt (XML or HTML) of a CFDI with a cancellation request."""
+        """The cancellation receipt (XML, PDF or HTML) of a CFDI with a cancellation request."""
         record = self._record(cfdi_id, kind)
         if record.cancel_status is None:
             raise HttpError(400, {"Message": EMULATOR_ASSUMPTIONS["not_cancelled_message"]})
@@ -1047,6 +1053,8 @@ class FacturamaEmulator(Emulator):
         file_format = file_format.lower()
         if file_format == "xml":
             return json_response(200, _file_payload("xml", acuse))
+        if file_format == "pdf":
+            return json_response(200, _file_payload("pdf", _acuse_pdf(record)))
         if file_format == "html":
             page = (f"<html><body><h1>Acuse de cancelación</h1><p>{record.uuid}</p>"
                     f"<pre>{_escape(acuse.decode())}</pre></body></html>").encode()
@@ -1367,6 +1375,27 @@ def _original_string(record: IssuedCfdi) -> str:
     parts = ["1.1", record.uuid, _fmt(record.document.stamped_at), "SAT970701NN3",
              record.issuer.rfc, invoice.customer.rfc, str(record.document.total)]
     return "||" + "|".join(parts) + "||"
+
+
+def _acuse_pdf(record: IssuedCfdi) -> bytes:
+    """A one-page PDF of the cancellation receipt (fpdf2, loaded lazily)."""
+    from fpdf import FPDF
+
+    pdf: Any = FPDF(format="Letter")
+    pdf.add_page()
+    lines = [
+        ("B", 14, "Acuse de cancelación de CFDI"),
+        ("", 10, f"Folio fiscal (UUID): {record.uuid}"),
+        ("", 10, f"RFC emisor: {record.issuer.rfc}"),
+        ("", 10, f"Motivo: {record.cancel_motive}   Estatus: {record.cancel_status}"),
+        ("", 10, f"Fecha de solicitud: {_fmt(record.cancel_requested_at or datetime(1970, 1, 1))}"),
+        ("B", 9, NOT_VALID_NOTICE),
+    ]
+    for style, size, text in lines:
+        pdf.set_font("Helvetica", style, size)
+        pdf.multi_cell(0, 6, text.encode("latin-1", "replace").decode("latin-1"),
+                       new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
 
 
 def _escape(text: str) -> str:
