@@ -70,7 +70,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import attrs
 import requests
@@ -1011,7 +1011,6 @@ class AlegraProvider(InvoiceProvider):
         self._contacts: dict[tuple[str, str], str] = {}
         self._items: dict[tuple[str, str, str, str], str] = {}
         self._taxes: dict[TaxRef, str] = {}
-        self._catalogs_loaded = False
         self._completed: dict[str, StampedInvoice] = {}
         self._key_locks: dict[str, threading.Lock] = {}
         self._account_rfc: str | None = issuer.rfc if issuer else None
@@ -1027,7 +1026,8 @@ class AlegraProvider(InvoiceProvider):
     # -- low-level I/O -----------------------------------------------------------------------
 
     def _path(self, key: str, **params: str) -> str:
-        return self.api[key].format(**params)
+        # Ids come from callers: quoted, so "1/void" or "../company" cannot reach another path.
+        return self.api[key].format(**{k: quote(v, safe="") for k, v in params.items()})
 
     def _decode(self, response: requests.Response) -> Any:
         if not response.content or not response.content.strip():
