@@ -45,6 +45,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "shipsgo": "apunto_connect.tracking.shipsgo:ShipsGoProvider",
     },
     "storage": {
+        "google_drive": "apunto_connect.storage.google_drive:GoogleDriveStorage",
         "local": "apunto_connect.storage.local:LocalStorage",
     },
 }

@@ -44,6 +44,7 @@ EMULATORS: dict[str, str] = {
     "contadigital": "apunto_connect.sandbox.contadigital:ContaDigitalEmulator",
     "enlace_fiscal": "apunto_connect.sandbox.enlace_fiscal:EnlaceFiscalEmulator",
     "facturama": "apunto_connect.sandbox.facturama:FacturamaEmulator",
+    "google_drive": "apunto_connect.sandbox.google_drive:GoogleDriveEmulator",
     "controlt": "apunto_connect.sandbox.controlt:ControlTEmulator",
     "shipsgo": "apunto_connect.sandbox.shipsgo:ShipsGoEmulator",
 }
