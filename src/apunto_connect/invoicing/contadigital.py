@@ -60,6 +60,7 @@ import uuid as uuidlib
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal
 
 import attrs
@@ -241,6 +242,11 @@ def _merged(base: Mapping[str, Any], extra: Mapping[str, Any] | None) -> Mapping
     return {**base, **(extra or {})}
 
 
+def _read_only(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    # The table is shared by every provider and the emulator: changes go through override().
+    return MappingProxyType(dict(mapping))
+
+
 @attrs.frozen(slots=True)
 class ContaDigitalApi:
     """Every unverified detail of the ContaDigital API, in one overridable object.
@@ -262,18 +268,22 @@ class ContaDigitalApi:
     """
 
     test_prefix: str = TEST_PREFIX
-    paths: Mapping[str, str] = attrs.field(factory=lambda: dict(PATHS))
+    paths: Mapping[str, str] = attrs.field(default=PATHS, converter=_read_only)
     response_fields: Mapping[str, tuple[str, ...]] = attrs.field(
-        factory=lambda: dict(RESPONSE_FIELDS)
+        default=RESPONSE_FIELDS, converter=_read_only
     )
-    request_fields: Mapping[str, str] = attrs.field(factory=dict)
+    request_fields: Mapping[str, str] = attrs.field(factory=dict, converter=_read_only)
     token_ttl: float = 50 * 60.0
     ok_code: int = 1
     no_credits_code: int = 3
-    document_types: Mapping[str, str] = attrs.field(factory=lambda: {"I": "Factura"})
+    document_types: Mapping[str, str] = attrs.field(
+        factory=lambda: {"I": "Factura"}, converter=_read_only
+    )
     date_format: str = "%d-%m-%Y %H:%M:%S"
     rates_as_percent: bool = True
-    status_words: Mapping[str, InvoiceStatus] = attrs.field(factory=lambda: dict(_STATUS_WORDS))
+    status_words: Mapping[str, InvoiceStatus] = attrs.field(
+        default=_STATUS_WORDS, converter=_read_only
+    )
 
     def override(
         self,
@@ -1468,7 +1478,8 @@ class ContaDigitalProvider(InvoiceProvider):
             return self._key_locks.setdefault(key, threading.Lock())
 
     def _stamp_once(self, invoice: Invoice, key: str) -> StampedInvoice:
-        draft_id = self._drafts.get(key)
+        with self._keys_lock:
+            draft_id = self._drafts.get(key)
         if draft_id is not None:
             try:
                 existing = self.get(str(draft_id))
