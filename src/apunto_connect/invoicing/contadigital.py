@@ -1552,7 +1552,7 @@ class ContaDigitalProvider(InvoiceProvider):
     @staticmethod
     def _invoice_id(ref: str) -> int:
         text = str(ref).strip()
-        if not text.isdigit():
+        if not re.fullmatch(r"[0-9]+", text):
             hint = " (a UUID cannot be looked up)" if _UUID.match(text) else ""
             raise ValidationError(
                 f"ContaDigital documents are referred to by their numeric id (IdFactura), "
