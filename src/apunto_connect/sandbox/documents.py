@@ -248,8 +248,9 @@ def render_pdf(cfdi: Cfdi, totals: InvoiceTotals) -> bytes:
             concept.description[:60], _amount(concept.unit_price, places),
             _amount(concept.amount, places),
         )
-        for text, col_width in zip(cells, widths, strict=True):
-            pdf.cell(col_width, 6, _latin1(text), border=1)
+        for position, (text, col_width) in enumerate(zip(cells, widths, strict=True)):
+            money = position >= len(cells) - 2  # unit price and amount read best aligned right
+            pdf.cell(col_width, 6, _latin1(text), border=1, align="R" if money else "L")
         pdf.ln()
     pdf.ln(2)
 
