@@ -403,6 +403,17 @@ def _structure_datetime(value: Any, _: Any) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def _structure_decimal(value: Any, _: Any) -> Decimal:
+    return to_decimal(value)
+
+
+def _optional(hook: Any) -> Any:
+    def structure(value: Any, type_: Any) -> Any:
+        return None if value is None else hook(value, type_)
+
+    return structure
+
+
 def _structure_mapping(value: Any, _: Any) -> Mapping[str, Any]:
     # Rails renders an empty hash as {} but some serializers send [] or null.
     return dict(value) if isinstance(value, Mapping) else {}
@@ -417,7 +428,7 @@ def _structure_status(value: Any, _: Any) -> InvoiceStatus | None:
 
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter()
-    conv.register_structure_hook(Decimal, lambda value, _: to_decimal(value))
+    conv.register_structure_hook(Decimal, _structure_decimal)
     conv.register_structure_hook(bool, _structure_bool)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(int, _structure_int)
@@ -427,6 +438,13 @@ def _make_converter() -> cattrs.Converter:
         lambda t: getattr(t, "__origin__", None) is Mapping, _structure_mapping
     )
     conv.register_structure_hook_func(lambda t: t == InvoiceStatus | None, _structure_status)
+    # Direct hooks for the optional scalars: cattrs' generic union dispatch is the slow path
+    # when thousands of records are decoded.
+    for scalar, hook in (
+        (str, _structure_str), (int, _structure_int), (bool, _structure_bool),
+        (Decimal, _structure_decimal), (date, _structure_date), (datetime, _structure_datetime),
+    ):
+        conv.register_structure_hook(scalar | None, _optional(hook))
 
     def tuple_hook(type_: Any) -> Any:
         inner = getattr(type_, "__args__", (Any,))[0]
