@@ -22,10 +22,11 @@ Public facts used (Facturama's .NET/PHP/JS/Python SDKs and docs pages, see docs/
     ``{recordsTotal, recordsFiltered, data}``), ``api/customers/validate``; the request body
     fields; errors ``{Message, ModelState}``; cancel statuses canceled/requested/rejected/pending.
 
-Assumed (not public) — kept in :data:`ASSUMPTIONS`, which the emulator follows too
+Assumed (not public) — kept in the one table :data:`ASSUMPTIONS`, which the emulator follows
     the list page size and order, the date format of list filters, how an exempt tax is sent,
-    and the few messages and statuses of the emulator listed there. :data:`PATHS` holds every
-    path; both tables are plain module-level dicts a user may override.
+    the NameId. :data:`PATHS` holds every path (all public). Both are plain module-level dicts
+    a user may override. What only the emulator assumes (its Spanish messages, cancellation
+    timing) is in ``apunto_connect.sandbox.facturama.EMULATOR_ASSUMPTIONS``.
 
 Idempotency
     Facturama has no idempotency header. The dedupe reference is the CFDI's **serie + folio**:
@@ -34,7 +35,8 @@ Idempotency
     again; after an ambiguous failure (the request may have reached Facturama) the same lookup
     runs before the error is raised. The stamp POST itself is never retried by the transport.
 
-Sources: ../shared/research/invoice-vendors.md §1 and §5; the Apunto + Facturama help page.
+Sources: Facturama's SDK repositories and API docs pages, the PyPI ``facturama`` wheel, the
+Apunto + Facturama help page; the list is in ``docs/vendors/facturama.md``.
 """
 
 from __future__ import annotations
@@ -293,8 +295,8 @@ def invoice_to_facturama(
     send them. Optional fields are left out rather than sent empty.
 
     Args:
-        invoice: the invoice; its issuer, when set, only supplies nothing here — API Web always
-            issues as the account owner.
+        invoice: the invoice. ``invoice.issuer`` is not sent: API Web always issues as the
+            account owner (the caller takes the place of issue from it).
         expedition_place: LugarExpedicion, the postal code of the place of issue.
         name_id: PDF title from catalogs/NameIds (``ASSUMPTIONS["name_id"]`` by default).
 
