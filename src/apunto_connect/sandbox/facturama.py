@@ -157,9 +157,9 @@ SAT_TEST_TAXPAYERS: dict[str, Taxpayer] = {
     "XIQB891116QE4": Taxpayer("BERENICE XIMO QUEZADA"),
     "XOJI740919U48": Taxpayer("INGRID XODAR JIMENEZ"),
 }
-"""The SAT test RFCs with their registered names (the legal names of the SAT's test certificates). Only
-``EKU9003173C9`` has a public postal code (26015) and régimen (601); the others are checked by
-name and by person type only."""
+"""The SAT test RFCs with their registered names (the legal names of the SAT's test
+certificates). Only ``EKU9003173C9`` has a public postal code (26015) and régimen (601); the
+others are checked by name and by person type only."""
 
 DEMO_PROFILE: dict[str, Any] = {
     "FiscalRegime": "601",
