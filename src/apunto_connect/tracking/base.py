@@ -7,8 +7,11 @@ from collections.abc import Collection, Iterator
 from typing import Any
 
 from .._capabilities import ProviderBase
+from .._emit import emitting
 from ..errors import Conflict
+from ..events import TRACKING_CREATED, TRACKING_STATUS_CHANGED
 from ..models.common import Capability
+from ..models.convert import to_dict
 from ..models.tracking import Assignment, Shipment, Tracking, TrackingStatus
 
 __all__ = ["InvalidTransition", "TrackingProvider", "check_transition"]
@@ -69,12 +72,65 @@ def check_transition(
     )
 
 
+def _tracking_data(tracking: Tracking) -> dict[str, Any]:
+    data: dict[str, Any] = to_dict(tracking)
+    data.pop("raw", None)  # vendor payloads can be large and are not part of the event
+    return data
+
+
+def _note_status(provider: TrackingProvider, tracking: Tracking) -> None:
+    """Emit ``tracking.status_changed`` when a call shows a status this provider has not seen."""
+    seen: dict[str, TrackingStatus] = provider.__dict__.setdefault("_seen_statuses", {})
+    previous = seen.get(tracking.tracking_id)
+    seen[tracking.tracking_id] = tracking.status
+    if previous is not None and previous is not tracking.status:
+        provider.events.emit(
+            TRACKING_STATUS_CHANGED,
+            provider.name,
+            {
+                "tracking_id": tracking.tracking_id,
+                "reference": tracking.reference,
+                "previous_status": previous.value,
+                "status": tracking.status.value,
+                "native_status": tracking.native_status,
+                "tracking": _tracking_data(tracking),
+            },
+        )
+
+
+def _on_created(provider: TrackingProvider, result: Any, args: Any, kwargs: Any) -> None:
+    if isinstance(result, Tracking):
+        provider.events.emit(TRACKING_CREATED, provider.name, _tracking_data(result))
+        _note_status(provider, result)
+
+
+def _on_observed(provider: TrackingProvider, result: Any, args: Any, kwargs: Any) -> None:
+    if isinstance(result, Tracking):
+        _note_status(provider, result)
+
+
+# Every call that returns a Tracking is a chance to notice a new status.
+_OBSERVING_METHODS = ("get_tracking", "assign", "activate", "close", "wait_until_created")
+
+
 class TrackingProvider(ProviderBase):
     """Create and follow trackings; land vendors also assign, activate and close trips.
 
     Operations a vendor does not offer raise :class:`~apunto_connect.errors.UnsupportedOperation`
     before any network call.
+
+    Every implementation emits ``tracking.created`` and ``tracking.status_changed`` on
+    :attr:`events` without writing event code: the methods are wrapped when the subclass is
+    created.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "create_tracking" in cls.__dict__:
+            cls.create_tracking = emitting(_on_created)(cls.__dict__["create_tracking"])  # type: ignore[method-assign]
+        for name in _OBSERVING_METHODS:
+            if name in cls.__dict__:
+                setattr(cls, name, emitting(_on_observed)(cls.__dict__[name]))
 
     @abstractmethod
     def create_tracking(self, shipment: Shipment) -> Tracking:
