@@ -666,6 +666,11 @@ class GoogleDriveEmulator(Emulator):
         return DRIVE_SCOPE in grant.scopes or file.client_id == grant.client_id
 
     def _file(self, file_id: str, grant: _Access) -> _File:
+        root = self._root(grant)
+        if file_id in {"root", root}:
+            # My Drive itself: readable, never listed, not stored as a file.
+            now = self.clock.now()
+            return _File(root, "My Drive", FOLDER_MIME_TYPE, [], grant.account, grant.client_id, now, now)
         file = self.files.get(file_id)
         if file is None or not self._visible(file, grant):
             raise _not_found(file_id)

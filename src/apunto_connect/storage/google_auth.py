@@ -463,11 +463,14 @@ def default_token_store(environ: Mapping[str, str] | None = None) -> TokenStore:
 # -- errors ---------------------------------------------------------------------------------
 
 
-def oauth_error(status: int | None, body: Mapping[str, Any] | None, raw: str = "") -> ProviderError:
+def oauth_error(
+    status: int | None, body: Mapping[str, Any] | None, raw: str = "", *, refreshing: bool = True
+) -> ProviderError:
     """Map a Google OAuth error answer (``{"error": ..., "error_description": ...}``) to our tree.
 
-    ``invalid_grant`` on a refresh becomes :class:`RefreshTokenExpired`; other client errors
-    :class:`AuthenticationError`; 5xx a plain :class:`ProviderError`.
+    ``invalid_grant`` on a refresh (``refreshing=True``) becomes :class:`RefreshTokenExpired`;
+    other client errors (a refused code exchange too) :class:`AuthenticationError`; 5xx a plain
+    :class:`ProviderError`.
     """
     body = body or {}
     code = str(body.get("error") or "") or None
@@ -476,7 +479,7 @@ def oauth_error(status: int | None, body: Mapping[str, Any] | None, raw: str = "
         "provider": PROVIDER, "status_code": status, "vendor_code": code,
         "details": dict(body), "raw_body": raw or None,
     }
-    if code == "invalid_grant":
+    if code == "invalid_grant" and refreshing:
         return RefreshTokenExpired(text, **kwargs)
     if status is not None and status >= 500:
         return ProviderError(text, **kwargs)
@@ -687,7 +690,7 @@ def exchange_code(
         form["client_secret"] = client.client_secret.reveal()
     status, body, raw = _post_form(http, client.token_uri, form)
     if status != 200 or not isinstance(body, Mapping) or not body.get("access_token"):
-        raise oauth_error(status, body if isinstance(body, Mapping) else None, raw)
+        raise oauth_error(status, body if isinstance(body, Mapping) else None, raw, refreshing=False)
     if not body.get("refresh_token"):
         raise AuthenticationError(
             "Google returned no refresh token; sign in again with prompt=consent "
@@ -846,5 +849,5 @@ def revoke_token(token: str, *, http: Any, revoke_uri: str = GOOGLE_OAUTH_ENDPOI
         return True
     if status == 400 and isinstance(body, Mapping) and body.get("error") in {"invalid_token", "invalid_request"}:
         return False
-    raise oauth_error(status, body if isinstance(body, Mapping) else None, raw)
+    raise oauth_error(status, body if isinstance(body, Mapping) else None, raw, refreshing=False)
 

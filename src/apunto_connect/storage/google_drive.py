@@ -820,6 +820,8 @@ class GoogleDriveStorage(StorageProvider):
         if not parents:
             return ""
         parent = str(parents[0])
+        if parent not in self._folder_paths:
+            self._folder_id("", create=False)  # learn the app folder: the walk stops there
         if parent in self._folder_paths:
             return self._folder_paths[parent]
         names: list[str] = []
