@@ -12,6 +12,7 @@ from pathlib import Path
 import attrs
 import pytest
 import requests
+import requests.adapters
 
 import apunto_connect.sandbox.actiun as actiun_emulator
 from apunto_connect.actiun import spec
@@ -285,6 +286,38 @@ def test_stamp_is_not_sent_twice_after_drop_after_commit():
         assert stamped.id == str(next(iter(emulator.invoices)))
         again = provider.stamp(freight(), idempotency_key="order-77")
         assert again.uuid == stamped.uuid and len(emulator.invoices) == 1
+
+
+class _LoseFirstCreate(requests.adapters.BaseAdapter):
+    """Drops the first ``POST /invoices`` after sending it, before the server acts on it."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.lost = 0
+
+    def send(self, request, **kwargs):
+        if request.method == "POST" and request.path_url == "/invoices" and not self.lost:
+            self.lost += 1
+            error = requests.ConnectionError("connection reset by peer")
+            error.apunto_request_sent = True
+            raise error
+        return self.inner.send(request, **kwargs)
+
+    def close(self):
+        pass
+
+
+def test_a_lost_create_that_never_landed_does_not_adopt_an_older_identical_invoice(sb):
+    provider = sb.invoice_provider("actiun")
+    earlier = provider.stamp(freight())  # the same customer, lines and total, made before
+    losing = _LoseFirstCreate(sb.adapter)
+    sb.session.mount("https://api.actiun.com", losing)
+    with pytest.raises(TransportError):
+        provider.stamp(freight(), idempotency_key="order-88")
+    stamped = provider.stamp(freight(), idempotency_key="order-88")
+    assert losing.lost == 1
+    assert stamped.id != earlier.id and len(sb.emulator("actiun").invoices) == 2
 
 
 def test_a_drop_before_sending_is_retried_into_exactly_one_invoice():

@@ -27,10 +27,11 @@ How a stamp works here:
 
 Never twice: the create is sent once (no retry after the server may have got it). If the
 answer is lost (``TransportError`` with ``request_sent=True``), calling :meth:`stamp` again with
-the same ``idempotency_key`` first looks for the invoice among the newest ones (same customer,
-lines and total, created since the first attempt, not claimed by another key) and only creates
-it when it is not there. Actiun has no dedupe reference, so this memory lives in the provider
-object.
+the same ``idempotency_key`` first looks for the invoice among those newer than the first attempt (same
+customer, lines and total, not claimed by another key) and only creates
+it when it is not there. Actiun has no dedupe reference, so with a key the provider notes the
+newest invoice id before creating (one extra ``GET /invoices``) and this memory lives in the
+provider object.
 
 What the reference does not offer, this provider does not pretend to: there is **no
 cancellation** (``cancel`` raises :class:`~apunto_connect.errors.UnsupportedOperation` before any
@@ -334,7 +335,7 @@ class _Attempt:
     client_id: int
     signature: tuple[tuple[int, Decimal, Decimal], ...]
     total: Decimal
-    started_at: float
+    newest_before: int
     invoice_id: int | None = None
 
 
@@ -481,8 +482,11 @@ class ActiunInvoiceProvider(InvoiceProvider):
         client_id = self._ensure_contact(invoice.customer)
         lines = [self._line(item, invoice.currency) for item in invoice.items]
         arguments = invoice_to_actiun(invoice, client_id, lines, type_code=self.type_code)
+        # With a key, remember the newest invoice id first: a lost create can then only be an
+        # invoice with a higher id (ids grow; no clock of ours or the server's is trusted).
+        newest = self._newest_invoice_id() if idempotency_key else 0
         attempt = _Attempt(client_id=client_id, signature=_signature(lines),
-                           total=invoice.total, started_at=time.time())
+                           total=invoice.total, newest_before=newest)
         try:
             created = self.client.invoices.create(**arguments)
         except TransportError as exc:
@@ -512,16 +516,21 @@ class ActiunInvoiceProvider(InvoiceProvider):
             self._uuids[settled.sat_uuid.upper()] = settled.id
         return actiun_to_stamped(settled)
 
+    def _newest_invoice_id(self) -> int:
+        page = self.client.invoices.page(1, order_field="id", order_direction="DESC")
+        return max((invoice.id for invoice in page.items), default=0)
+
     def _recover(self, attempt: _Attempt) -> int | None:
-        """Find the invoice a lost create made: newest first, same customer, lines and total."""
+        """The id of the invoice a lost create made, if it exists.
+
+        It is newer than the attempt, has the same customer, lines and total, and no other key
+        claimed it.
+        """
         with self._lock:
             claimed = {a.invoice_id for a in self._attempts.values() if a.invoice_id}
-        since = attempt.started_at - 600  # clocks of client and server may disagree
-        recent = self.client.invoices.list(order_field="created_at", order_direction="DESC",
-                                           max_pages=2)
-        for candidate in recent:
-            created = candidate.created_at.timestamp() if candidate.created_at else None
-            if created is not None and created < since:
+        newest_first = self.client.invoices.list(order_field="id", order_direction="DESC")
+        for candidate in newest_first:
+            if candidate.id <= attempt.newest_before:
                 return None
             if candidate.id in claimed or not candidate.client or \
                     candidate.client.id != attempt.client_id:
