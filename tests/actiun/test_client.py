@@ -450,3 +450,23 @@ def test_download_of_a_stamped_invoice_from_the_emulator(live):
     assert stamped.sat_uuid is not None and stamped.sat_uuid.encode() in xml
     with pytest.raises(ValidationError):
         live.invoices.download(stamped, "docx")
+
+
+@pytest.mark.parametrize(
+    ("base", "url", "trusted"),
+    [
+        ("https://api.actiun.com", "https://api.actiun.com/documents/pdf/1", True),
+        ("https://api.actiun.com", "https://app.actiun.com/documents/pdf/1", True),
+        ("https://api.actiun.com", "http://app.actiun.com/documents/pdf/1", False),
+        ("https://api.actiun.com", "http://api.actiun.com/invoices?page=2", False),
+        ("https://api.actiun.com", "https://bucket.s3.amazonaws.com/f.pdf", False),
+        ("https://api.actiun.com", "https://actiun.com.evil.mx/f.pdf", False),
+        ("https://api.example.co.uk", "https://other.co.uk/f.pdf", False),
+        ("http://127.0.0.1:8080/actiun", "http://127.0.0.1:8080/actiun/documents/xml/1", True),
+        ("http://127.0.0.1:8080/actiun", "https://10.0.0.1/f.pdf", False),
+        ("http://127.0.0.1:8080/actiun", "http://127.0.0.1:9090/f.pdf", False),
+    ],
+)
+def test_the_key_goes_only_to_the_servers_own_hosts(base, url, trusted):
+    client = ActiunClient(api_key=KEY, base_url=base)
+    assert client.auth.trusts(url) is trusted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -27,10 +28,20 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
 
 
-def _registrable(host: str) -> str:
-    """``api.actiun.com`` -> ``actiun.com`` (good enough for the vendor's own hosts)."""
+def _parent_domain(host: str) -> str | None:
+    """``api.actiun.com`` -> ``actiun.com``; ``None`` for IP addresses and single labels.
+
+    Only the base host's own parent is trusted (never a public suffix such as ``co.uk``).
+    """
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return None
+    except ValueError:
+        pass
     labels = host.split(".")
-    return ".".join(labels[-2:]) if len(labels) >= 2 else host
+    if len(labels) >= 3:
+        return ".".join(labels[1:])
+    return host if len(labels) == 2 else None
 
 
 class _KeyAuth(requests.auth.AuthBase):
@@ -54,8 +65,8 @@ class _KeyAuth(requests.auth.AuthBase):
             return True
         if host == base_host and port == base_port:
             return scheme == base_scheme or scheme == "https"
-        domain = _registrable(base_host)
-        return scheme == "https" and "." in domain and host.endswith("." + domain)
+        domain = _parent_domain(base_host)
+        return scheme == "https" and domain is not None and host.endswith("." + domain)
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if self.trusts(request.url or ""):
