@@ -1077,6 +1077,7 @@ class GoogleDriveStorage(StorageProvider):
         user = about.get("user") or {}
         quota = about.get("storageQuota") or {}
         account = user.get("emailAddress")
+        token = token and self._stored_token()  # a refresh during the call may have rotated it
         if token is not None and account and token.account != account:
             saved = attrs.evolve(token, account=account)
             self.token_store.save(saved)
