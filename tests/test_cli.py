@@ -24,13 +24,28 @@ def test_no_command_prints_help_and_exits_2(capsys):
     assert main([]) == 2
 
 
-def test_demo_json_is_machine_readable(capsys):
-    code = main(["demo", "--json"])
+def test_demo_runs_the_main_job_end_to_end(capsys, tmp_path):
+    code = main(["demo", "--json", "--output", str(tmp_path / "archive")])
     report = json.loads(capsys.readouterr().out)
-    assert code == 0
-    assert report["ok"] is True
-    names = [step["name"] for step in report["steps"]]
-    assert names[:3] == ["build", "totals", "validate"]
+    assert code == 0 and report["ok"] is True
+    uuids = {row["uuid"] for row in report["invoices"]}
+    assert len(uuids) == 5 and all(row["parsed"] for row in report["invoices"])
+    assert {row["provider"] for row in report["invoices"]} == {
+        "facturama", "alegra", "enlace_fiscal", "contadigital", "actiun"}
+    assert any(row["cancelled"] for row in report["invoices"])
+    assert report["trip"]["statuses"][-1] == "closed"
+    assert report["container"]["eta"]
+    archived = sorted(p.name for p in (tmp_path / "archive").rglob("*.xml"))
+    assert len(archived) == 5
+    validate = next(step for step in report["steps"] if step["name"] == "validate")
+    assert "CFDI40158" in validate["detail"]
+
+
+def test_demo_prints_a_summary_table(capsys, tmp_path):
+    assert main(["demo", "--output", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "vendor" in out and "Travel ID" in out and "ETA" in out
+    assert "all steps ok" in out
 
 
 def test_credentials_show_never_prints_the_value(monkeypatch, capsys):

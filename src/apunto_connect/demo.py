@@ -1,21 +1,49 @@
-"""The main job, end to end, on built-in data: what ``apunto-connect demo`` runs.
+"""The main job, end to end, on the built-in emulators: what ``apunto-connect demo`` runs.
 
-Each step returns plain data so the CLI can print a table or JSON, and notebooks can reuse it.
+1. build a freight invoice and compute its totals;
+2. validate it, and show the pre-flight issues of a badly registered customer;
+3. stamp the same invoice with every invoicing vendor, download and parse each CFDI;
+4. archive every XML and PDF to a local folder and to (emulated) Google Drive;
+5. cancel one invoice;
+6. run a ControlT land trip through its whole lifecycle;
+7. follow a ShipsGo container until it has an ETA.
+
+Each step returns plain data so the CLI can print a table or JSON and notebooks can reuse it.
+Nothing here touches the network: every vendor is an in-process emulator.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import attrs
 
-from .errors import Issue, Severity
-from .models import Customer, Invoice, Issuer, LineItem, Tax, to_dict
+from .errors import ApuntoError, Issue, Severity
+from .models import (
+    CancelMotive,
+    Capability,
+    Customer,
+    Invoice,
+    Issuer,
+    LineItem,
+    StampedInvoice,
+    Tax,
+    to_dict,
+)
 
-__all__ = ["DemoReport", "DemoStep", "demo_invoice", "run_demo"]
+__all__ = [
+    "DEMO_ISSUER",
+    "DemoReport",
+    "DemoStep",
+    "StampResult",
+    "demo_invoice",
+    "run_demo",
+]
 
 DEMO_ISSUER = Issuer(
     rfc="EKU9003173C9", legal_name="ESCUELA KEMPER URGATE", tax_regime="601", zip_code="26015"
@@ -30,35 +58,67 @@ class DemoStep:
     ok: bool
     detail: str
     data: dict[str, Any] = attrs.field(factory=dict)
+    seconds: float = 0.0
+
+
+@attrs.define
+class StampResult:
+    """One vendor's stamp of the demo invoice, and where its files went."""
+
+    provider: str
+    uuid: str = ""
+    total: str = ""
+    parsed: bool = False
+    files: list[str] = attrs.field(factory=list)
+    cancelled: str = ""
+    error: str = ""
 
 
 @attrs.define
 class DemoReport:
-    """Everything the demo did, in order."""
+    """Everything the demo did, in order, plus the summary table rows."""
 
     steps: list[DemoStep] = attrs.field(factory=list)
+    stamps: list[StampResult] = attrs.field(factory=list)
+    trip: dict[str, Any] = attrs.field(factory=dict)
+    container: dict[str, Any] = attrs.field(factory=dict)
+    archive_dir: str = ""
 
     @property
     def ok(self) -> bool:
         """``True`` when every step worked."""
         return all(step.ok for step in self.steps)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Machine-readable form (``apunto-connect demo --json``)."""
+        return {
+            "ok": self.ok,
+            "steps": [attrs.asdict(step) for step in self.steps],
+            "invoices": [attrs.asdict(stamp) for stamp in self.stamps],
+            "trip": self.trip,
+            "container": self.container,
+            "archive_dir": self.archive_dir,
+        }
 
-def demo_invoice() -> Invoice:
-    """A realistic freight-forwarder invoice: land freight with 4 % IVA withholding, plus fees."""
-    customer = Customer(
-        rfc="XIA190128J61",
-        legal_name="XENON INDUSTRIAL ARTICLES",
+
+def demo_customer() -> Customer:
+    """The receiver of the demo invoice: the SAT's test taxpayer, registered correctly."""
+    return Customer(
+        rfc="EKU9003173C9",
+        legal_name="ESCUELA KEMPER URGATE",
         tax_regime="601",
-        zip_code="76343",
+        zip_code="26015",
         cfdi_use="G03",
         email="cuentas@example.com",
     )
+
+
+def demo_invoice(folio: str = "1001") -> Invoice:
+    """A realistic freight-forwarder invoice: land freight with 4 % IVA withholding, plus fees."""
     return Invoice(
         issuer=DEMO_ISSUER,
-        customer=customer,
-        series="F",
-        folio="1001",
+        customer=demo_customer(),
+        folio=folio,
         payment_form="03",
         issued_at=datetime(2026, 11, 20, 10, 30),
         items=[
@@ -89,46 +149,187 @@ def demo_invoice() -> Invoice:
     )
 
 
-def _validate(invoice: Invoice) -> DemoStep:
+def bad_customer_invoice() -> Invoice:
+    """The same invoice for a customer registered the way people often get wrong."""
+    bad = Customer(
+        rfc="EKU9003173C9",
+        legal_name="Escuela Kemper Urgate, S.A. de C.V.",  # régimen capital must not be sent
+        tax_regime="612",  # a persona física régimen on a 12-character (moral) RFC
+        zip_code="2601",  # not five digits
+        cfdi_use="D01",  # deducciones personales: only for personas físicas
+    )
+    return demo_invoice().with_changes(customer=bad, payment_method="PPD", payment_form="03")
+
+
+class _Runner:
+    """Times each step, turns expected failures into failed steps, reports progress."""
+
+    def __init__(self, report: DemoReport, progress: Callable[[DemoStep], None] | None) -> None:
+        self.report = report
+        self.progress = progress
+
+    def step(self, name: str, action: Callable[[], tuple[bool, str, dict[str, Any]]]) -> DemoStep:
+        started = time.perf_counter()
+        try:
+            ok, detail, data = action()
+        except ApuntoError as exc:
+            ok, detail, data = False, f"{type(exc).__name__}: {exc}", {}
+        step = DemoStep(name, ok, detail, data, round(time.perf_counter() - started, 3))
+        self.report.steps.append(step)
+        if self.progress is not None:
+            self.progress(step)
+        return step
+
+
+def _issues(issues: list[Issue]) -> list[dict[str, str]]:
+    return [
+        {"field": i.field, "code": i.code, "severity": i.severity.value, "message": i.message}
+        for i in issues
+    ]
+
+
+def run_demo(
+    progress: Callable[[DemoStep], None] | None = None,
+    archive_dir: str | Path = "demo-output",
+) -> DemoReport:
+    """Run every demo step in order; ``progress`` is called after each one."""
+    from .archive import archive
+    from .cfdi import parse
+    from .registry import available_providers
+    from .sandbox import EMULATORS, Sandbox
     from .sat import preflight
 
-    issues: list[Issue] = preflight(invoice)
-    errors = [i for i in issues if i.severity is Severity.ERROR]
-    return DemoStep(
-        name="validate",
-        ok=not errors,
-        detail=f"{len(errors)} errors, {len(issues) - len(errors)} warnings",
-        data={"issues": [str(i) for i in issues]},
-    )
-
-
-def _totals(invoice: Invoice) -> DemoStep:
-    totals = invoice.totals
-    return DemoStep(
-        name="totals",
-        ok=True,
-        detail=(
-            f"subtotal {totals.subtotal} - discount {totals.discount} + IVA "
-            f"{totals.total_transferred} - withheld {totals.total_withheld} = "
-            f"{totals.total} {invoice.currency}"
-        ),
-        data=to_dict(totals),
-    )
-
-
-def run_demo(progress: Callable[[DemoStep], None] | None = None) -> DemoReport:
-    """Run every demo step in order; ``progress`` is called after each one."""
-    report = DemoReport()
+    report = DemoReport(archive_dir=str(Path(archive_dir).resolve()))
+    run = _Runner(report, progress)
     invoice = demo_invoice()
-    build_step = DemoStep(
-        name="build",
-        ok=True,
-        detail=f"invoice {invoice.series}-{invoice.folio} for {invoice.customer.legal_name}, "
-        f"{len(invoice.items)} lines",
-        data=to_dict(invoice),
-    )
-    for step in (build_step, _totals(invoice), _validate(invoice)):
-        report.steps.append(step)
-        if progress is not None:
-            progress(step)
+
+    def build() -> tuple[bool, str, dict[str, Any]]:
+        totals = invoice.totals
+        return True, (
+            f"{len(invoice.items)} lines: subtotal {totals.subtotal} - discount {totals.discount}"
+            f" + IVA {totals.total_transferred} - withheld {totals.total_withheld}"
+            f" = {totals.total} {invoice.currency}"
+        ), {"invoice": to_dict(invoice), "totals": to_dict(totals)}
+
+    def validate() -> tuple[bool, str, dict[str, Any]]:
+        good = preflight(invoice)
+        bad = preflight(bad_customer_invoice())
+        good_errors = [i for i in good if i.severity is Severity.ERROR]
+        bad_errors = [i for i in bad if i.severity is Severity.ERROR]
+        codes = ", ".join(sorted({i.code for i in bad_errors}))
+        return (not good_errors and bool(bad_errors)), (
+            f"demo invoice: {len(good_errors)} errors; badly registered customer: "
+            f"{len(bad_errors)} errors caught before any call ({codes})"
+        ), {"good": _issues(good), "bad_customer": _issues(bad)}
+
+    run.step("build", build)
+    run.step("validate", validate)
+
+    vendors = [name for name in available_providers("invoicing") if name in EMULATORS]
+    with Sandbox(seed=2026) as sb:
+        local = sb.storage_provider("local", root=Path(archive_dir))
+        drive = sb.storage_provider("google_drive") if "google_drive" in EMULATORS else None
+        stamped_by: dict[str, tuple[Any, StampedInvoice]] = {}
+
+        for number, name in enumerate(vendors):
+            result = StampResult(provider=name)
+            report.stamps.append(result)
+
+            def stamp(name: str = name, number: int = number, result: StampResult = result) -> tuple[bool, str, dict[str, Any]]:
+                provider = sb.invoice_provider(name)
+                stamped = provider.stamp(
+                    demo_invoice(folio=str(1001 + number)), idempotency_key=f"demo-{name}"
+                )
+                cfdi = parse(provider.download(stamped.id, "xml"))
+                pdf = provider.download(stamped.id, "pdf")
+                result.uuid, result.total = str(stamped.uuid), str(cfdi.total)
+                result.parsed = (
+                    cfdi.uuid is not None
+                    and cfdi.uuid.upper() == str(stamped.uuid).upper()
+                    and cfdi.total == invoice.total
+                )
+                stamped_by[name] = (provider, stamped)
+                return result.parsed and pdf.startswith(b"%PDF"), (
+                    f"UUID {stamped.uuid}, total {cfdi.total}, PDF {len(pdf):,} bytes"
+                ), {"stamped": {k: v for k, v in to_dict(stamped).items() if k != "raw"}}
+
+            if not run.step(f"stamp:{name}", stamp).ok:
+                result.error = report.steps[-1].detail
+
+        def archive_all() -> tuple[bool, str, dict[str, Any]]:
+            stored = 0
+            targets = [("local", local)] + ([("google_drive", drive)] if drive else [])
+            for name, (provider, stamped) in stamped_by.items():
+                result = next(r for r in report.stamps if r.provider == name)
+                for label, storage in targets:
+                    archived = archive(stamped, provider, storage)
+                    files = [archived.xml] + ([archived.pdf] if archived.pdf else [])
+                    result.files.extend(f"{label}:{f.id}" for f in files)
+                    stored += len(files)
+            where = ", ".join(label for label, _ in targets)
+            return stored > 0, f"{stored} files archived to {where} (local folder {report.archive_dir})", {}
+
+        run.step("archive", archive_all)
+
+        def cancel() -> tuple[bool, str, dict[str, Any]]:
+            # The first vendor that can cancel (an Actiun-compatible server cannot).
+            name = next(n for n, (p, _) in stamped_by.items() if p.supports(Capability.CANCEL))
+            provider, stamped = stamped_by[name]
+            cancellation = provider.cancel(stamped.id, CancelMotive.NOT_CARRIED_OUT)
+            result = next(r for r in report.stamps if r.provider == name)
+            result.cancelled = cancellation.status.value
+            return True, f"{name} {stamped.uuid}: {cancellation.status.value}", {}
+
+        if stamped_by:
+            run.step("cancel", cancel)
+
+        run.step("trip", lambda: _land_trip(sb, report))
+        run.step("container", lambda: _ocean_container(sb, report))
     return report
+
+
+def _land_trip(sb: Any, report: DemoReport) -> tuple[bool, str, dict[str, Any]]:
+    from .models.tracking import Assignment, Driver, Shipment, TrackingStatus, Vehicle
+
+    controlt = sb.tracking_provider("controlt")
+    trip = controlt.create_tracking(
+        Shipment("SRV-DEMO-0001", "land", origin="Manzanillo, Col.",
+                 destination="Querétaro, Qro.", service_status="Activo")
+    )
+    statuses = [trip.status.value]
+    trip = controlt.wait_until_created(trip.tracking_id)
+    statuses.append(trip.status.value)
+    trip = controlt.assign(
+        trip.tracking_id,
+        Assignment("TBA850101AB1", "Transportes del Bajío", Vehicle("JAL-12-345", "Propia"),
+                   Driver("GOMJ800101", "Juan", "Gómez", "3312345678")),
+    )
+    statuses.append(trip.status.value)
+    trip = controlt.activate(trip.tracking_id, by="demo")
+    statuses.append(trip.status.value)
+    sb.clock.advance(3600)
+    statuses.append(controlt.get_tracking(trip.tracking_id).status.value)
+    trip = controlt.close(trip.tracking_id, by="demo")
+    statuses.append(trip.status.value)
+    travel_id = getattr(trip, "travel_id", None)
+    report.trip = {"tracking_id": trip.tracking_id, "travel_id": travel_id, "statuses": statuses,
+                   "closed_by": trip.closed_by}
+    path = " → ".join(dict.fromkeys(statuses))
+    return trip.status is TrackingStatus.CLOSED, f"Travel ID {travel_id}: {path}", report.trip
+
+
+def _ocean_container(sb: Any, report: DemoReport) -> tuple[bool, str, dict[str, Any]]:
+    from .models.tracking import Shipment
+
+    shipsgo = sb.tracking_provider("shipsgo")
+    box = shipsgo.create_tracking(
+        Shipment("APT-DEMO-0001", "ocean", container_number="CSQU3054383", tags=("demo",))
+    )
+    sb.clock.advance(3 * 86400)
+    box = shipsgo.get_tracking(box.tracking_id)
+    pod = getattr(box, "port_of_discharge", None)
+    port = getattr(pod, "name", None) or str(pod or "")
+    eta = box.eta.isoformat() if box.eta else None
+    report.container = {"tracking_id": box.tracking_id, "container": "CSQU3054383",
+                        "status": box.status.value, "eta": eta, "port_of_discharge": port}
+    return eta is not None, f"CSQU3054383 {box.status.value}, ETA {eta} at {port}", report.container

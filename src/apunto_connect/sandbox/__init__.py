@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,11 @@ EMULATORS: dict[str, str] = {
     "controlt": "apunto_connect.sandbox.controlt:ControlTEmulator",
     "shipsgo": "apunto_connect.sandbox.shipsgo:ShipsGoEmulator",
 }
+
+
+def _seed_for(seed: int | None, name: str) -> int | None:
+    """Derive each emulator's seed, so one sandbox seed never gives two vendors the same UUIDs."""
+    return None if seed is None else zlib.crc32(f"{seed}:{name}".encode())
 
 
 def _load_emulator_class(target: str) -> type[Emulator]:
@@ -84,7 +90,7 @@ class Sandbox:
         if unknown:
             raise ConfigurationError(f"no emulator for {unknown}; known: {sorted(EMULATORS)}")
         self.emulators: dict[str, Emulator] = {
-            name: _load_emulator_class(EMULATORS[name])(clock=self.clock, seed=seed)
+            name: _load_emulator_class(EMULATORS[name])(clock=self.clock, seed=_seed_for(seed, name))
             for name in names
         }
         self.adapter = SandboxAdapter(self.emulators, self.faults, latency)
