@@ -71,3 +71,26 @@ def test_console_script_module_entry_point_runs():
     )
     assert out.returncode == 0
     assert __version__ in out.stdout
+
+
+def test_rfc_check_reports_valid_warning_and_invalid(capsys):
+    code = main(["rfc", "check", "eku-900317-3c9", "MCI7306249Y1", "GODE561331GR8", "--json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 3  # one invalid RFC
+    assert [r["valid"] for r in rows] == [True, True, False]
+    assert rows[0]["normalized"] == "EKU9003173C9" and rows[0]["kind"] == "moral"
+    assert any(i["severity"] == "warning" for i in rows[1]["issues"])  # wrong check digit
+    assert main(["rfc", "check", "MCI7306249Y1", "--strict"]) == 3
+    assert main(["rfc", "check", "XAXX010101000"]) == 0
+
+
+def test_sandbox_serve_prints_every_base_url_and_stops_by_itself():
+    out = subprocess.run(
+        [sys.executable, "-m", "apunto_connect", "sandbox", "serve", "--for", "0.2"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "sandbox listening on http://127.0.0.1:" in out.stdout
+    for vendor in ("facturama", "alegra", "enlace_fiscal", "contadigital", "actiun", "controlt", "shipsgo"):
+        assert f"  {vendor}" in out.stdout
+    assert "sandbox stopped" in out.stdout

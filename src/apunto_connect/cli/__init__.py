@@ -28,7 +28,7 @@ from ..errors import (
     ValidationError,
 )
 from ..redaction import RedactingFilter, redact
-from . import credentials_cmd, demo_cmd, invoice_cmd, track_cmd, webhooks_cmd
+from . import credentials_cmd, demo_cmd, invoice_cmd, rfc_cmd, sandbox_cmd, track_cmd, webhooks_cmd
 
 __all__ = ["EXIT_CODES", "build_parser", "main"]
 
@@ -40,7 +40,15 @@ EXIT_CODES: dict[type[BaseException], int] = {
     UnsupportedOperation: 7,
 }
 
-_COMMAND_MODULES = (demo_cmd, credentials_cmd, webhooks_cmd, track_cmd, invoice_cmd)
+_COMMAND_MODULES = (
+    demo_cmd,
+    credentials_cmd,
+    webhooks_cmd,
+    track_cmd,
+    invoice_cmd,
+    rfc_cmd,
+    sandbox_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
