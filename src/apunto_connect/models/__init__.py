@@ -27,14 +27,17 @@ from .parties import Customer, Issuer, PartnerType
 from .storage import StoredFile
 from .tracking import (
     Assignment,
+    Container,
     Driver,
     FleetType,
+    Port,
     Shipment,
     Tracking,
     TrackingEvent,
     TrackingMode,
     TrackingStatus,
     Vehicle,
+    WebhookEvent,
 )
 
 __all__ = [
@@ -44,6 +47,7 @@ __all__ = [
     "CancellationStatus",
     "Capability",
     "ConnectionStatus",
+    "Container",
     "Customer",
     "Driver",
     "FleetType",
@@ -57,6 +61,7 @@ __all__ = [
     "LineTotals",
     "PartnerType",
     "PaymentMethod",
+    "Port",
     "RelatedDocuments",
     "Shipment",
     "StampedInvoice",
@@ -70,6 +75,7 @@ __all__ = [
     "TrackingMode",
     "TrackingStatus",
     "Vehicle",
+    "WebhookEvent",
     "from_dict",
     "to_dict",
 ]
