@@ -398,6 +398,7 @@ class ActiunInvoiceProvider(InvoiceProvider):
                 f"type_code {type_code!r} is not one of {', '.join(spec.TYPE_CODES)}"
             )
         self.environment = environment
+        self._owns_client = client is None
         self.client = client or ActiunClient(
             api_key, base_url, session=session, timeout=timeout, max_retries=max_retries,
             sleep=sleep, clock=clock, max_workers=max(1, concurrency), provider=PROVIDER,
@@ -418,8 +419,9 @@ class ActiunInvoiceProvider(InvoiceProvider):
         return f"ActiunInvoiceProvider(base_url={self.client.base_url!r})"
 
     def release(self) -> None:
-        """Close the connections and listing threads of the client."""
-        self.client.close()
+        """Close the connections and listing threads of the client it built (not a given one)."""
+        if self._owns_client:
+            self.client.close()
 
     # -- connection ---------------------------------------------------------------------------
 
