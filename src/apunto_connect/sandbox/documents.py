@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 from lxml import etree
 
+from ..errors import ConfigurationError
 from ..models.invoices import Invoice, InvoiceTotals, TaxSummary
 from ..models.parties import Issuer
 from ..money import quantize
@@ -196,8 +197,17 @@ def _tax_label(tax: TaxSummary) -> str:
 
 
 def render_pdf(cfdi: Cfdi, totals: InvoiceTotals) -> bytes:
-    """Draw the printed representation of a sandbox CFDI as a PDF (fpdf2, loaded lazily)."""
-    from fpdf import FPDF
+    """Draw the printed representation of a sandbox CFDI as a PDF (fpdf2, loaded lazily).
+
+    fpdf2 (with Pillow) is an optional extra rather than a core dependency: only the offline
+    emulators draw PDFs, while production code downloads the vendor's own.
+    """
+    try:
+        from fpdf import FPDF
+    except ImportError:
+        raise ConfigurationError(
+            "the sandbox draws PDFs with fpdf2: pip install 'apunto-connect[sandbox]'"
+        ) from None
 
     from ..cfdi import verification_url
 
