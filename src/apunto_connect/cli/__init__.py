@@ -28,7 +28,17 @@ from ..errors import (
     ValidationError,
 )
 from ..redaction import RedactingFilter, redact
-from . import credentials_cmd, demo_cmd, invoice_cmd, rfc_cmd, sandbox_cmd, track_cmd, webhooks_cmd
+from . import (
+    credentials_cmd,
+    demo_cmd,
+    drive_cmd,
+    invoice_cmd,
+    rfc_cmd,
+    sandbox_cmd,
+    storage_cmd,
+    track_cmd,
+    webhooks_cmd,
+)
 
 __all__ = ["EXIT_CODES", "build_parser", "main"]
 
@@ -48,6 +58,8 @@ _COMMAND_MODULES = (
     invoice_cmd,
     rfc_cmd,
     sandbox_cmd,
+    drive_cmd,
+    storage_cmd,
 )
 
 

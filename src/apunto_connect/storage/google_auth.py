@@ -254,7 +254,8 @@ def load_client_config(
         raise ConfigurationError(
             "No Google OAuth client configured. Create an OAuth client (Desktop app) in the "
             "Google Cloud console (APIs & Services > Credentials), download its JSON and pass "
-            f"client_config='client_secret.json', or set {CLIENT_CONFIG_ENV} to its path, or "
+            f"client_config='client_secret.json' (command line: --client-config PATH), or set "
+            f"{CLIENT_CONFIG_ENV} to its path, or "
             "set APUNTO_GOOGLE_DRIVE_CLIENT_ID and APUNTO_GOOGLE_DRIVE_CLIENT_SECRET."
         )
     secret = found["client_secret"]
