@@ -32,3 +32,13 @@ def test_unknown_attribute_is_an_attribute_error():
 
     with pytest.raises(AttributeError):
         apunto_connect.DoesNotExist  # noqa: B018
+
+
+def test_archive_is_the_function_even_after_its_module_is_imported():
+    code = (
+        "import apunto_connect.archiving, apunto_connect.storage.local; "
+        "from apunto_connect import archive, archive_many; "
+        "print(callable(archive) and callable(archive_many) and archive.__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "archive"

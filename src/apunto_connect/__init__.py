@@ -23,8 +23,8 @@ _LAZY: dict[str, str] = {
     "Sandbox": "apunto_connect.sandbox",
     "Secret": "apunto_connect.credentials",
     "Transport": "apunto_connect.http",
-    "archive": "apunto_connect.archive",
-    "archive_many": "apunto_connect.archive",
+    "archive": "apunto_connect.archiving",
+    "archive_many": "apunto_connect.archiving",
     "LocalStorage": "apunto_connect.storage.local",
 }
 for _module, _names in {
@@ -46,7 +46,7 @@ for _module, _names in {
 __all__ = ["__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from .archive import archive, archive_many
+    from .archiving import archive, archive_many
     from .credentials import Secret
     from .errors import *
     from .http import Transport

@@ -193,7 +193,7 @@ def run_demo(
     archive_dir: str | Path = "demo-output",
 ) -> DemoReport:
     """Run every demo step in order; ``progress`` is called after each one."""
-    from .archive import archive
+    from .archiving import archive
     from .cfdi import parse
     from .registry import available_providers
     from .sandbox import EMULATORS, Sandbox

@@ -1,4 +1,4 @@
-"""Typed events that providers and :func:`~apunto_connect.archive.archive` emit.
+"""Typed events that providers and :func:`~apunto_connect.archiving.archive` emit.
 
 Every provider has its own :class:`EventBus` (``provider.events``); there is no global bus.
 A subscriber that raises never breaks the operation that emitted the event: the error is
