@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import attrs
 import pytest
 
-from apunto_connect.archive import archive
+from apunto_connect.archiving import archive
 from apunto_connect.demo import demo_invoice
 from apunto_connect.errors import (
     AuthenticationError,
