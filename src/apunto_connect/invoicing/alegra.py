@@ -75,6 +75,7 @@ from urllib.parse import quote, urlsplit
 import attrs
 import requests
 
+from .._overrides import merged_table
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
     ApuntoError,
@@ -292,13 +293,7 @@ def _put(target: dict[str, Any], dotted: str, value: Any) -> None:
 
 
 def _merged_api(overrides: Mapping[str, str] | None) -> dict[str, str]:
-    api = dict(ALEGRA_API)
-    if overrides:
-        unknown = sorted(set(overrides) - set(api))
-        if unknown:
-            raise ConfigurationError(f"unknown Alegra API table keys: {unknown}")
-        api.update(overrides)
-    return api
+    return merged_table("Alegra", ALEGRA_API, overrides, "API table")
 
 
 def _text(value: Any) -> str | None:

@@ -62,6 +62,7 @@ from typing import Any, ClassVar
 
 import requests
 
+from .._overrides import merged_table
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
     AuthenticationError,
@@ -814,12 +815,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
             CREDENTIALS,
             {"username": username, "token": token, "api_key": api_key, "serie": serie, "rfc": rfc},
         )
-        unknown = sorted(set(api or {}) - set(API))
-        if unknown:
-            raise ConfigurationError(
-                f"unknown Enlace Fiscal API table keys {unknown}; known: {sorted(API)}"
-            )
-        self.api: dict[str, str] = {**API, **(api or {})}
+        self.api: dict[str, str] = merged_table("Enlace Fiscal", API, api, "API table")
         env = environment.strip().lower()
         modes = {
             "production": self.api["mode_production"],

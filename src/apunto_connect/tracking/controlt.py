@@ -64,6 +64,7 @@ from urllib.parse import quote
 import attrs
 import requests
 
+from .._overrides import merged_table
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
     AuthenticationError,
@@ -725,11 +726,6 @@ class ControlTProvider(TrackingProvider):
                 f"ControlT has no {environment!r} environment; use 'production', or "
                 "apunto_connect.Sandbox() for the offline emulator"
             )
-        unknown = sorted(set(endpoints or {}) - set(DEFAULT_ENDPOINTS))
-        if unknown:
-            raise ConfigurationError(
-                f"unknown ControlT endpoint keys {unknown}; see DEFAULT_ENDPOINTS"
-            )
         creds = resolve_credentials(
             PROVIDER, CREDENTIALS,
             {"username": username, "company_code": company_code, "api_key": api_key},
@@ -738,7 +734,9 @@ class ControlTProvider(TrackingProvider):
         self.company_code: str = creds["company_code"]
         self._api_key: Secret = creds["api_key"]
         self.environment = environment
-        self.endpoints: dict[str, str] = {**DEFAULT_ENDPOINTS, **(endpoints or {})}
+        self.endpoints: dict[str, str] = merged_table(
+            "ControlT", DEFAULT_ENDPOINTS, endpoints, "endpoint"
+        )
         self._sleep = sleep
         self._clock = clock
         self._now = now or (lambda: datetime.now(timezone.utc))

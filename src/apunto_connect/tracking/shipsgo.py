@@ -49,6 +49,7 @@ from urllib.parse import quote
 import attrs
 import requests
 
+from .._overrides import merged_table
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
     AuthenticationError,
@@ -702,18 +703,15 @@ class ShipsGoProvider(TrackingProvider):
                 f"ShipsGo has no {environment!r} environment; use 'production', or "
                 "apunto_connect.Sandbox() for the offline emulator"
             )
-        unknown = sorted(set(endpoints or {}) - set(DEFAULT_ENDPOINTS))
-        if unknown:
-            raise ConfigurationError(
-                f"unknown ShipsGo endpoint names {unknown}; known: {sorted(DEFAULT_ENDPOINTS)}"
-            )
         creds = resolve_credentials(
             PROVIDER, CREDENTIALS, {"api_token": api_token, "webhook_secret": webhook_secret}
         )
         token: Secret = creds["api_token"]
         self._webhook_secret: Secret | None = creds["webhook_secret"]
         self.environment = environment
-        self.endpoints: dict[str, str] = {**DEFAULT_ENDPOINTS, **(endpoints or {})}
+        self.endpoints: dict[str, str] = merged_table(
+            "ShipsGo", DEFAULT_ENDPOINTS, endpoints, "endpoint"
+        )
         retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
         self._transport = Transport(
             PROVIDER,
