@@ -112,5 +112,5 @@ def test_storage_usage_errors_are_clear(tmp_path, capsys):
     source.write_bytes(b"x")
     assert main(["storage", "upload", str(source), "--meta", "novalue", "--root", str(tmp_path / "r")]) == 3
     assert main(["storage", "list", "--sandbox"]) == 3  # --sandbox is for google_drive
-    assert main(["storage", "download", "nope", "--provider", "google_drive", "--sandbox"]) == 4
-    assert "File not found: nope." in capsys.readouterr().err
+    assert main(["storage", "download", "1NoSuchFileInTheSandbox", "--provider", "google_drive", "--sandbox"]) == 4
+    assert "File not found: 1NoSuchFileInTheSandbox." in capsys.readouterr().err

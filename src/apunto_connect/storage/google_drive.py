@@ -523,7 +523,6 @@ class GoogleDriveStorage(StorageProvider):
         rand: Callable[[], float] = random.random,
         limits: Mapping[str, int] | None = None,
         environment: str = "production",
-        **_ignored: Any,
     ) -> None:
         if chunk_size <= 0 or chunk_size % CHUNK_QUANTUM:
             raise ValidationError(
