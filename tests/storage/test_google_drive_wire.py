@@ -272,3 +272,11 @@ def test_upload_urls_follow_an_overridden_endpoint():
     assert media_upload_uri(built, None) == built
     other = "https://www.googleapis.com/upload/drive/v3/files?uploadType=media"
     assert media_upload_uri(other, endpoint) == other
+
+
+def test_a_shared_drive_id_scopes_searches_to_that_drive():
+    drive, http = provider([ok({"files": []})], drive_id="SHARED1")
+    assert list(drive.list()) == []
+    query = query_of(http.request_sequence[0][0])
+    assert (query["corpora"], query["driveId"]) == ("drive", "SHARED1")
+    assert query["supportsAllDrives"] == "true" and query["includeItemsFromAllDrives"] == "true"

@@ -476,6 +476,7 @@ class GoogleDriveStorage(StorageProvider):
         scopes: OAuth scopes (``drive.file`` by default).
         root_folder: name of the app folder in My Drive (``apunto-connect``).
         root_folder_id: use this folder id as the root instead (e.g. in a Shared Drive).
+        drive_id: the Shared Drive's id, so searches look in that drive (``corpora=drive``).
         chunk_size: resumable chunk size, a positive multiple of 256 KiB.
         multipart_threshold: files up to this many bytes go in one multipart request.
         num_retries: retries of the client library on 429/5xx/rate-limit 403.
@@ -509,6 +510,7 @@ class GoogleDriveStorage(StorageProvider):
         scopes: Sequence[str] = DEFAULT_SCOPES,
         root_folder: str = DEFAULT_ROOT_FOLDER,
         root_folder_id: str | None = None,
+        drive_id: str | None = None,
         chunk_size: int = DEFAULT_CHUNK_SIZE,
         multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD,
         num_retries: int = 5,
@@ -579,6 +581,7 @@ class GoogleDriveStorage(StorageProvider):
         self._folders: dict[str, str] = {}
         self._folder_paths: dict[str, str] = {}
         self._root_folder_id = root_folder_id or None
+        self.drive_id = drive_id
         if self._root_folder_id:
             self._remember_folder("", self._root_folder_id)
 
@@ -724,6 +727,8 @@ class GoogleDriveStorage(StorageProvider):
                 "q": q, "fields": fields, "pageSize": self.page_size, "spaces": "drive",
                 "supportsAllDrives": True, "includeItemsFromAllDrives": True,
             }
+            if self.drive_id:
+                params.update(corpora="drive", driveId=self.drive_id)
             if order_by:
                 params["orderBy"] = order_by
             if token:
