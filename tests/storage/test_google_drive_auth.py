@@ -270,3 +270,29 @@ def test_installed_app_sign_in_uses_a_free_local_port_and_stores_the_token(monke
     assert seen["config"]["client_id"] == "cid"
     assert store.load() == grant.stored
     assert grant.stored.refresh_token.reveal() == "1//refresh-from-browser"
+
+
+def test_a_sign_in_found_in_the_keyring_is_used_and_forgotten_through_the_keyring(monkeypatch, sb, emu):
+    fake = FakeKeyring()
+    monkeypatch.delenv("APUNTO_NO_KEYRING")
+    monkeypatch.setattr("apunto_connect.credentials._usable_keyring", lambda: fake)
+    KeyringTokenStore(keyring=fake).save(StoredToken(
+        refresh_token=Secret(emu.demo_credentials["refresh_token"]),
+        client_id=emu.demo_credentials["client_id"]))
+    drive = GoogleDriveStorage(client_id=emu.demo_credentials["client_id"],
+                               client_secret=emu.demo_credentials["client_secret"], session=sb.session)
+
+    assert isinstance(drive.token_store, KeyringTokenStore)
+    assert drive.status().account == emu.demo_account
+    saved = json.loads(fake.entries[("apunto_connect/google_drive", "credentials")])
+    assert saved["account"] == emu.demo_account  # the account e-mail joins the same entry
+    assert drive.disconnect() is True
+    assert fake.entries == {}
+
+
+def test_a_refresh_token_from_the_environment_stays_in_memory(monkeypatch, sb, emu):
+    monkeypatch.setenv("APUNTO_GOOGLE_DRIVE_REFRESH_TOKEN", emu.demo_credentials["refresh_token"])
+    drive = GoogleDriveStorage(client_id=emu.demo_credentials["client_id"],
+                               client_secret=emu.demo_credentials["client_secret"], session=sb.session)
+    assert isinstance(drive.token_store, MemoryTokenStore)
+    assert drive.status().connected

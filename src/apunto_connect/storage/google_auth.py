@@ -46,10 +46,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import attrs
 
+from .. import credentials as _credentials
 from ..credentials import (
     CredentialField,
     Secret,
-    _usable_keyring,
     keyring_available,
     keyring_service,
     resolve_credentials,
@@ -411,7 +411,7 @@ class KeyringTokenStore:
         self._keyring = keyring
 
     def _backend(self) -> Any:
-        backend = self._keyring if self._keyring is not None else _usable_keyring()
+        backend = self._keyring if self._keyring is not None else _credentials._usable_keyring()
         if backend is None:
             raise ConfigurationError(
                 "No usable keyring backend on this machine; pass token_store=FileTokenStore(path) "

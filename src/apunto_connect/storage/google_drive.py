@@ -539,9 +539,13 @@ class GoogleDriveStorage(StorageProvider):
         if not root_folder or "/" in root_folder:
             raise ValidationError("must be a plain folder name", field="root_folder", code="APUNTO-505")
         found = resolve_credentials(
-            PROVIDER, CREDENTIALS,
-            {"client_id": client_id, "client_secret": client_secret, "refresh_token": refresh_token},
+            PROVIDER, CREDENTIALS[:2], {"client_id": client_id, "client_secret": client_secret}
         )
+        # A refresh token given as an argument or in the environment is used from memory; one
+        # in the keyring is the token store's own entry, read (and cleared) through the store.
+        found.update(resolve_credentials(
+            PROVIDER, CREDENTIALS[2:], {"refresh_token": refresh_token}, use_keyring=False
+        ))
         self._client_config_source = client_config
         self._client_id = found["client_id"]
         self._client_secret = found["client_secret"]
