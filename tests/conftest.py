@@ -29,9 +29,13 @@ def _isolated_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith("APUNTO_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("APUNTO_NO_KEYRING", "1")
+    from apunto_connect import redaction
+
     previous = keyring.get_keyring()
     keyring.set_keyring(null.Keyring())
+    secrets = redaction._snapshot()  # secrets one test registers must not mask another's output
     yield
+    redaction._restore(secrets)
     keyring.set_keyring(previous)
 
 

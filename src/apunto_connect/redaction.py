@@ -45,7 +45,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
 )
 
-_MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words all over the logs
+# Shorter values would mask ordinary words all over the logs ("nope", "test"); short
+# passwords are still masked by the patterns above wherever they sit in a named field.
+_MIN_SECRET_LENGTH = 6
 _known: set[str] = set()
 _known_lock = threading.Lock()
 _known_pattern: re.Pattern[str] | None = None
@@ -68,6 +70,21 @@ def forget_secret(value: str) -> None:
     global _known_pattern
     with _known_lock:
         _known.discard(value)
+        _known_pattern = _compile(_known) if _known else None
+
+
+def _snapshot() -> frozenset[str]:
+    """The registered values (for test isolation)."""
+    with _known_lock:
+        return frozenset(_known)
+
+
+def _restore(values: frozenset[str]) -> None:
+    """Put back a :func:`_snapshot` (for test isolation)."""
+    global _known_pattern
+    with _known_lock:
+        _known.clear()
+        _known.update(values)
         _known_pattern = _compile(_known) if _known else None
 
 
