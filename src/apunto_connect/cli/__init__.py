@@ -50,16 +50,17 @@ EXIT_CODES: dict[type[BaseException], int] = {
     UnsupportedOperation: 7,
 }
 
+# In the order a new user needs them (this is also the order of --help).
 _COMMAND_MODULES = (
     demo_cmd,
-    credentials_cmd,
-    webhooks_cmd,
-    track_cmd,
-    invoice_cmd,
     rfc_cmd,
-    sandbox_cmd,
-    drive_cmd,
+    invoice_cmd,
+    track_cmd,
     storage_cmd,
+    drive_cmd,
+    credentials_cmd,
+    sandbox_cmd,
+    webhooks_cmd,
 )
 
 
