@@ -139,12 +139,6 @@ def test_lost_answer_says_retry_later_with_the_same_key(example, tmp_path):
         assert parse(tmp_path / retried["files"][0]).uuid == retried["uuid"].upper()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="SDK bug: FacturamaProvider.stamp lets the failed recovery look-up's TransportError "
-    "(request_sent=False) replace the ambiguous POST error although the CFDI was created; "
-    "remove this marker once the stamp re-raises the original error",
-)
 def test_lost_answer_on_facturama_says_the_cfdi_may_exist(example, tmp_path):
     faults = [
         # the idempotency look-up before the stamp goes through (a no-op fault uses it up)...

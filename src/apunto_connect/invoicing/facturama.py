@@ -56,6 +56,7 @@ import requests
 
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
+    ApuntoError,
     AuthenticationError,
     ConfigurationError,
     Conflict,
@@ -884,7 +885,12 @@ class FacturamaProvider(InvoiceProvider):
         except (TransportError, ServerError) as exc:
             ambiguous = isinstance(exc, ServerError) or exc.request_sent
             if ambiguous and invoice.folio:
-                found = self._find_issued(invoice)
+                try:
+                    found = self._find_issued(invoice)
+                except ApuntoError:
+                    # The look-up failing says nothing about the stamp: the caller must still
+                    # hear that the CFDI may exist (request_sent=True), not the look-up's error.
+                    raise exc from None
                 if found is not None:
                     return found
             raise
