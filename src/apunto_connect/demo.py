@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -120,7 +119,8 @@ def demo_invoice(folio: str = "1001") -> Invoice:
         customer=demo_customer(),
         folio=folio,
         payment_form="03",
-        issued_at=datetime(2026, 11, 20, 10, 30),
+        # No fixed date: the vendors stamp at their own "now" (the SAT refuses documents dated
+        # more than 72 hours before stamping, so a fixed date would expire the demo).
         items=[
             LineItem(
                 product_code="78101802",
