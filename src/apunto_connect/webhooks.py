@@ -224,9 +224,12 @@ class Outbox:
                  delivery.event_id, delivery.endpoint),
             )
 
-    def retry(self, event_id: str | None = None, now: float | None = None) -> int:
-        """Put parked deliveries (all, or one event's) back in the queue; returns how many."""
-        when = time.time() if now is None else now
+    def retry(self, event_id: str | None = None) -> int:
+        """Put parked deliveries (all, or one event's) back in the queue; returns how many.
+
+        They become due at once, whatever clock the sender uses.
+        """
+        when = 0.0
         with self._lock, self._connect() as db:
             if event_id:
                 cursor = db.execute(

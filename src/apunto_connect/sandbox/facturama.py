@@ -409,8 +409,10 @@ class FacturamaEmulator(Emulator):
     # -- helpers ----------------------------------------------------------------------------
 
     def _new_id(self) -> str:
-        # Facturama ids are opaque 22-character strings; the ones seen end in "2".
-        return "".join(self.rng.choice(_ID_ALPHABET) for _ in range(21)) + "2"
+        # Facturama ids are opaque 22-character strings; the ones seen end in "2". The first
+        # character is alphanumeric so an id never reads as an option on a command line.
+        first = self.rng.choice([c for c in _ID_ALPHABET if c.isalnum()])
+        return first + "".join(self.rng.choice(_ID_ALPHABET) for _ in range(20)) + "2"
 
     def _now(self) -> datetime:
         return mexico_local(self.clock.now())
