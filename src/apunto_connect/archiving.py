@@ -55,7 +55,7 @@ def _check_layout(layout: str) -> None:
         raise ValidationError(
             f"unknown placeholders {sorted(unknown)}; use {sorted(_LAYOUT_FIELDS)}",
             field="layout",
-            code="APUNTO-510",
+            code="APUNTO-ARCHIVE-001",
         )
 
 

@@ -120,7 +120,7 @@ class EventBus:
             raise ValidationError(
                 f"unknown event types {sorted(wanted - EVENT_TYPES)}; known: {sorted(EVENT_TYPES)}",
                 field="types",
-                code="APUNTO-601",
+                code="APUNTO-EVENTS-001",
             )
         subscription = Subscription(self, callback, wanted)
         with self._lock:

@@ -277,14 +277,14 @@ class WebhookSender:
         seed: int | None = None,
     ) -> None:
         if not endpoints:
-            raise ValidationError("at least one URL is needed", field="endpoints", code="APUNTO-610")
+            raise ValidationError("at least one URL is needed", field="endpoints", code="APUNTO-WEBHOOKS-001")
         for url in endpoints:
             if not url.startswith(("http://", "https://")):
                 raise ValidationError(
-                    f"not an http(s) URL: {url!r}", field="endpoints", code="APUNTO-611"
+                    f"not an http(s) URL: {url!r}", field="endpoints", code="APUNTO-WEBHOOKS-002"
                 )
         if not secret:
-            raise ValidationError("a signing secret is needed", field="secret", code="APUNTO-612")
+            raise ValidationError("a signing secret is needed", field="secret", code="APUNTO-WEBHOOKS-003")
         self.endpoints = list(endpoints)
         self._secret = secret
         self.outbox = Outbox(outbox_path or default_outbox_path())

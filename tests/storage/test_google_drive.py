@@ -362,7 +362,7 @@ def test_bad_names_and_folders_are_refused_before_any_call(drive, emu):
         drive.upload(b"x", "a.xml", folder="../up")
     with pytest.raises(ValidationError) as info:
         drive.upload(b"x", "a.xml", metadata={"note": "x" * 200})
-    assert info.value.issues[0].code == "APUNTO-521"
+    assert info.value.issues[0].code == "APUNTO-STORAGE-521"
     assert emu.request_log == []
 
 

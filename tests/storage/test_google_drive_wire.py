@@ -225,10 +225,10 @@ def test_metadata_becomes_prefixed_app_properties_and_back():
 def test_metadata_limits_are_checked_before_sending():
     with pytest.raises(ValidationError) as info:
         metadata_to_app_properties({"sha256": "x", "long": "y" * 200}, SHA)
-    assert [i.code for i in info.value.issues] == ["APUNTO-520", "APUNTO-521"]
+    assert [i.code for i in info.value.issues] == ["APUNTO-STORAGE-520", "APUNTO-STORAGE-521"]
     with pytest.raises(ValidationError) as too_many:
         metadata_to_app_properties({f"k{i}": "v" for i in range(30)}, SHA)
-    assert too_many.value.issues[0].code == "APUNTO-522"
+    assert too_many.value.issues[0].code == "APUNTO-STORAGE-522"
     assert metadata_to_app_properties({"long": "y" * 200}, SHA, {"property_bytes": 500, "app_properties": 30})
 
 

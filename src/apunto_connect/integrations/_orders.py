@@ -178,7 +178,7 @@ def build_invoice(
     """Assemble the invoice draft from normalised lines (shared by every store mapper)."""
     if not lines:
         raise ValidationError("the order has no billable lines", field="order.line_items",
-                              code="APUNTO-701")
+                              code="APUNTO-ORDERS-001")
     currency = currency.upper()
     if currency not in ("MXN", "XXX") and exchange_rate is None:
         raise ValidationError(

@@ -131,7 +131,7 @@ def order_to_invoice(
         raise ValidationError(
             f"order status is {order.get('status')!r}; only paid orders are invoiced",
             field="order.status",
-            code="APUNTO-702",
+            code="APUNTO-ORDERS-002",
         )
     gateway = str(order.get("payment_method") or "")
     form = payment_form or PAYMENT_FORMS.get(gateway)
@@ -139,7 +139,7 @@ def order_to_invoice(
         raise ValidationError(
             f"unknown payment gateway {gateway!r}; pass payment_form (c_FormaPago)",
             field="payment_form",
-            code="APUNTO-703",
+            code="APUNTO-ORDERS-003",
         )
     paid = order.get("date_paid") or order.get("date_created") or datetime.now().isoformat()
     return build_invoice(

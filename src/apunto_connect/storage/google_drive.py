@@ -238,13 +238,13 @@ def metadata_to_app_properties(
     for key, value in (metadata or {}).items():
         full = PROPERTY_PREFIX + str(key)
         if full == SHA256_PROPERTY:
-            issues.append(Issue(f"metadata.{key}", "APUNTO-520", "'sha256' is reserved for the content hash"))
+            issues.append(Issue(f"metadata.{key}", "APUNTO-STORAGE-520", "'sha256' is reserved for the content hash"))
             continue
         text = str(value)
         size = len(full.encode("utf-8")) + len(text.encode("utf-8"))
         if size > limits["property_bytes"]:
             issues.append(Issue(
-                f"metadata.{key}", "APUNTO-521",
+                f"metadata.{key}", "APUNTO-STORAGE-521",
                 f"Drive keeps at most {limits['property_bytes']} bytes per property "
                 f"(key '{full}' + value); this one has {size}",
             ))
@@ -252,7 +252,7 @@ def metadata_to_app_properties(
         properties[full] = text
     if len(properties) > limits["app_properties"]:
         issues.append(Issue(
-            "metadata", "APUNTO-522",
+            "metadata", "APUNTO-STORAGE-522",
             f"Drive keeps at most {limits['app_properties']} app properties per file; "
             f"got {len(properties)} (including {SHA256_PROPERTY})",
         ))
@@ -444,17 +444,17 @@ def _opened(data: UploadData | str) -> Iterator[tuple[BinaryIO, int, str]]:
 
 def _folder_segments(folder: str) -> list[str]:
     if "\x00" in folder:
-        raise ValidationError("contains a NUL byte", field="folder", code="APUNTO-501")
+        raise ValidationError("contains a NUL byte", field="folder", code="APUNTO-STORAGE-501")
     segments = [s for s in folder.replace("\\", "/").split("/") if s not in ("", ".")]
     if any(s == ".." for s in segments):
-        raise ValidationError(f"may not contain '..': {folder!r}", field="folder", code="APUNTO-503")
+        raise ValidationError(f"may not contain '..': {folder!r}", field="folder", code="APUNTO-STORAGE-503")
     return segments
 
 
 def _check_name(name: str) -> None:
     if not name or name in {".", ".."} or "/" in name or "\\" in name or "\x00" in name:
         raise ValidationError(
-            f"must be a plain file name, got {name!r}", field="name", code="APUNTO-505"
+            f"must be a plain file name, got {name!r}", field="name", code="APUNTO-STORAGE-505"
         )
 
 
@@ -529,15 +529,15 @@ class GoogleDriveStorage(StorageProvider):
         if chunk_size <= 0 or chunk_size % CHUNK_QUANTUM:
             raise ValidationError(
                 f"must be a positive multiple of 256 KiB ({CHUNK_QUANTUM} bytes), got {chunk_size}",
-                field="chunk_size", code="APUNTO-523",
+                field="chunk_size", code="APUNTO-STORAGE-523",
             )
         self.limits: Mapping[str, int] = {**LIMITS, **(limits or {})}
         if not 1 <= page_size <= self.limits["max_page_size"]:
             raise ValidationError(
-                f"must be between 1 and {self.limits['max_page_size']}", field="page_size", code="APUNTO-524"
+                f"must be between 1 and {self.limits['max_page_size']}", field="page_size", code="APUNTO-STORAGE-524"
             )
         if not root_folder or "/" in root_folder:
-            raise ValidationError("must be a plain folder name", field="root_folder", code="APUNTO-505")
+            raise ValidationError("must be a plain folder name", field="root_folder", code="APUNTO-STORAGE-505")
         found = resolve_credentials(
             PROVIDER, CREDENTIALS[:2], {"client_id": client_id, "client_secret": client_secret}
         )
@@ -1047,7 +1047,7 @@ class GoogleDriveStorage(StorageProvider):
         if sha256:
             properties[SHA256_PROPERTY] = sha256
         if not properties:
-            raise ValidationError("give uuid= or sha256=", field="find", code="APUNTO-525")
+            raise ValidationError("give uuid= or sha256=", field="find", code="APUNTO-STORAGE-525")
         q = file_query(folder=False, app_properties=properties)
         return [drive_file_to_stored(item, self._folder_path_of(item)) for item in self._search(q)]
 

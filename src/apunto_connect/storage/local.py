@@ -35,16 +35,16 @@ _SIDECAR_SUFFIX = ".meta.json"
 
 def _clean_segments(value: str, field: str) -> list[str]:
     if "\x00" in value:
-        raise ValidationError("contains a NUL byte", field=field, code="APUNTO-501")
+        raise ValidationError("contains a NUL byte", field=field, code="APUNTO-STORAGE-501")
     text = value.replace("\\", "/")
     if text.startswith("/") or (len(text) > 1 and text[1] == ":"):
         raise ValidationError(
-            f"must be a relative path, got {value!r}", field=field, code="APUNTO-502"
+            f"must be a relative path, got {value!r}", field=field, code="APUNTO-STORAGE-502"
         )
     segments = [s for s in text.split("/") if s not in ("", ".")]
     if any(s == ".." for s in segments):
         raise ValidationError(
-            f"may not climb out of the storage root: {value!r}", field=field, code="APUNTO-503"
+            f"may not climb out of the storage root: {value!r}", field=field, code="APUNTO-STORAGE-503"
         )
     return segments
 
@@ -80,13 +80,13 @@ class LocalStorage(StorageProvider):
     def _path_for(self, file_id: str) -> Path:
         segments = _clean_segments(file_id, "file_id")
         if not segments:
-            raise ValidationError("is empty", field="file_id", code="APUNTO-504")
+            raise ValidationError("is empty", field="file_id", code="APUNTO-STORAGE-504")
         path = self.root.joinpath(*segments)
         # A symlink inside root could still point elsewhere: compare resolved locations.
         resolved = path.resolve()
         if resolved != self.root and self.root not in resolved.parents:
             raise ValidationError(
-                f"resolves outside the storage root: {file_id!r}", field="file_id", code="APUNTO-503"
+                f"resolves outside the storage root: {file_id!r}", field="file_id", code="APUNTO-STORAGE-503"
             )
         return path
 
@@ -123,7 +123,7 @@ class LocalStorage(StorageProvider):
         name_segments = _clean_segments(name, "name")
         if len(name_segments) != 1:
             raise ValidationError(
-                f"must be a plain file name, got {name!r}", field="name", code="APUNTO-505"
+                f"must be a plain file name, got {name!r}", field="name", code="APUNTO-STORAGE-505"
             )
         folder_segments = _clean_segments(folder, "folder")
         path = self._path_for("/".join([*folder_segments, name_segments[0]]))
