@@ -270,3 +270,14 @@ def test_cancellation_accepts_the_motive_enum() -> None:
     from apunto_connect.models import CancelMotive
 
     assert validate_cancellation(CancelMotive.NOT_CARRIED_OUT) == []
+
+
+def test_a_negative_price_is_reported_once_not_as_discount_or_total_noise() -> None:
+    from apunto_connect.models import Customer, Invoice, LineItem, Tax
+    from apunto_connect.sat import preflight
+
+    customer = Customer("EKU9003173C9", "ESCUELA KEMPER URGATE", "601", "26015")
+    invoice = Invoice(customer, [LineItem("78101802", "E48", "Flete", 1, "-500", taxes=[Tax.iva()])],
+                      payment_form="03")
+    codes = [issue.code for issue in preflight(invoice)]
+    assert codes == ["CFDI40166"]

@@ -756,8 +756,14 @@ def _check_duplicate_taxes(out: _Findings, field: str, item: LineItem) -> None:
 
 
 def _check_amounts(out: _Findings, invoice: Invoice, totals: InvoiceTotals) -> None:
+    negative_price = False
     for index, (item, line) in enumerate(zip(invoice.items, totals.lines, strict=True)):
         field = f"items[{index}]"
+        if line.amount < 0:
+            # A negative price is reported by its own rule; the discount and total rules
+            # below would only repeat it in misleading words.
+            negative_price = True
+            continue
         if line.discount > line.amount:
             out.error(
                 f"{field}.discount",
@@ -775,7 +781,7 @@ def _check_amounts(out: _Findings, invoice: Invoice, totals: InvoiceTotals) -> N
                         "Un impuesto requiere una base mayor que 0 (importe menos descuento)",
                     )
                     break
-    if totals.total < 0:
+    if totals.total < 0 and not negative_price:
         out.error(
             "items",
             "APUNTO-541",
