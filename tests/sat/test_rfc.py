@@ -1,9 +1,21 @@
 from __future__ import annotations
 
+import calendar
+import datetime
+import random
+
 import pytest
 
 from apunto_connect.errors import Severity
-from apunto_connect.sat import RfcKind, check_digit, is_valid_rfc, normalize_rfc, validate_rfc
+from apunto_connect.sat import (
+    RfcCheck,
+    RfcKind,
+    check_digit,
+    is_valid_rfc,
+    normalize_rfc,
+    validate_rfc,
+)
+from apunto_connect.sat.rfc import INCONVENIENT_WORDS
 
 SAT_TEST_MORALES = [
     "EKU9003173C9", "EWE1709045U0", "H&E951128469", "HAÑ930228SM9", "IIA040805DZ4",
@@ -191,3 +203,112 @@ def test_check_digit_rejects_bad_input() -> None:
         check_digit("ABC")
     with pytest.raises(ValueError):
         check_digit("GOD*561231GR")
+
+
+# --- the fast paths give the verdicts the rules describe ---------------------------------------
+
+
+def _days_in_month(yy: int, month: int) -> int:
+    # The century is not encoded; 2000 + YY has the leap years the RFC rule wants (2000 is one).
+    return calendar.monthrange(2000 + yy, month)[1] if 1 <= month <= 12 else 0
+
+
+def test_every_calendar_date_and_nothing_else_is_accepted() -> None:
+    for yy in range(100):
+        for month in range(14):
+            for day in range(33):
+                date = f"{yy:02d}{month:02d}{day:02d}"
+                real = 1 <= day <= _days_in_month(yy, month)
+                for name in ("XYZ", "XYZW"):
+                    assert validate_rfc(f"{name}{date}GR8").valid is real, (name, date)
+
+
+@pytest.mark.parametrize("yy", ["00", "04", "48", "96"])
+def test_february_29_of_a_leap_year_passes_strict_mode(yy: str) -> None:
+    body = f"GODE{yy}0229GR"
+    assert validate_rfc(body + check_digit(body), strict=True).valid
+
+
+@pytest.mark.parametrize("word", sorted(INCONVENIENT_WORDS))
+def test_each_inconvenient_word_is_rejected_and_only_it(word: str) -> None:
+    body = f"{word}561231GR"
+    assert not validate_rfc(body + check_digit(body)).valid
+    for last in "ABCDEFGHIJKLMNOPQRSTUVWXYZÑ&":
+        other = word[:3] + last
+        body = f"{other}561231GR"
+        assert validate_rfc(body + check_digit(body)).valid is (other not in INCONVENIENT_WORDS)
+    moral = f"{word[:3]}561231GR"
+    assert validate_rfc(moral + check_digit(moral)).valid  # only a física's name block counts
+
+
+def _random_bodies(count: int) -> list[str]:
+    rnd = random.Random(20250301)
+    letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZÑ&"
+    bodies = []
+    while len(bodies) < count:
+        name = "".join(rnd.choice(letters) for _ in range(rnd.choice((3, 4))))
+        if name in INCONVENIENT_WORDS:
+            continue
+        day = datetime.date(1940, 1, 1) + datetime.timedelta(days=rnd.randrange(30000))
+        homoclave = rnd.choice("123456789ABCDEFGHIJKLMNPQRSTUV") + rnd.choice(
+            "123456789ABCDEFGHIJKLMNPQRSTUVWXYZ"
+        )
+        bodies.append(f"{name}{day:%y%m%d}{homoclave}")
+    return bodies
+
+
+def test_strict_mode_accepts_exactly_the_computed_check_character() -> None:
+    for body in _random_bodies(500):
+        passing = [c for c in "0123456789A" if validate_rfc(body + c, strict=True).valid]
+        assert passing == [check_digit(body)], body
+        for c in "0123456789A":
+            result = validate_rfc(body + c)
+            assert result.valid and result.check_digit_ok is (c == passing[0])
+            assert is_valid_rfc(body + c) and is_valid_rfc(body + c, strict=True) is (
+                c == passing[0]
+            )
+
+
+def test_check_digit_of_a_moral_uses_the_leading_space() -> None:
+    # EKU9003173C9: the padding space (value 37) has weight 13.
+    assert check_digit("EKU9003173C") == "9"
+    assert check_digit(" EKU9003173C") == "9"
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalized"),
+    [
+        ("\tgode561231gr8\r\n", "GODE561231GR8"),
+        ("GODE\u00a0561231\u00a0GR8", "GODE561231GR8"),
+        ("Gode561231Gr8", "GODE561231GR8"),
+        ("hañ-930228-sm9", "HAÑ930228SM9"),
+        ("l&o 950913 msa", "L&O950913MSA"),
+    ],
+)
+def test_cleaning_paths_agree_with_normalize_rfc(raw: str, normalized: str) -> None:
+    result = validate_rfc(raw, strict=True)
+    assert result.valid and result.normalized == normalized == normalize_rfc(raw)
+
+
+@pytest.mark.parametrize("raw", ["GODE561231GR", "GODE561231GRX", "1234567890123", "GOD-E56"])
+def test_clean_or_cleaned_invalid_input_keeps_its_normalised_form(raw: str) -> None:
+    result = validate_rfc(raw)
+    assert not result.valid and result.normalized == normalize_rfc(raw)
+    assert result.errors
+
+
+def test_str_subclasses_are_validated_as_plain_text() -> None:
+    class Text(str):
+        pass
+
+    result = validate_rfc(Text("EKU9003173C9"), strict=True)
+    assert result.valid and type(result.normalized) is str
+    assert not validate_rfc(Text("EKU9013173C9")).valid
+
+
+def test_result_is_a_value_built_the_same_way_as_by_hand() -> None:
+    found = validate_rfc("eku-900317-3c9")
+    assert found == RfcCheck("EKU9003173C9", True)
+    assert hash(found) == hash(RfcCheck("EKU9003173C9", True))
+    assert found != RfcCheck("EKU9003173C9", True, strict=True)
+    assert found.notes == () and found.strict is False
