@@ -170,17 +170,24 @@ def build_invoice(
     issuer: Issuer,
     find_customer: CustomerFinder | None,
     payment_form: str,
-    exchange_rate: Decimal | None,
-    issued_at: datetime,
+    exchange_rate: Decimal | str | None,
+    paid_at: Any,
     series: str | None,
-    folio: str | None,
+    folio: Any,
 ) -> OrderMapping:
-    """Assemble the invoice draft from normalised lines (shared by every store mapper)."""
+    """Assemble the invoice draft from normalised lines (shared by every store mapper).
+
+    ``paid_at`` is the store's ISO 8601 text (its offset dropped: CFDI dates are local time),
+    ``folio`` the store's order number; both are taken as the stores send them.
+    """
+    issued_at = datetime.fromisoformat(str(paid_at or datetime.now().isoformat())).replace(tzinfo=None)
+    rate = money(exchange_rate, "exchange_rate") if exchange_rate is not None else None
+    folio = str(folio or "") or None
     if not lines:
         raise ValidationError("the order has no billable lines", field="order.line_items",
                               code="APUNTO-ORDERS-001")
     currency = currency.upper()
-    if currency not in ("MXN", "XXX") and exchange_rate is None:
+    if currency not in ("MXN", "XXX") and rate is None:
         raise ValidationError(
             f"orders in {currency} need the exchange rate of the payment day (TipoCambio)",
             field="exchange_rate",
@@ -194,7 +201,7 @@ def build_invoice(
         items=items,
         issuer=issuer,
         currency=currency,
-        exchange_rate=exchange_rate if currency not in ("MXN", "XXX") else None,
+        exchange_rate=rate if currency not in ("MXN", "XXX") else None,
         payment_form=payment_form,
         payment_method="PUE",  # a paid order is paid at issuance
         series=series,

@@ -10,7 +10,6 @@ prices include tax is the order's ``taxes_included``; shipping lines carry ``pri
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -123,7 +122,6 @@ def order_to_invoice(
         exchange_rate: TipoCambio for orders not in MXN.
         series: Serie of the invoice; the folio is the order number.
     """
-    when = order.get("processed_at") or order.get("created_at") or datetime.now().isoformat()
     return build_invoice(
         order=order,
         lines=_lines(order, product_keys),
@@ -132,8 +130,8 @@ def order_to_invoice(
         issuer=issuer,
         find_customer=find_customer,
         payment_form=payment_form,
-        exchange_rate=money(exchange_rate, "exchange_rate") if exchange_rate is not None else None,
-        issued_at=datetime.fromisoformat(str(when)).replace(tzinfo=None),
+        exchange_rate=exchange_rate,
+        paid_at=order.get("processed_at") or order.get("created_at"),
         series=series,
-        folio=str(order.get("order_number") or order.get("id") or "") or None,
+        folio=order.get("order_number") or order.get("id"),
     )

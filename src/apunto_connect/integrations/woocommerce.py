@@ -10,7 +10,6 @@ raw body with the webhook's secret; order amounts are decimal strings; each line
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -141,7 +140,6 @@ def order_to_invoice(
             field="payment_form",
             code="APUNTO-ORDERS-003",
         )
-    paid = order.get("date_paid") or order.get("date_created") or datetime.now().isoformat()
     return build_invoice(
         order=order,
         lines=_lines(order, product_keys),
@@ -150,8 +148,8 @@ def order_to_invoice(
         issuer=issuer,
         find_customer=find_customer,
         payment_form=form,
-        exchange_rate=money(exchange_rate, "exchange_rate") if exchange_rate is not None else None,
-        issued_at=datetime.fromisoformat(str(paid)).replace(tzinfo=None),
+        exchange_rate=exchange_rate,
+        paid_at=order.get("date_paid") or order.get("date_created"),
         series=series,
-        folio=str(order.get("number") or order.get("id") or "") or None,
+        folio=order.get("number") or order.get("id"),
     )
