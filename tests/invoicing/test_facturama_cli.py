@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from apunto_connect.cfdi import parse
-from apunto_connect.cli import invoice_cmd, main
+from apunto_connect.cli import _providers, main
 from apunto_connect.models import Customer, Invoice, LineItem, Tax, to_dict
 from apunto_connect.sandbox import Sandbox
 from apunto_connect.sandbox.facturama import FacturamaEmulator
@@ -19,7 +19,7 @@ pytest.importorskip("fpdf")
 @pytest.fixture(autouse=True)
 def fresh_sandbox(monkeypatch):
     """Each test gets its own in-process sandbox (the command keeps one per process)."""
-    monkeypatch.setattr(invoice_cmd, "_SANDBOX", None)
+    monkeypatch.setattr(_providers, "_sandbox", None)
 
 
 def invoice_file(tmp_path: Path, folio: str = "4001", **changes) -> Path:

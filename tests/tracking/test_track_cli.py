@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from apunto_connect.cli import main, track_cmd
+from apunto_connect.cli import _providers, main
 from apunto_connect.sandbox import Sandbox, SandboxClock
 
 TRIP = {"reference": "SRV-CLI-1", "mode": "land", "origin": "Manzanillo",
@@ -23,7 +23,7 @@ ASSIGNMENT = {
 @pytest.fixture(autouse=True)
 def fresh_sandbox(monkeypatch):
     sandbox = Sandbox(clock=SandboxClock(start=1_790_000_000), vendors=["controlt", "shipsgo"])
-    monkeypatch.setattr(track_cmd, "_SANDBOX", sandbox)
+    monkeypatch.setattr(_providers, "_sandbox", sandbox)
     yield sandbox
     sandbox.close()
 

@@ -32,10 +32,10 @@ import cattrs
 from ..errors import ConfigurationError, ProviderError, ValidationError
 from ..models.convert import from_dict, to_dict
 from ..models.invoices import CancelMotive, Invoice
+from ._providers import provider_from_args
 
 __all__ = ["read_invoice", "register"]
 
-_SANDBOX: Any = None  # one in-process sandbox per process, so several calls share its state
 
 
 def register(sub: Any) -> None:
@@ -74,19 +74,7 @@ def register(sub: Any) -> None:
 
 
 def _provider(args: argparse.Namespace) -> Any:
-    from ..registry import load_provider_class
-
-    options: dict[str, Any] = {}
-    if args.base_url:
-        options["base_url"] = args.base_url
-    if args.sandbox:
-        global _SANDBOX
-        from ..sandbox import Sandbox
-
-        if _SANDBOX is None:
-            _SANDBOX = Sandbox()
-        return _SANDBOX.invoice_provider(args.provider, **options)
-    return load_provider_class("invoicing", args.provider)(**options)
+    return provider_from_args("invoicing", args)
 
 
 def read_invoice(source: str) -> Invoice:
