@@ -26,13 +26,14 @@ _LAZY: dict[str, str] = {
     "archive": "apunto_connect.archiving",
     "archive_many": "apunto_connect.archiving",
     "LocalStorage": "apunto_connect.storage.local",
+    "open_journal": "apunto_connect.journal",
 }
 for _module, _names in {
     "apunto_connect.errors": (
         "ApuntoError", "AuthenticationError", "ConfigurationError", "Conflict",
-        "CredentialsNotFound", "InsufficientCredits", "Issue", "NotFound", "PermissionDenied",
-        "ProviderError", "RateLimited", "ServerError", "SignatureVerificationError",
-        "StampRejected", "Timeout", "TransportError", "UnsupportedOperation", "ValidationError",
+        "CredentialsNotFound", "InsufficientCredits", "Issue", "JournalUnavailable", "NotFound",
+        "PermissionDenied", "ProviderError", "RateLimited", "ServerError",
+        "SignatureVerificationError", "StampInProgress", "StampOutcomeUnknown", "StampRejected", "Timeout", "TransportError", "UnsupportedOperation", "ValidationError",
     ),
     "apunto_connect.models": (
         "Assignment", "CancelMotive", "Cancellation", "Capability", "ConnectionStatus",
@@ -50,6 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .credentials import Secret
     from .errors import *
     from .http import Transport
+    from .journal import open_journal
     from .models import *
     from .registry import (
         available_providers,

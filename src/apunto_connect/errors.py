@@ -5,19 +5,22 @@ as broadly or narrowly as they need::
 
     ApuntoError
     ├── ConfigurationError
-    │   └── CredentialsNotFound
+    │   ├── CredentialsNotFound
+    │   └── JournalUnavailable        (the journal/outbox store cannot be opened or used)
     ├── ValidationError                 (bad input, caught before any network call)
     ├── ProviderError                   (the vendor answered and said no)
     │   ├── AuthenticationError
     │   ├── PermissionDenied
     │   ├── NotFound
     │   ├── Conflict
+    │   │   └── StampInProgress       (another worker holds the same idempotency key)
     │   ├── RateLimited
     │   ├── InsufficientCredits
     │   ├── StampRejected
     │   └── ServerError
     ├── TransportError                  (no usable answer at all)
-    │   └── Timeout
+    │   ├── Timeout
+    │   └── StampOutcomeUnknown       (sent before, no answer, the vendor cannot tell yet)
     ├── UnsupportedOperation
     └── SignatureVerificationError
 
@@ -40,6 +43,7 @@ __all__ = [
     "CredentialsNotFound",
     "InsufficientCredits",
     "Issue",
+    "JournalUnavailable",
     "NotFound",
     "PermissionDenied",
     "ProviderError",
@@ -47,6 +51,8 @@ __all__ = [
     "ServerError",
     "Severity",
     "SignatureVerificationError",
+    "StampInProgress",
+    "StampOutcomeUnknown",
     "StampRejected",
     "Timeout",
     "TransportError",
@@ -75,6 +81,18 @@ class CredentialsNotFound(ConfigurationError):
         self.sources = tuple(sources)
         tried = ", ".join(self.sources) if self.sources else "no source"
         super().__init__(f"No credential '{field}' for {vendor}; tried: {tried}")
+
+
+class JournalUnavailable(ConfigurationError):
+    """The stamping journal or webhook outbox cannot be opened, is corrupt, or stays locked.
+
+    Raised when the store is opened or attached, never after a stamp went out, so no event
+    and no record is lost silently. ``target`` names the store (never a password).
+    """
+
+    def __init__(self, message: str, *, target: str = "") -> None:
+        self.target = target
+        super().__init__(f"{message} ({target})" if target else message)
 
 
 class Severity(str, enum.Enum):
@@ -192,6 +210,13 @@ class Conflict(ProviderError):
     """The vendor says the resource already exists or is in the wrong state (HTTP 409)."""
 
 
+class StampInProgress(Conflict):
+    """Another worker holds this idempotency key and did not finish within the wait.
+
+    Nothing was sent by this call; try again later with the same key.
+    """
+
+
 class RateLimited(ProviderError):
     """Too many requests; ``retry_after`` is the wait in seconds the vendor asked for, if any."""
 
@@ -238,6 +263,39 @@ class TransportError(ApuntoError):
 
 class Timeout(TransportError):
     """The call ran out of time (read timeout or the caller's total deadline)."""
+
+
+class StampOutcomeUnknown(TransportError):
+    """A stamp request for this key was sent earlier, and whether it stamped cannot be learned.
+
+    The SDK does not send again (that could issue a second CFDI). Ways out:
+
+    - check at the vendor's portal, then ``provider.resolve(key, uuid=...)`` (it was stamped)
+      or ``provider.resolve(key, uuid=None)`` (it was not), and stamp again;
+    - ``provider.stamp(invoice, idempotency_key=key, resend=True)`` to accept the risk knowingly;
+    - for vendors that can be asked, simply retry after ``retry_after`` seconds: the vendor may
+      still be committing a late request.
+
+    Attributes:
+        key: the idempotency key.
+        record: the journal record (:class:`~apunto_connect.journal.JournalRecord`).
+        retry_after: seconds after which asking the vendor again is meaningful, or ``None``
+            when the vendor cannot be asked at all.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        key: str = "",
+        record: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.key = key
+        self.record = record
+        self.retry_after = retry_after
+        super().__init__(message, provider=provider, request_sent=True)
 
 
 class UnsupportedOperation(ApuntoError):

@@ -1,0 +1,319 @@
+"""A journal kept in this process's memory: for tests, and for users who opt out explicitly.
+
+It keeps the same contract as the durable stores (claims, leases, conflicts, the outbox in
+the same "transaction"), but nothing survives the process and other processes cannot see it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid as uuid_module
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ..errors import Conflict, NotFound, StampInProgress
+from ..events import Event
+from .base import DEFAULT_LEASE, DEFAULT_WAIT, JournalStore, OutboxItem, OutboxStore
+from .records import Claim, Delivery, DeliveryStatus, JournalRecord, StampState, owner_is_dead
+
+__all__ = ["MemoryJournal"]
+
+_POLL = 0.02
+
+
+def _event_body(event: Event) -> str:
+    return json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+class _MemoryOutbox(OutboxStore):
+    def __init__(self, lock: threading.Condition, clock: Callable[[], float]) -> None:
+        self._lock = lock
+        self._clock = clock
+        self._rows: dict[tuple[str, str], Delivery] = {}
+
+    def _add_locked(self, event: Event, endpoints: Iterable[str], now: float) -> int:
+        body = _event_body(event)
+        added = 0
+        for url in endpoints:
+            if (event.id, url) in self._rows:
+                continue
+            self._rows[(event.id, url)] = Delivery(
+                event_id=event.id, endpoint=url, event_type=event.type,
+                status=DeliveryStatus.PENDING.value, attempts=0, next_attempt=now,
+                last_error=None, created_at=now, delivered_at=None, body=body,
+            )
+            added += 1
+        return added
+
+    def add(self, event: Event, endpoints: Iterable[str], now: float) -> int:
+        with self._lock:
+            return self._add_locked(event, endpoints, now)
+
+    def claim_due(
+        self, now: float, limit: int = 100, *, owner: str, lease: float = DEFAULT_LEASE
+    ) -> list[Delivery]:
+        wall = self._clock()
+        with self._lock:
+            due = sorted(
+                (
+                    row
+                    for row in self._rows.values()
+                    if row.status == DeliveryStatus.PENDING.value
+                    and row.next_attempt <= now
+                    and (row.lease_owner is None or (row.lease_expires or 0) <= wall)
+                ),
+                key=lambda row: (row.created_at, row.event_id),
+            )[:limit]
+            claimed = []
+            for row in due:
+                taken = attrs.evolve(row, lease_owner=owner, lease_expires=wall + lease)
+                self._rows[(row.event_id, row.endpoint)] = taken
+                claimed.append(taken)
+            return claimed
+
+    def mark_delivered(self, delivery: Delivery, now: float) -> None:
+        with self._lock:
+            row = self._rows[(delivery.event_id, delivery.endpoint)]
+            self._rows[(row.event_id, row.endpoint)] = attrs.evolve(
+                row, status=DeliveryStatus.DELIVERED.value, attempts=row.attempts + 1,
+                delivered_at=now, last_error=None, lease_owner=None, lease_expires=None,
+            )
+
+    def mark_failed_attempt(
+        self, delivery: Delivery, error: str, next_attempt: float, park: bool
+    ) -> None:
+        with self._lock:
+            row = self._rows[(delivery.event_id, delivery.endpoint)]
+            status = DeliveryStatus.FAILED if park else DeliveryStatus.PENDING
+            self._rows[(row.event_id, row.endpoint)] = attrs.evolve(
+                row, status=status.value, attempts=row.attempts + 1, last_error=error[:500],
+                next_attempt=next_attempt, lease_owner=None, lease_expires=None,
+            )
+
+    def retry(self, event_id: str | None = None) -> int:
+        count = 0
+        with self._lock:
+            for ident, row in list(self._rows.items()):
+                if row.status != DeliveryStatus.FAILED.value:
+                    continue
+                if event_id and row.event_id != event_id:
+                    continue
+                self._rows[ident] = attrs.evolve(
+                    row, status=DeliveryStatus.PENDING.value, attempts=0, next_attempt=0.0
+                )
+                count += 1
+        return count
+
+    def list(self, status: str | None = None) -> list[Delivery]:
+        with self._lock:
+            rows = [r for r in self._rows.values() if not status or r.status == status]
+        return sorted(rows, key=lambda row: (row.created_at, row.event_id))
+
+
+class MemoryJournal(JournalStore):
+    """The journal contract in process memory (thread-safe; lost when the process ends)."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self._lock = threading.Condition()
+        self._records: dict[tuple[str, str, str], JournalRecord] = {}
+        self._outbox = _MemoryOutbox(self._lock, clock)
+        self._identity = f"memory:{uuid_module.uuid4().hex[:8]}"
+
+    def __repr__(self) -> str:
+        return f"MemoryJournal({self._identity!r}, records={len(self._records)})"
+
+    @property
+    def identity(self) -> str:
+        return self._identity
+
+    @property
+    def outbox(self) -> OutboxStore:
+        return self._outbox
+
+    def _held_by_other(self, record: JournalRecord, owner: str, now: float) -> bool:
+        if record.lease_owner is None or record.lease_owner == owner:
+            return False
+        if (record.lease_expires or 0) <= now:
+            return False
+        return not owner_is_dead(record.lease_owner)
+
+    def claim(
+        self,
+        vendor: str,
+        account: str,
+        key: str,
+        payload_hash: str,
+        *,
+        reference: Mapping[str, str] | None = None,
+        lease: float = DEFAULT_LEASE,
+        wait: float = DEFAULT_WAIT,
+    ) -> Claim:
+        from .records import new_owner
+
+        owner = new_owner()
+        ident = (vendor, account, key)
+        deadline = time.monotonic() + wait
+        with self._lock:
+            while True:
+                now = self.clock()
+                record = self._records.get(ident)
+                if record is None:
+                    fresh = JournalRecord(
+                        vendor=vendor, account=account, key=key, payload_hash=payload_hash,
+                        reference=dict(reference or {}), lease_owner=owner,
+                        lease_expires=now + lease, created_at=now, updated_at=now,
+                    )
+                    self._records[ident] = fresh
+                    return Claim(record=fresh, owner=owner, fresh=True)
+                if record.payload_hash != payload_hash and record.state != StampState.FAILED:
+                    raise Conflict(
+                        f"idempotency key {key!r} was used for a different invoice "
+                        f"(state {record.state.value})",
+                        provider=vendor,
+                    )
+                if record.state == StampState.STAMPED:
+                    return Claim(record=record, owner="", fresh=False)
+                if self._held_by_other(record, owner, now):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise StampInProgress(
+                            f"idempotency key {key!r} is being stamped by another worker "
+                            f"({record.lease_owner}); nothing was sent",
+                            provider=vendor,
+                        )
+                    self._lock.wait(min(_POLL * 5, remaining))
+                    continue
+                changes: dict[str, Any] = {
+                    "lease_owner": owner, "lease_expires": now + lease, "updated_at": now,
+                }
+                if record.payload_hash != payload_hash:  # a failed key reused: start over
+                    changes.update(
+                        payload_hash=payload_hash, state=StampState.CLAIMED,
+                        reference=dict(reference or {}), error=None,
+                    )
+                taken = attrs.evolve(record, **changes)
+                self._records[ident] = taken
+                return Claim(record=record if not changes.get("payload_hash") else taken,
+                             owner=owner, fresh=False)
+
+    def _update(self, claim: Claim, **changes: Any) -> JournalRecord:
+        ident = (claim.vendor, claim.account, claim.key)
+        record = self._records.get(ident)
+        if record is None:
+            raise NotFound(f"idempotency key {claim.key!r} is not in the journal",
+                           provider=claim.vendor)
+        updated = attrs.evolve(record, updated_at=self.clock(), **changes)
+        self._records[ident] = updated
+        self._lock.notify_all()
+        return updated
+
+    def _check_owner(self, claim: Claim) -> None:
+        record = self._records.get((claim.vendor, claim.account, claim.key))
+        if record is not None and self._held_by_other(record, claim.owner, self.clock()):
+            raise StampInProgress(
+                f"idempotency key {claim.key!r} was taken over by another worker "
+                f"({record.lease_owner}); nothing was sent",
+                provider=claim.vendor,
+            )
+
+    def set_reference(self, claim: Claim, reference: Mapping[str, str]) -> None:
+        with self._lock:
+            current = self._records[(claim.vendor, claim.account, claim.key)]
+            self._update(claim, reference={**current.reference, **reference})
+
+    def mark_sent(self, claim: Claim) -> None:
+        with self._lock:
+            self._check_owner(claim)
+            current = self._records[(claim.vendor, claim.account, claim.key)]
+            now = self.clock()
+            lease = (current.lease_expires or now) - (current.updated_at or now)
+            self._update(
+                claim, state=StampState.SENT, attempts=current.attempts + 1, sent_at=now,
+                lease_owner=claim.owner, lease_expires=now + max(lease, DEFAULT_LEASE),
+            )
+
+    def restore(self, claim: Claim, state: StampState) -> None:
+        with self._lock:
+            current = self._records[(claim.vendor, claim.account, claim.key)]
+            self._update(claim, state=StampState(state), attempts=max(0, current.attempts - 1))
+
+    def mark_stamped(
+        self,
+        claim: Claim,
+        *,
+        uuid: str | None,
+        vendor_id: str | None,
+        result: Mapping[str, Any] | None,
+        outbox: Sequence[OutboxItem] = (),
+    ) -> None:
+        with self._lock:
+            self._update(
+                claim, state=StampState.STAMPED, uuid=uuid, vendor_id=vendor_id,
+                result=dict(result) if result is not None else None, error=None,
+                lease_owner=None, lease_expires=None,
+            )
+            now = self.clock()
+            for event, endpoints in outbox:
+                self._outbox._add_locked(event, endpoints, now)
+
+    def mark_failed(self, claim: Claim, error: str) -> None:
+        with self._lock:
+            self._update(claim, state=StampState.FAILED, error=error[:2000],
+                         lease_owner=None, lease_expires=None)
+
+    def mark_unknown(self, claim: Claim, error: str) -> None:
+        with self._lock:
+            self._update(claim, state=StampState.UNKNOWN, error=error[:2000],
+                         lease_owner=None, lease_expires=None)
+
+    def release(self, claim: Claim) -> None:
+        if not claim.owner:
+            return
+        with self._lock:
+            record = self._records.get((claim.vendor, claim.account, claim.key))
+            if record is not None and record.lease_owner == claim.owner:
+                self._update(claim, lease_owner=None, lease_expires=None)
+
+    def resolve(
+        self,
+        vendor: str,
+        account: str,
+        key: str,
+        *,
+        uuid: str | None,
+        vendor_id: str | None = None,
+        result: Mapping[str, Any] | None = None,
+    ) -> JournalRecord:
+        with self._lock:
+            record = self._records.get((vendor, account, key))
+            if record is None:
+                raise NotFound(f"idempotency key {key!r} is not in the journal", provider=vendor)
+            claim = Claim(record=record, owner="", fresh=False)
+            if uuid:
+                return self._update(
+                    claim, state=StampState.STAMPED, uuid=uuid, vendor_id=vendor_id,
+                    result=dict(result) if result is not None else None, error=None,
+                    lease_owner=None, lease_expires=None,
+                )
+            return self._update(claim, state=StampState.FAILED, error="resolved: not stamped",
+                                lease_owner=None, lease_expires=None)
+
+    def get(self, vendor: str, account: str, key: str) -> JournalRecord | None:
+        with self._lock:
+            return self._records.get((vendor, account, key))
+
+    def records(
+        self, *, vendor: str | None = None, state: StampState | str | None = None
+    ) -> list[JournalRecord]:
+        wanted = StampState(state) if state is not None else None
+        with self._lock:
+            rows = [
+                r for r in self._records.values()
+                if (vendor is None or r.vendor == vendor) and (wanted is None or r.state == wanted)
+            ]
+        return sorted(rows, key=lambda r: (r.created_at, r.key))
