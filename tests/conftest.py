@@ -29,13 +29,18 @@ def _isolated_credentials(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if name.startswith("APUNTO_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("APUNTO_NO_KEYRING", "1")
-    from apunto_connect import redaction
+    # Every test gets a journal of its own: keys one test stamps never answer another's.
+    monkeypatch.setenv("APUNTO_JOURNAL", "memory")
+    from apunto_connect import journal, redaction
+
+    journal.forget_opened()
 
     previous = keyring.get_keyring()
     keyring.set_keyring(null.Keyring())
     secrets = redaction._snapshot()  # secrets one test registers must not mask another's output
     yield
     redaction._restore(secrets)
+    journal.forget_opened()
     keyring.set_keyring(previous)
 
 

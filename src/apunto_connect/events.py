@@ -132,17 +132,24 @@ class EventBus:
             if subscription in self._subscriptions:
                 self._subscriptions.remove(subscription)
 
-    def emit(self, type: str, provider: str, data: Mapping[str, Any]) -> Event:
-        """Create an event and hand it to every interested subscriber."""
-        event = Event(
+    def new_event(self, type: str, provider: str, data: Mapping[str, Any]) -> Event:
+        """Create an event (with its id) without delivering it yet; see :meth:`publish`."""
+        return Event(
             id=f"evt_{uuid.uuid4().hex}",
             type=type,
             provider=provider,
             data=dict(data),
             created_at=datetime.now(timezone.utc),
         )
+
+    def emit(self, type: str, provider: str, data: Mapping[str, Any]) -> Event:
+        """Create an event and hand it to every interested subscriber."""
+        return self.publish(self.new_event(type, provider, data))
+
+    def publish(self, event: Event) -> Event:
+        """Hand an already created event to every interested subscriber."""
         with self._lock:
-            targets = [s for s in self._subscriptions if s.types is None or type in s.types]
+            targets = [s for s in self._subscriptions if s.types is None or event.type in s.types]
             self.emitted += 1
         for subscription in targets:
             try:
@@ -153,6 +160,22 @@ class EventBus:
                     self.failures += 1
                 log.exception("event subscriber failed for %s %s", event.type, event.id)
         return event
+
+    def outbox_targets(self, type: str) -> list[Any]:
+        """The objects behind subscribers to ``type`` that keep a durable outbox.
+
+        A subscriber whose callback is a bound method of an object with ``store`` and
+        ``endpoints`` attributes (a :class:`~apunto_connect.webhooks.WebhookSender`) is one:
+        a provider queues its events in the same transaction as the change they report.
+        """
+        with self._lock:
+            subscriptions = [s for s in self._subscriptions if s.types is None or type in s.types]
+        targets = []
+        for subscription in subscriptions:
+            owner = getattr(subscription.callback, "__self__", None)
+            if owner is not None and hasattr(owner, "store") and hasattr(owner, "endpoints"):
+                targets.append(owner)
+        return targets
 
     def __len__(self) -> int:
         return len(self._subscriptions)

@@ -9,7 +9,7 @@ import pytest
 
 from apunto_connect.errors import StampRejected, ValidationError
 from apunto_connect.events import Event, EventBus
-from apunto_connect.invoicing.base import InvoiceProvider
+from apunto_connect.invoicing.base import InvoiceProvider, StampAttempt
 from apunto_connect.models import (
     Cancellation,
     CancelMotive,
@@ -36,10 +36,11 @@ class ToyProvider(InvoiceProvider):
     def __init__(self, fail: bool = False) -> None:
         self.fail = fail
 
-    def stamp(self, invoice: Invoice, *, idempotency_key: str | None = None) -> StampedInvoice:
+    def _send_stamp(self, attempt: StampAttempt, prepared: Any) -> StampedInvoice:
         if self.fail:
             raise StampRejected("CFDI40145 nombre no coincide", provider="toy", sat_code="CFDI40145")
-        return StampedInvoice("toy", "1", "UUID-1", total=invoice.total, raw={"big": "x" * 100})
+        return StampedInvoice("toy", "1", "UUID-1", total=attempt.invoice.total,
+                              raw={"big": "x" * 100})
 
     def get(self, ref: str) -> StampedInvoice:
         return StampedInvoice("toy", ref, "UUID-1")
@@ -47,7 +48,7 @@ class ToyProvider(InvoiceProvider):
     def download(self, ref: str, fmt: Any) -> bytes:
         return b""
 
-    def cancel(self, ref: str, motive: CancelMotive, replacement_uuid: str | None = None) -> Cancellation:
+    def _cancel(self, ref: str, motive: CancelMotive, replacement_uuid: str | None) -> Cancellation:
         return Cancellation("toy", ref, motive, "cancelled", uuid="UUID-1")
 
     def list(self, **filters: Any) -> Iterator[StampedInvoice]:
@@ -55,8 +56,10 @@ class ToyProvider(InvoiceProvider):
 
 
 class ToySubclass(ToyProvider):
-    def stamp(self, invoice: Invoice, *, idempotency_key: str | None = None) -> StampedInvoice:
-        return super().stamp(invoice, idempotency_key=idempotency_key)
+    def stamp(
+        self, invoice: Invoice, *, idempotency_key: str | None = None, resend: bool = False
+    ) -> StampedInvoice:
+        return super().stamp(invoice, idempotency_key=idempotency_key, resend=resend)
 
 
 def collect(provider: InvoiceProvider) -> list[Event]:

@@ -176,7 +176,7 @@ def test_api_table_overrides_change_names_and_unknown_keys_are_refused(sb, emula
 
 def test_one_idempotency_key_cannot_cover_two_folios(provider):
     provider.stamp(invoice(folio="1"), idempotency_key="k")
-    with pytest.raises(Conflict, match="was used for APUNTO-1"):
+    with pytest.raises(Conflict, match="was used for a different invoice"):
         provider.stamp(invoice(folio="2"), idempotency_key="k")
 
 

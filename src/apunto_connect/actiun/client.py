@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import threading
 import time
@@ -131,6 +132,7 @@ class ActiunClient:
                 retry_statuses=policy.retry_statuses,
             )
         self.auth = _KeyAuth(key, self.base_url, trusted_download_hosts)
+        self._fingerprint = hashlib.sha256(f"{self.base_url}#{key.reveal()}".encode()).hexdigest()
         self.transport = Transport(
             provider,
             self.base_url,
@@ -151,6 +153,10 @@ class ActiunClient:
         self.contacts = Contacts(self)
         self.items = Items(self)
         self.invoices = Invoices(self)
+
+    def account_fingerprint(self) -> str:
+        """A stable, non-secret id of the account (server and key): a hash prefix."""
+        return f"{self.base_url}#{self._fingerprint[:16]}"
 
     def executor(self) -> Executor:
         """The thread pool used by concurrent listings (created on first use)."""

@@ -55,7 +55,6 @@ from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 
-import attrs
 import requests
 
 from ..actiun import spec
@@ -75,10 +74,10 @@ from ..errors import (
     ProviderError,
     Severity,
     StampRejected,
-    TransportError,
     ValidationError,
 )
 from ..http import TimeoutValue
+from ..journal import JournalStore
 from ..models.common import Capability, ConnectionStatus
 from ..models.invoices import (
     Cancellation,
@@ -94,7 +93,7 @@ from ..models.invoices import (
 )
 from ..models.parties import Customer, Issuer
 from ..money import round_money, to_decimal
-from .base import DownloadFormat, InvoiceProvider
+from .base import DownloadFormat, InvoiceProvider, StampAttempt
 
 __all__ = [
     "CREDENTIALS",
@@ -328,20 +327,21 @@ def actiun_error(provider: str, response: requests.Response) -> ProviderError:
     return _client_error(provider, response)
 
 
-@attrs.define(slots=True)
-class _Attempt:
-    """What ``stamp`` remembers about one idempotency key."""
-
-    client_id: int
-    signature: tuple[tuple[int, Decimal, Decimal], ...]
-    total: Decimal
-    newest_before: int
-    invoice_id: int | None = None
-
-
 def _signature(lines: Sequence[LineItemInput]) -> tuple[tuple[int, Decimal, Decimal], ...]:
     return tuple(sorted((line.item_id, line.quantity.normalize(), line.price.normalize())
                         for line in lines))
+
+
+def _signature_text(signature: Sequence[tuple[int, Decimal, Decimal]]) -> str:
+    """A line signature as stable text (stored in the journal)."""
+    return ";".join(f"{item}:{quantity}:{price}" for item, quantity, price in signature)
+
+
+def _as_int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
 
 
 class ActiunInvoiceProvider(InvoiceProvider):
@@ -364,6 +364,7 @@ class ActiunInvoiceProvider(InvoiceProvider):
     """
 
     name = PROVIDER
+    finds_existing = True  # by the invoice id, or by scanning newer invoices after a lost create
     capabilities = frozenset(
         {Capability.STAMP, Capability.GET, Capability.DOWNLOAD_XML, Capability.DOWNLOAD_PDF,
          Capability.LIST}
@@ -387,6 +388,7 @@ class ActiunInvoiceProvider(InvoiceProvider):
         poll_interval: float = 2.0,
         concurrency: int = 4,
         client: ActiunClient | None = None,
+        journal: JournalStore | str | None = None,
     ) -> None:
         if environment not in _ENVIRONMENTS:
             raise ConfigurationError(
@@ -412,7 +414,8 @@ class ActiunInvoiceProvider(InvoiceProvider):
         self._lock = threading.Lock()
         self._contacts: dict[str, int] = {}
         self._items: dict[tuple[str, str, str], tuple[int, str | None]] = {}
-        self._attempts: dict[str, _Attempt] = {}
+        self._set_journal(journal)
+        self._configured_issuer = issuer
         self._uuids: dict[str, int] = {}
 
     def __repr__(self) -> str:
@@ -445,62 +448,64 @@ class ActiunInvoiceProvider(InvoiceProvider):
 
     # -- validation ---------------------------------------------------------------------------
 
-    def preflight(self, invoice: Invoice) -> list[Issue]:
-        """Every problem the SAT or Actiun would certainly reject, without a network call."""
-        from ..sat import preflight
+    def _vendor_issues(self, invoice: Invoice) -> list[Issue]:
+        return actiun_issues(invoice, self.tax_ids)
 
-        issues = list(preflight(invoice, self.issuer))
-        issues.extend(actiun_issues(invoice, self.tax_ids))
-        return issues
-
-    def _check(self, invoice: Invoice) -> None:
-        errors = [i for i in self.preflight(invoice) if i.severity is Severity.ERROR]
-        if errors:
-            raise ValidationError(errors)
+    def _journal_account(self) -> str:
+        return self.client.account_fingerprint()
 
     # -- stamping -----------------------------------------------------------------------------
 
-    def stamp(self, invoice: Invoice, *, idempotency_key: str | None = None) -> StampedInvoice:
-        """Create the invoice in Actiun, wait while it is stamping, return it stamped.
-
-        Raises:
-            ValidationError: (before any request) the pre-flight found problems.
-            StampRejected: Actiun left the invoice ``drafted`` without a SAT stamp.
-            Timeout: still ``stamping`` after ``stamp_timeout`` (call :meth:`get` later, or
-                :meth:`stamp` again with the same ``idempotency_key``).
-            TransportError: the answer to the create was lost; with an ``idempotency_key``
-                a second :meth:`stamp` finds the invoice instead of creating another.
-        """
-        self.require(Capability.STAMP)
-        self._check(invoice)
-        if idempotency_key:
-            with self._lock:
-                attempt = self._attempts.get(idempotency_key)
-            if attempt is not None:
-                if attempt.invoice_id is None:
-                    attempt.invoice_id = self._recover(attempt)
-                if attempt.invoice_id is not None:
-                    return self._finish(self.client.invoices.get(attempt.invoice_id))
+    def _prepare_stamp(self, invoice: Invoice) -> tuple[int, list[LineItemInput]]:
+        """Find or create the contact and the items; the create call's arguments."""
         client_id = self._ensure_contact(invoice.customer)
         lines = [self._line(item, invoice.currency) for item in invoice.items]
+        return client_id, lines
+
+    def _send_stamp(self, attempt: StampAttempt, prepared: Any) -> StampedInvoice:
+        """Create the invoice in Actiun, wait while it is stamping, return it stamped.
+
+        Actiun has no idempotency key or free-text field to mark the invoice with. With a key,
+        what finds a lost create again is stored first: the newest invoice id before it (ids
+        grow), the contact, the lines and the total.
+
+        Raises:
+            StampRejected: Actiun left the invoice ``drafted`` without a SAT stamp.
+            Timeout: still ``stamping`` after ``stamp_timeout`` (the invoice id is kept: a
+                repeat with the same key waits for it instead of creating another).
+        """
+        client_id, lines = prepared
+        invoice = attempt.invoice
         arguments = invoice_to_actiun(invoice, client_id, lines, type_code=self.type_code)
-        # With a key, remember the newest invoice id first: a lost create can then only be an
-        # invoice with a higher id (ids grow; no clock of ours or the server's is trusted).
-        newest = self._newest_invoice_id() if idempotency_key else 0
-        attempt = _Attempt(client_id=client_id, signature=_signature(lines),
-                           total=invoice.total, newest_before=newest)
-        try:
-            created = self.client.invoices.create(**arguments)
-        except TransportError as exc:
-            if exc.request_sent and idempotency_key:
-                with self._lock:
-                    self._attempts[idempotency_key] = attempt
-            raise
-        if idempotency_key:
-            attempt.invoice_id = created.id
-            with self._lock:
-                self._attempts[idempotency_key] = attempt
+        if attempt.key is not None:
+            attempt.remember(
+                newest_before=str(self._newest_invoice_id()),
+                client_id=str(client_id),
+                signature=_signature_text(_signature(lines)),
+                total=str(invoice.total),
+            )
+        attempt.sending()
+        created = self.client.invoices.create(**arguments)
+        if attempt.key is not None:
+            attempt.remember(invoice_id=str(created.id))
         return self._finish(created)
+
+    def _can_find(self, attempt: StampAttempt) -> bool:
+        return "invoice_id" in attempt.reference or "newest_before" in attempt.reference
+
+    def _find_existing(self, attempt: StampAttempt) -> StampedInvoice | None:
+        """The invoice this key created, if Actiun has it.
+
+        By its id when the create answered, else the newest invoice after ``newest_before``
+        with the same contact, lines and total that no other key of this journal holds.
+        """
+        invoice_id = _as_int(attempt.reference.get("invoice_id"))
+        if invoice_id is None:
+            invoice_id = self._recover(attempt.reference)
+            if invoice_id is None:
+                return None
+            attempt.remember(invoice_id=str(invoice_id))
+        return self._finish(self.client.invoices.get(invoice_id))
 
     def _finish(self, invoice: ActiunInvoice) -> StampedInvoice:
         settled = self.client.invoices.wait_while_stamping(
@@ -522,27 +527,30 @@ class ActiunInvoiceProvider(InvoiceProvider):
         page = self.client.invoices.page(1, order_field="id", order_direction="DESC")
         return max((invoice.id for invoice in page.items), default=0)
 
-    def _recover(self, attempt: _Attempt) -> int | None:
-        """The id of the invoice a lost create made, if it exists.
-
-        It is newer than the attempt, has the same customer, lines and total, and no other key
-        claimed it.
-        """
-        with self._lock:
-            claimed = {a.invoice_id for a in self._attempts.values() if a.invoice_id}
+    def _recover(self, reference: Mapping[str, str]) -> int | None:
+        """The id of the invoice a lost create made, if it exists."""
+        newest_before = _as_int(reference.get("newest_before")) or 0
+        client_id = _as_int(reference.get("client_id"))
+        signature = reference.get("signature")
+        total = Decimal(reference.get("total") or "0")
+        claimed = {
+            record.vendor_id
+            for record in self.journal.records(vendor=self.name)
+            if record.account == self._journal_account() and record.vendor_id
+        }
         newest_first = self.client.invoices.list(order_field="id", order_direction="DESC")
         for candidate in newest_first:
-            if candidate.id <= attempt.newest_before:
+            if candidate.id <= newest_before:
                 return None
-            if candidate.id in claimed or not candidate.client or \
-                    candidate.client.id != attempt.client_id:
+            if str(candidate.id) in claimed or not candidate.client or \
+                    candidate.client.id != client_id:
                 continue
             lines = tuple(sorted(
                 (line.item_id or 0, (line.quantity or Decimal(0)).normalize(),
                  (line.price or Decimal(0)).normalize())
                 for line in candidate.line_items
             ))
-            if lines == attempt.signature and candidate.total == attempt.total:
+            if _signature_text(lines) == signature and candidate.total == total:
                 return candidate.id
         return None
 

@@ -85,7 +85,6 @@ from ..errors import (
     NotFound,
     PermissionDenied,
     ProviderError,
-    ServerError,
     Severity,
     StampRejected,
     Timeout,
@@ -93,6 +92,7 @@ from ..errors import (
     ValidationError,
 )
 from ..http import DEFAULT_TIMEOUT, RetryPolicy, TimeoutValue, Transport, error_for_status
+from ..journal import JournalStore
 from ..models.common import Capability, ConnectionStatus
 from ..models.invoices import (
     Cancellation,
@@ -110,7 +110,7 @@ from ..models.invoices import (
 from ..models.parties import Customer, Issuer
 from ..money import quantize, round_money
 from ..sat import preflight, validate_cancellation, validate_product_name
-from .base import DownloadFormat, InvoiceProvider
+from .base import DownloadFormat, InvoiceProvider, StampAttempt
 
 __all__ = [
     "ALEGRA_API",
@@ -937,6 +937,8 @@ class AlegraProvider(InvoiceProvider):
     """
 
     name: ClassVar[str] = PROVIDER
+    finds_existing: ClassVar[bool] = True  # by the key's marker in the observations
+    asks_before_first_send: ClassVar[bool] = True  # a refused or batch attempt leaves drafts
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
             Capability.STAMP,
@@ -966,6 +968,7 @@ class AlegraProvider(InvoiceProvider):
         rate_limit: int = RATE_LIMIT_PER_MINUTE,
         file_wait: float = 30.0,
         file_poll_interval: float = 1.0,
+        journal: JournalStore | str | None = None,
     ) -> None:
         if environment not in _ALLOWED_ENVIRONMENTS:
             raise ConfigurationError(
@@ -1006,8 +1009,8 @@ class AlegraProvider(InvoiceProvider):
         self._contacts: dict[tuple[str, str], str] = {}
         self._items: dict[tuple[str, str, str, str], str] = {}
         self._taxes: dict[TaxRef, str] = {}
-        self._completed: dict[str, StampedInvoice] = {}
-        self._key_locks: dict[str, threading.Lock] = {}
+        self._set_journal(journal)
+        self._configured_issuer = issuer
         self._account_rfc: str | None = issuer.rfc if issuer else None
 
     def __repr__(self) -> str:
@@ -1179,66 +1182,36 @@ class AlegraProvider(InvoiceProvider):
 
     # -- stamping -----------------------------------------------------------------------------------
 
-    def stamp(self, invoice: Invoice, *, idempotency_key: str | None = None) -> StampedInvoice:
-        """Register what is missing, then create and stamp the invoice in one call.
+    def _journal_account(self) -> str:
+        return self.email
 
-        With an ``idempotency_key`` the newest invoices are first searched for it (the key is
-        written into the invoice's internal observations), so repeating a call after an
-        ambiguous failure (:class:`TransportError` with ``request_sent=True``) returns the
-        invoice already issued — stamping it if only the draft got saved — instead of issuing a
-        second CFDI. Without a key such a failure cannot be resolved safely: look the invoice
-        up with :meth:`list` before trying again.
+    def _vendor_issues(self, invoice: Invoice) -> list[Issue]:
+        return _alegra_issues(invoice)
 
-        Raises:
-            ValidationError: the invoice breaks a SAT or Alegra rule (before any network call).
-            StampRejected: Alegra or the SAT refused it (message verbatim, ``sat_code`` set).
+    def _prepare_stamp(self, invoice: Invoice) -> tuple[str, list[str], dict[TaxRef, str]]:
+        """Register what is missing (contact, taxes, items) and return their Alegra ids."""
+        return self._prepare(invoice)
+
+    def _send_stamp(self, attempt: StampAttempt, prepared: Any) -> StampedInvoice:
+        """Create and stamp in one ``POST /invoices``.
+
+        The key travels as a marker in the internal observations, so :meth:`_find_existing`
+        can find the invoice again.
         """
-        self.require(Capability.STAMP)
-        issues = self._check(invoice)
-        if issues:
-            raise ValidationError(issues)
-        if idempotency_key is None:
-            return self._create_and_stamp(invoice, None)
-        with self._lock_for(idempotency_key):  # two threads with one key: one CFDI
-            with self._cache_lock:
-                done = self._completed.get(idempotency_key)
-            if done is not None:
-                return done
-            previous = self._find_by_key(idempotency_key)
-            if previous is not None:
-                return self._finish_previous(previous, idempotency_key)
-            stamped = self._create_and_stamp(invoice, idempotency_key)
-            with self._cache_lock:
-                self._completed[idempotency_key] = stamped
-            return stamped
-
-    def _lock_for(self, key: str) -> threading.Lock:
-        with self._cache_lock:
-            return self._key_locks.setdefault(key, threading.Lock())
-
-    def _create_and_stamp(self, invoice: Invoice, key: str | None) -> StampedInvoice:
-        client_id, item_ids, tax_ids = self._prepare(invoice)
+        client_id, item_ids, tax_ids = prepared
         body = invoice_to_alegra(
-            invoice,
+            attempt.invoice,
             client_id=client_id,
             item_ids=item_ids,
             tax_ids=tax_ids,
             issued_on=self._today(),
-            idempotency_key=key,
+            idempotency_key=attempt.key,
             api=self.api,
         )
-        try:
-            data = self._send_json("POST", self._path("path.invoices"), body, idempotent=False)
-        except (TransportError, ServerError) as exc:
-            ambiguous = isinstance(exc, ServerError) or exc.request_sent
-            if ambiguous and key is not None:
-                try:
-                    previous = self._find_by_key(key)
-                except (ProviderError, TransportError):
-                    previous = None  # the lookup failed too: report the original failure
-                if previous is not None:
-                    return self._finish_previous(previous, key)
-            raise
+        if attempt.key is not None:
+            attempt.remember(marker=idempotency_marker(attempt.key))
+        attempt.sending()
+        data = self._send_json("POST", self._path("path.invoices"), body, idempotent=False)
         stamped = self._to_stamped(data)
         if stamped.uuid is None:
             raise StampRejected(
@@ -1247,6 +1220,15 @@ class AlegraProvider(InvoiceProvider):
                 details=data if isinstance(data, Mapping) else None,
             )
         return stamped
+
+    def _can_find(self, attempt: StampAttempt) -> bool:
+        return attempt.key is not None  # the marker comes from the key
+
+    def _find_existing(self, attempt: StampAttempt) -> StampedInvoice | None:
+        """The invoice carrying the key's marker; a saved draft of it is stamped now."""
+        assert attempt.key is not None
+        previous = self._find_by_key(attempt.key)
+        return None if previous is None else self._finish_previous(previous)
 
     def _to_stamped(self, data: Any) -> StampedInvoice:
         if not isinstance(data, Mapping) or _get(data, self.api["answer.id"]) is None:
@@ -1276,7 +1258,7 @@ class AlegraProvider(InvoiceProvider):
                 break
         return None
 
-    def _finish_previous(self, row: Mapping[str, Any], key: str) -> StampedInvoice:
+    def _finish_previous(self, row: Mapping[str, Any]) -> StampedInvoice:
         found = self._to_stamped(row)
         if found.uuid is None and found.status is InvoiceStatus.DRAFT:
             # The create was saved but its stamp never happened (or never answered).
@@ -1284,8 +1266,6 @@ class AlegraProvider(InvoiceProvider):
             if isinstance(outcome, ApuntoError):
                 raise outcome
             found = outcome
-        with self._cache_lock:
-            self._completed[key] = found
         return found
 
     def stamp_many(
@@ -1448,8 +1428,8 @@ class AlegraProvider(InvoiceProvider):
 
     # -- cancelling ---------------------------------------------------------------------------------
 
-    def cancel(
-        self, ref: str, motive: CancelMotive, replacement_uuid: str | None = None
+    def _cancel(
+        self, ref: str, motive: CancelMotive, replacement_uuid: str | None
     ) -> Cancellation:
         """Void the invoice at Alegra, which cancels it at the SAT.
 

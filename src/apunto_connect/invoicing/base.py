@@ -1,21 +1,60 @@
-"""The invoicing interface every CFDI vendor implements."""
+"""The invoicing interface every CFDI vendor implements, and the one stamping path they share.
+
+:meth:`InvoiceProvider.stamp` is a template: validate → claim the idempotency key in the
+journal → ask the vendor whether the invoice already exists (where it can be asked) → send →
+record the outcome and queue its event in one transaction → emit. Vendors implement small
+hooks (``_prepare_stamp``, ``_send_stamp``, ``_find_existing``, ``_cancel`` …); locking, the
+journal and events live here once. See ``docs/idempotency.md``.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 from abc import abstractmethod
-from collections.abc import Iterator
-from typing import Any, Literal
+from collections.abc import Iterator, Mapping
+from typing import Any, ClassVar, Literal
+
+import attrs
 
 from .._capabilities import ProviderBase
-from .._emit import emitting
-from ..events import INVOICE_CANCELLED, INVOICE_STAMP_FAILED, INVOICE_STAMPED
+from ..errors import (
+    ApuntoError,
+    Conflict,
+    ProviderError,
+    ServerError,
+    Severity,
+    StampOutcomeUnknown,
+    TransportError,
+    ValidationError,
+)
+from ..events import INVOICE_CANCELLED, INVOICE_STAMP_FAILED, INVOICE_STAMPED, Event
+from ..journal import DEFAULT_LEASE, DEFAULT_WAIT, JournalRecord, JournalStore, open_journal
+from ..journal.records import Claim, StampState
 from ..models.common import Capability
-from ..models.convert import to_dict
+from ..models.convert import from_dict, to_dict
 from ..models.invoices import Cancellation, CancelMotive, Invoice, StampedInvoice
+from ..models.parties import Issuer
 
-__all__ = ["DownloadFormat", "InvoiceProvider"]
+__all__ = ["DEFAULT_SETTLE_SECONDS", "DownloadFormat", "InvoiceProvider", "StampAttempt"]
+
+log = logging.getLogger("apunto_connect.invoicing")
 
 DownloadFormat = Literal["xml", "pdf"]
+
+DEFAULT_SETTLE_SECONDS = 300.0
+"""How long after a stamp request was sent a vendor's "not found" is still not trusted.
+
+A vendor may commit a request after the client gave up waiting (a late commit). Within this
+window a retry that finds nothing raises :class:`StampOutcomeUnknown` instead of sending again;
+after it, "not found" means the request never took effect and sending again is safe."""
+
+
+def _canonical_hash(invoice: Invoice) -> str:
+    """SHA-256 of the invoice's canonical JSON: the same invoice always hashes the same."""
+    text = json.dumps(to_dict(invoice), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _invoice_data(invoice: Invoice) -> dict[str, Any]:
@@ -34,45 +73,427 @@ def _stamped_data(stamped: StampedInvoice) -> dict[str, Any]:
     return data
 
 
-def _on_stamped(provider: InvoiceProvider, result: Any, args: Any, kwargs: Any) -> None:
-    provider.events.emit(INVOICE_STAMPED, provider.name, _stamped_data(result))
+def _ambiguous(error: BaseException) -> bool:
+    """True when the vendor may have acted on a request although no usable answer came."""
+    if isinstance(error, TransportError):
+        return error.request_sent
+    if isinstance(error, ServerError):
+        return True
+    return not isinstance(error, ApuntoError)  # a bug after sending: the outcome is unknown
 
 
-def _on_stamp_failed(provider: InvoiceProvider, error: Exception, args: Any, kwargs: Any) -> None:
-    invoice = args[0] if args else kwargs.get("invoice")
-    data = _invoice_data(invoice) if isinstance(invoice, Invoice) else {}
-    data.update(error=type(error).__name__, message=str(error))
-    provider.events.emit(INVOICE_STAMP_FAILED, provider.name, data)
+@attrs.define(eq=False)
+class StampAttempt:
+    """One run of the stamping path for one invoice, handed to the vendor hooks.
 
+    Hooks read :attr:`reference` (what an earlier attempt for the same key stored), store what
+    finds the document again with :meth:`remember` *before* sending, and call :meth:`sending`
+    right before the request that creates the CFDI. Anything a hook raises before
+    :meth:`sending` is known not to have stamped anything.
+    """
 
-def _on_cancelled(provider: InvoiceProvider, result: Any, args: Any, kwargs: Any) -> None:
-    data: dict[str, Any] = to_dict(result)
-    data.pop("raw", None)
-    provider.events.emit(INVOICE_CANCELLED, provider.name, data)
+    provider: InvoiceProvider
+    invoice: Invoice
+    key: str | None
+    claim: Claim | None
+    reference: dict[str, str] = attrs.field(factory=dict)
+    sent: bool = False
+
+    @property
+    def previous_state(self) -> StampState | None:
+        """The key's state before this attempt (``None`` without a key)."""
+        return self.claim.record.state if self.claim is not None else None
+
+    def remember(self, **reference: str) -> None:
+        """Store (durably, with a key) what finds this document again at the vendor."""
+        self.reference.update({name: str(value) for name, value in reference.items()})
+        if self.claim is not None:
+            self.provider.journal.set_reference(self.claim, self.reference)
+
+    def sending(self) -> None:
+        """Record that the request that creates the CFDI is about to leave."""
+        if self.claim is not None and not self.sent:
+            self.provider.journal.mark_sent(self.claim)
+        self.sent = True
 
 
 class InvoiceProvider(ProviderBase):
     """Stamp, fetch, download, cancel and list CFDI 4.0 documents at one vendor.
 
-    Implementations validate the invoice locally (``apunto_connect.sat.check``) before any
-    network call, register the customer and products on the fly where the vendor needs them,
-    and raise the typed errors of :mod:`apunto_connect.errors` with the vendor's text verbatim.
+    Every vendor validates the invoice locally before any network call
+    (:meth:`preflight`), registers the customer and products on the fly where the vendor needs
+    them, and raises the typed errors of :mod:`apunto_connect.errors` with the vendor's text
+    verbatim. With an ``idempotency_key`` a stamp happens at most once per key, across
+    threads, processes and restarts, through the journal (``journal=``).
 
-    Every implementation emits ``invoice.stamped``, ``invoice.stamp_failed`` and
-    ``invoice.cancelled`` on :attr:`events` without writing any event code: the methods are
-    wrapped when the subclass is created.
+    Events ``invoice.stamped``, ``invoice.stamp_failed`` and ``invoice.cancelled`` are emitted
+    on :attr:`events` by this base class.
     """
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "stamp" in cls.__dict__:
-            cls.stamp = emitting(_on_stamped, _on_stamp_failed)(cls.__dict__["stamp"])  # type: ignore[method-assign]
-        if "cancel" in cls.__dict__:
-            cls.cancel = emitting(_on_cancelled)(cls.__dict__["cancel"])  # type: ignore[method-assign]
+    finds_existing: ClassVar[bool] = False
+    """Whether :meth:`_find_existing` can ask the vendor if a document exists."""
+    asks_before_first_send: ClassVar[bool] = False
+    """Whether an attempt that follows no sent request asks the vendor too (its reference,
+    e.g. serie+folio, may have been used outside this journal, or a refused attempt may have
+    left a draft behind)."""
+
+    settle_seconds: float = DEFAULT_SETTLE_SECONDS
+    lease_seconds: float = DEFAULT_LEASE
+    claim_wait: float = DEFAULT_WAIT
+    _journal_target: JournalStore | str | None = None
+    _configured_issuer: Issuer | None = None
+
+    # -- journal ------------------------------------------------------------------------------
+
+    @property
+    def journal(self) -> JournalStore:
+        """The stamping journal (``journal=``, else ``APUNTO_JOURNAL``, else the default file)."""
+        store: JournalStore | None = self.__dict__.get("_journal_store")
+        if store is None:
+            store = self.__dict__.setdefault("_journal_store", open_journal(self._journal_target))
+        return store
+
+    def _set_journal(self, journal: JournalStore | str | None) -> None:
+        """Choose the journal (constructors call this with their ``journal=`` argument)."""
+        self._journal_target = journal
+        self.__dict__.pop("_journal_store", None)
+
+    def _journal_account(self) -> str:
+        """The vendor account the keys belong to (a user name, a key fingerprint)."""
+        return ""
+
+    def journal_record(self, idempotency_key: str) -> JournalRecord | None:
+        """What the journal knows about ``idempotency_key`` at this vendor account."""
+        return self.journal.get(self.name, self._journal_account(), idempotency_key)
+
+    def resolve(self, idempotency_key: str, *, uuid: str | None) -> JournalRecord:
+        """Settle a key whose outcome is unknown, after checking at the vendor's portal.
+
+        With the CFDI's ``uuid`` the key is recorded as stamped (the next :meth:`stamp` with it
+        returns that document, fetched with :meth:`get`); with ``uuid=None`` it is recorded as
+        not stamped, so the next :meth:`stamp` sends again.
+        """
+        result: Mapping[str, Any] | None = None
+        vendor_id: str | None = None
+        if uuid:
+            try:
+                found = self.get(uuid)
+            except ApuntoError:
+                found = None  # the vendor cannot find by UUID: record the UUID alone
+            if found is not None:
+                result, vendor_id = to_dict(found), found.id
+        return self.journal.resolve(
+            self.name, self._journal_account(), idempotency_key,
+            uuid=uuid, vendor_id=vendor_id, result=result,
+        )
+
+    # -- validation ---------------------------------------------------------------------------
+
+    def preflight(self, invoice: Invoice) -> list[Any]:
+        """Every problem the SAT or this vendor would certainly reject (no network call).
+
+        The SAT's rules (:func:`apunto_connect.sat.preflight`) plus the vendor's own; the same
+        answer on every call for the same invoice. Warnings are included.
+        """
+        from .. import sat
+
+        issues = list(sat.preflight(invoice, invoice.issuer or self._configured_issuer))
+        issues.extend(self._vendor_issues(invoice))
+        return issues
+
+    def _vendor_issues(self, invoice: Invoice) -> list[Any]:
+        """Hook: this vendor's own rules (limits, unsupported fields), as issues."""
+        return []
+
+    def _validate(self, invoice: Invoice) -> None:
+        issues = self.preflight(invoice)
+        if any(issue.severity is Severity.ERROR for issue in issues):
+            raise ValidationError(issues)
+
+    # -- the stamping path --------------------------------------------------------------------
+
+    def stamp(
+        self, invoice: Invoice, *, idempotency_key: str | None = None, resend: bool = False
+    ) -> StampedInvoice:
+        """Issue and stamp (timbrar) ``invoice``; never twice for one ``idempotency_key``.
+
+        Args:
+            invoice: the invoice to stamp.
+            idempotency_key: your id for this invoice (an order number, a trip id). Repeating
+                the call with the same key returns the CFDI already issued instead of a second
+                one, even from another process after a crash. Reusing a key for a different
+                invoice is a :class:`Conflict`.
+            resend: send again although an earlier request for this key may have stamped and
+                the vendor cannot tell; only after checking at the vendor yourself.
+
+        Raises:
+            ValidationError: the pre-flight found problems (nothing sent).
+            StampRejected: the vendor or the SAT refused (vendor text verbatim).
+            Conflict: the key belongs to another invoice, or its reference (serie+folio) to
+                another CFDI. ``StampInProgress`` when another worker holds the key.
+            StampOutcomeUnknown: an earlier request for this key may have stamped and the vendor
+                cannot tell yet; nothing was sent.
+            TransportError: no usable answer; ``request_sent`` tells whether it may have
+                stamped (a retry with the same key then finds it or raises
+                :class:`StampOutcomeUnknown`).
+        """
+        try:
+            stamped, fresh_event = self._stamp_path(invoice, idempotency_key, resend)
+        except ApuntoError as exc:
+            data = _invoice_data(invoice) if isinstance(invoice, Invoice) else {}
+            data.update(error=type(exc).__name__, message=str(exc))
+            if idempotency_key is not None:
+                data["idempotency_key"] = idempotency_key
+            self.events.emit(INVOICE_STAMP_FAILED, self.name, data)
+            raise
+        if fresh_event is not None:
+            self.events.publish(fresh_event)
+        return stamped
+
+    def _stamp_path(
+        self, invoice: Invoice, key: str | None, resend: bool
+    ) -> tuple[StampedInvoice, Event | None]:
+        self.require(Capability.STAMP)
+        self._validate(invoice)
+        if key is None:
+            # No key: no journal, but an ambiguous failure is still looked up where it can be.
+            attempt = StampAttempt(self, invoice, None, None, self._initial_reference(invoice))
+            prepared = self._prepare_stamp(invoice)
+            try:
+                stamped = self._send_stamp(attempt, prepared)
+            except BaseException as exc:
+                stamped, _ = self._after_failure(attempt, exc)
+            return stamped, self._stamped_event(stamped)
+        if not isinstance(key, str) or not key.strip():
+            raise ValidationError(
+                "an idempotency key must be a non-empty string", field="idempotency_key",
+                code="APUNTO-JOURNAL-001",
+            )
+        self._validate_key(invoice, key)
+        claim = self.journal.claim(
+            self.name, self._journal_account(), key, _canonical_hash(invoice),
+            reference=self._initial_reference(invoice), lease=self.lease_seconds,
+            wait=self.claim_wait,
+        )
+        record = claim.record
+        if record.state is StampState.STAMPED:
+            return self._from_record(record, key), None
+        attempt = StampAttempt(self, invoice, key, claim, reference=dict(record.reference))
+        try:
+            return self._stamp_claimed(attempt, resend)
+        except BaseException:
+            self.journal.release(claim)  # a no-op when an outcome was recorded
+            raise
+
+    def _stamp_claimed(
+        self, attempt: StampAttempt, resend: bool
+    ) -> tuple[StampedInvoice, Event | None]:
+        claim = attempt.claim
+        assert claim is not None
+        record = claim.record
+        earlier_sent = record.state in (StampState.SENT, StampState.UNKNOWN)
+        if (earlier_sent and not resend) or (
+            record.state in (StampState.CLAIMED, StampState.FAILED)
+            and self.asks_before_first_send
+        ):
+            found = self._ask_vendor(attempt) if self._can_find(attempt) else None
+            if found is not None:
+                return found, self._record_stamped(claim, found)
+            if earlier_sent:
+                self._refuse_unknown(attempt)
+        prepared = self._prepare_stamp(attempt.invoice)
+        try:
+            stamped = self._send_stamp(attempt, prepared)
+        except BaseException as exc:
+            return self._after_failure(attempt, exc)
+        return stamped, self._record_stamped(claim, stamped)
+
+    def _ask_vendor(self, attempt: StampAttempt) -> StampedInvoice | None:
+        try:
+            return self._find_existing(attempt)
+        except Conflict:
+            raise
+        except ApuntoError as exc:
+            if attempt.previous_state in (StampState.SENT, StampState.UNKNOWN):
+                # The vendor cannot answer now: that says nothing about the earlier request.
+                self._raise_unknown(attempt, f"the vendor could not be asked: {exc}", retry=True)
+            raise
+
+    def _refuse_unknown(self, attempt: StampAttempt) -> None:
+        """Refuse to send again after an earlier request that may have stamped.
+
+        Sending again is allowed only when it is provably safe: the vendor was asked and the
+        settle window has passed, or the vendor refuses a repeat by itself.
+        """
+        claim = attempt.claim
+        assert claim is not None
+        record = claim.record
+        if self._can_find(attempt):
+            if self._resend_is_safe(attempt):
+                return
+            sent_at = record.sent_at or record.updated_at
+            waited = self.journal.clock() - sent_at
+            if waited >= self.settle_seconds:
+                log.info("key %s: not found %.0fs after sending; sending again", claim.key, waited)
+                return
+            self._raise_unknown(
+                attempt,
+                f"the vendor has no CFDI for it yet, {waited:.0f}s after the request was sent; "
+                f"it may still commit it",
+                retry=True,
+            )
+        self._raise_unknown(attempt, f"{self.name} cannot be asked whether it exists", retry=False)
+
+    def _raise_unknown(self, attempt: StampAttempt, why: str, *, retry: bool) -> None:
+        claim = attempt.claim
+        assert claim is not None
+        record = claim.record
+        retry_after: float | None = None
+        if retry:
+            sent_at = record.sent_at or record.updated_at
+            retry_after = max(0.0, sent_at + self.settle_seconds - self.journal.clock())
+        if record.state is not StampState.UNKNOWN:
+            self.journal.mark_unknown(claim, why)
+        current = self.journal.get(claim.vendor, claim.account, claim.key) or record
+        hint = (
+            f"retry after {retry_after:.0f}s, or " if retry_after is not None else ""
+        ) + "check at the vendor, then provider.resolve(key, uuid=...) or stamp(..., resend=True)"
+        raise StampOutcomeUnknown(
+            f"idempotency key {claim.key!r}: a stamp request was sent earlier and {why}; "
+            f"nothing was sent now ({hint})",
+            provider=self.name, key=claim.key, record=current, retry_after=retry_after,
+        )
+
+    def _after_failure(
+        self, attempt: StampAttempt, error: BaseException
+    ) -> tuple[StampedInvoice, Event | None]:
+        """Record what a failed send means for the key, then re-raise.
+
+        Returns the CFDI instead when the vendor turns out to have it.
+        """
+        claim = attempt.claim
+        not_sent = not attempt.sent or (
+            isinstance(error, TransportError) and not error.request_sent
+        )
+        if not_sent:
+            if attempt.sent and claim is not None:
+                self.journal.restore(claim, claim.record.state)
+            raise error
+        can_find = self._can_find(attempt)
+        # A refusal of the reference as taken may be this key's own earlier request.
+        own_earlier = attempt.previous_state in (StampState.SENT, StampState.UNKNOWN)
+        if _ambiguous(error) or (isinstance(error, Conflict) and can_find and own_earlier):
+            found: StampedInvoice | None = None
+            if can_find:
+                try:
+                    found = self._find_existing(attempt)
+                except ApuntoError:
+                    found = None  # the look-up failing says nothing about the stamp
+            if found is not None:
+                if claim is None:
+                    return found, None
+                return found, self._record_stamped(claim, found)
+            if claim is None:
+                raise error
+            if isinstance(error, (Conflict, ServerError)):
+                # The vendor answered (a refusal, or a 5xx: none of the supported vendors is
+                # known to commit after answering 5xx) and, where it can be asked, holds no CFDI
+                # for the reference: nothing was stamped, the key may send again.
+                self.journal.mark_failed(claim, f"{type(error).__name__}: {error}")
+            else:
+                self.journal.mark_unknown(claim, f"{type(error).__name__}: {error}")
+            raise error
+        if isinstance(error, ProviderError) and claim is not None:
+            self.journal.mark_failed(claim, f"{type(error).__name__}: {error}")
+        raise error
+
+    def _initial_reference(self, invoice: Invoice) -> dict[str, str]:
+        """Hook: what finds the document at the vendor before anything is sent.
+
+        Serie+folio by default, when the invoice carries a folio.
+        """
+        if invoice.folio:
+            return {"series": invoice.series or "", "folio": invoice.folio}
+        return {}
+
+    def _record_stamped(self, claim: Claim, stamped: StampedInvoice) -> Event:
+        """Record the CFDI and queue its event in the same transaction; returns the event."""
+        event = self._stamped_event(stamped)
+        self.journal.mark_stamped(
+            claim, uuid=stamped.uuid, vendor_id=stamped.id, result=to_dict(stamped),
+            outbox=self._outbox_items(event),
+        )
+        return event
+
+    def _stamped_event(self, stamped: StampedInvoice) -> Event:
+        return self.events.new_event(INVOICE_STAMPED, self.name, _stamped_data(stamped))
+
+    def _outbox_items(self, event: Event) -> list[tuple[Event, list[str]]]:
+        """Deliveries for the attached webhook senders whose outbox is the journal's store.
+
+        They are queued in the stamp's own transaction (a transactional outbox).
+        """
+        items = []
+        for target in self.events.outbox_targets(event.type):
+            store = getattr(target, "store", None)
+            if isinstance(store, JournalStore) and store.identity == self.journal.identity:
+                items.append((event, list(getattr(target, "endpoints", ()))))
+        return items
+
+    def _from_record(self, record: JournalRecord, key: str) -> StampedInvoice:
+        """The stamped invoice a finished key recorded (fetched again if only the UUID is known)."""
+        if record.result:
+            return from_dict(StampedInvoice, dict(record.result))
+        ref = record.vendor_id or record.uuid
+        if not ref:
+            raise StampOutcomeUnknown(
+                f"idempotency key {key!r} was resolved as stamped without a UUID",
+                provider=self.name, key=key, record=record,
+            )
+        return self.get(ref)
+
+    # -- vendor hooks -------------------------------------------------------------------------
+
+    def _validate_key(self, invoice: Invoice, key: str) -> None:
+        """Hook: refuse a keyed stamp this vendor cannot make safe (raise ValidationError)."""
+
+    def _can_find(self, attempt: StampAttempt) -> bool:
+        """Hook: whether the vendor can be asked about this attempt's reference."""
+        return self.finds_existing
+
+    def _resend_is_safe(self, attempt: StampAttempt) -> bool:
+        """Hook: whether sending this attempt's request again can never make a second CFDI.
+
+        True when the vendor refuses a repeat by itself, so "not found" needs no settle window.
+        """
+        return False
+
+    def _prepare_stamp(self, invoice: Invoice) -> Any:
+        """Hook: everything before the stamp request that creates nothing fiscal.
+
+        Registers the customer and products, resolves ids; the result is handed to
+        :meth:`_send_stamp`.
+        """
+        return None
 
     @abstractmethod
-    def stamp(self, invoice: Invoice, *, idempotency_key: str | None = None) -> StampedInvoice:
-        """Issue and stamp (timbrar) ``invoice``; never stamps twice for one idempotency key."""
+    def _send_stamp(self, attempt: StampAttempt, prepared: Any) -> StampedInvoice:
+        """Hook: send the request(s) that create and stamp the CFDI and return it.
+
+        Call ``attempt.remember(...)`` with the vendor-side reference and ``attempt.sending()``
+        right before the creating request. Raise the typed errors; do not retry creating
+        requests and do not look anything up after a failure (the base does).
+        """
+
+    def _find_existing(self, attempt: StampAttempt) -> StampedInvoice | None:
+        """Hook: the stamped CFDI for ``attempt.reference`` if the vendor has it, else ``None``.
+
+        Raise :class:`Conflict` when the reference belongs to a different document. Only
+        called when :attr:`finds_existing` is true.
+        """
+        return None
+
+    # -- reading, cancelling ------------------------------------------------------------------
 
     @abstractmethod
     def get(self, ref: str) -> StampedInvoice:
@@ -87,6 +508,16 @@ class InvoiceProvider(ProviderBase):
     ) -> Cancellation:
         """Cancel a CFDI with a SAT motive (01 needs ``replacement_uuid``)."""
         self.require(Capability.CANCEL)
+        cancellation = self._cancel(ref, motive, replacement_uuid)
+        data: dict[str, Any] = to_dict(cancellation)
+        data.pop("raw", None)
+        self.events.emit(INVOICE_CANCELLED, self.name, data)
+        return cancellation
+
+    def _cancel(
+        self, ref: str, motive: CancelMotive, replacement_uuid: str | None
+    ) -> Cancellation:
+        """Hook: ask the vendor to cancel (validation of the motive included)."""
         raise NotImplementedError
 
     def list(self, **filters: Any) -> Iterator[StampedInvoice]:

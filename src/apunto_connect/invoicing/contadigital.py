@@ -50,8 +50,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import collections
 import functools
+import hashlib
 import json
 import re
 import threading
@@ -68,6 +68,7 @@ import requests
 
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
+    ApuntoError,
     AuthenticationError,
     ConfigurationError,
     InsufficientCredits,
@@ -82,6 +83,7 @@ from ..errors import (
     ValidationError,
 )
 from ..http import DEFAULT_TIMEOUT, RetryPolicy, TimeoutValue, Transport, error_for_status
+from ..journal import JournalStore
 from ..models.common import Capability, ConnectionStatus
 from ..models.invoices import (
     Cancellation,
@@ -98,7 +100,7 @@ from ..models.invoices import (
 from ..models.parties import Customer
 from ..money import to_decimal
 from ..redaction import redact
-from .base import DownloadFormat, InvoiceProvider
+from .base import DownloadFormat, InvoiceProvider, StampAttempt
 
 __all__ = [
     "CREDENTIALS",
@@ -1017,9 +1019,6 @@ def _mexico_now() -> datetime:
 
 
 _UUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
-_MAX_REMEMBERED_KEYS = 10_000
-
-
 class _BearerAuth(requests.auth.AuthBase):
     """Adds the cached bearer token to every request sent to the ContaDigital host."""
 
@@ -1049,6 +1048,7 @@ class ContaDigitalProvider(InvoiceProvider):
     """
 
     name: ClassVar[str] = "contadigital"
+    finds_existing: ClassVar[bool] = True  # by the draft id the key stored
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
             Capability.STAMP,
@@ -1075,6 +1075,7 @@ class ContaDigitalProvider(InvoiceProvider):
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         api: ContaDigitalApi | None = None,
+        journal: JournalStore | str | None = None,
     ) -> None:
         if environment not in ("production", "sandbox"):
             raise ConfigurationError(
@@ -1128,9 +1129,7 @@ class ContaDigitalProvider(InvoiceProvider):
         self._products: dict[tuple[str, str], int] = {}
         self._customers: dict[Customer, int] = {}
         self._customers_lock = threading.Lock()
-        self._keys_lock = threading.Lock()
-        self._key_locks: dict[str, threading.Lock] = {}
-        self._drafts: collections.OrderedDict[str, int] = collections.OrderedDict()
+        self._set_journal(journal)
 
     def __repr__(self) -> str:
         return f"ContaDigitalProvider(base_url={self.base_url!r}, environment={self.environment!r})"
@@ -1439,47 +1438,51 @@ class ContaDigitalProvider(InvoiceProvider):
 
     def preflight(self, invoice: Invoice) -> list[Issue]:
         """Every problem the SAT rules and ContaDigital's limits find in ``invoice`` (no I/O)."""
-        from ..sat import preflight
-
-        found = [*preflight(invoice, invoice.issuer), *contadigital_issues(invoice, self.api)]
+        found = super().preflight(invoice)
         return list(dict.fromkeys(found))  # a rule both layers check is reported once
 
-    def stamp(self, invoice: Invoice, *, idempotency_key: str | None = None) -> StampedInvoice:
-        """Stamp ``invoice``, registering the customer and products first when needed.
+    def _vendor_issues(self, invoice: Invoice) -> list[Issue]:
+        return contadigital_issues(invoice, self.api)
 
-        Without ``idempotency_key`` this is a single create-and-stamp POST, never repeated
-        after it may have reached the server (a :class:`TransportError` with
-        ``request_sent=True`` then means "unknown: check ContaDigital before trying again").
+    def _journal_account(self) -> str:
+        # The API key identifies the account; only a fingerprint of it is stored.
+        digest = hashlib.sha256(self._api_key.reveal().encode()).hexdigest()[:16]
+        return f"{self.base_url}#{digest}"
 
-        With ``idempotency_key`` the invoice is saved as a draft, then the draft is stamped by
-        id. If that stamp is interrupted, the draft is read back: stamped means done, otherwise
-        the same call with the same key stamps the same draft later. A key that already
-        stamped returns that invoice. Keys live in this provider object (thread-safe).
+    def _prepare_stamp(self, invoice: Invoice) -> Any:
+        """Register the customer and products first when needed; their ContaDigital ids."""
+        return self._resolve(invoice)
 
-        Raises:
-            ValidationError: the SAT or ContaDigital would reject the invoice (no I/O done).
-            InsufficientCredits: saved without stamping; ``saved_id`` is the draft.
-            StampRejected: ContaDigital or the SAT refused it; the vendor text is verbatim.
+    def _can_find(self, attempt: StampAttempt) -> bool:
+        return bool(attempt.reference.get("draft_id"))
+
+    def _resend_is_safe(self, attempt: StampAttempt) -> bool:
+        # A draft is stamped at most once: stamping the same draft again cannot make a second
+        # CFDI (ContaDigital refuses it as already stamped).
+        return bool(attempt.reference.get("draft_id"))
+
+    def _find_existing(self, attempt: StampAttempt) -> StampedInvoice | None:
+        """The attempt's draft, when it is stamped."""
+        try:
+            existing = self.get(attempt.reference["draft_id"])
+        except NotFound:
+            return None
+        return existing if existing.uuid else None
+
+    def _send_stamp(self, attempt: StampAttempt, prepared: Any) -> StampedInvoice:
+        """Create and stamp; with a key, through a draft whose id is remembered first.
+
+        Without a key: one create-and-stamp POST. With a key: save a draft (not fiscal, spends
+        no credit, safe to retry), remember its id, then stamp the draft by id.
         """
-        self.require(Capability.STAMP)
-        issues = self.preflight(invoice)
-        if any(i.severity is Severity.ERROR for i in issues):
-            raise ValidationError(issues)
-        if idempotency_key is None:
-            ids = self._resolve(invoice)
-            body = invoice_to_contadigital(invoice, ids, issued_at=_mexico_now(), api=self.api)
+        invoice, ids = attempt.invoice, prepared
+        issued_at = _mexico_now()
+        if attempt.key is None:
+            body = invoice_to_contadigital(invoice, ids, issued_at=issued_at, api=self.api)
+            attempt.sending()
             result = self._call("POST", "invoices", body, operation="stamp", idempotent=False)
             return self._stamped(result, invoice)
-        with self._lock_for(idempotency_key):
-            return self._stamp_once(invoice, idempotency_key)
-
-    def _lock_for(self, key: str) -> threading.Lock:
-        with self._keys_lock:
-            return self._key_locks.setdefault(key, threading.Lock())
-
-    def _stamp_once(self, invoice: Invoice, key: str) -> StampedInvoice:
-        with self._keys_lock:
-            draft_id = self._drafts.get(key)
+        draft_id = _as_int(attempt.reference.get("draft_id")) or None
         if draft_id is not None:
             try:
                 existing = self.get(str(draft_id))
@@ -1488,53 +1491,39 @@ class ContaDigitalProvider(InvoiceProvider):
             else:
                 if existing.uuid:
                     return existing
-        ids = self._resolve(invoice)
-        issued_at = _mexico_now()
         if draft_id is None:
             draft = invoice_to_contadigital(
                 invoice, ids, issued_at=issued_at, api=self.api, save_only=True
             )
-            # A draft is not a fiscal document and spends no credit, so retrying is safe.
             saved = self._call("POST", "invoices", draft, operation="stamp", idempotent=True)
             draft_id = _as_int(self.api.pick(saved, "invoice_id"))
             if not draft_id:
                 raise TransportError(
                     f"{self.name}: the draft reply carried no invoice id", provider=self.name,
-                    request_sent=True,
+                    request_sent=False,  # a draft is no fiscal document: nothing was stamped
                 )
-            self._remember(key, draft_id)
+            attempt.remember(draft_id=str(draft_id))
         body = invoice_to_contadigital(
             invoice, ids, issued_at=issued_at, api=self.api, invoice_id=draft_id
         )
+        attempt.sending()
         try:
             result = self._call("POST", "invoices", body, operation="stamp", idempotent=False)
         except InsufficientCredits as exc:
             exc.saved_id = exc.saved_id or str(draft_id)
             raise
-        except (TransportError, ServerError) as exc:
-            # A dropped answer or a 5xx after the POST may hide a stamp that happened.
-            if isinstance(exc, TransportError) and not exc.request_sent:
+        except ProviderError as exc:
+            if isinstance(exc, ServerError):
                 raise
-            recovered = self._lookup_after_failure(draft_id)
-            if recovered is None:
-                raise
-            return recovered
+            # "Already stamped": a concurrent or late request for this draft won; it is ours.
+            try:
+                current = self.get(str(draft_id))
+            except ApuntoError:
+                raise exc from None
+            if current.uuid:
+                return current
+            raise
         return self._stamped(result, invoice)
-
-    def _lookup_after_failure(self, draft_id: int) -> StampedInvoice | None:
-        try:
-            existing = self.get(str(draft_id))
-        except (TransportError, ProviderError):
-            return None  # still unknown; the caller retries with the same key later
-        return existing if existing.uuid else None
-
-    def _remember(self, key: str, draft_id: int) -> None:
-        with self._keys_lock:
-            self._drafts[key] = draft_id
-            self._drafts.move_to_end(key)
-            while len(self._drafts) > _MAX_REMEMBERED_KEYS:
-                old, _ = self._drafts.popitem(last=False)
-                self._key_locks.pop(old, None)
 
     def _stamped(self, result: Any, invoice: Invoice | None = None) -> StampedInvoice:
         if not isinstance(result, Mapping):
@@ -1606,8 +1595,8 @@ class ContaDigitalProvider(InvoiceProvider):
 
     # -- cancelling --------------------------------------------------------------------------
 
-    def cancel(
-        self, ref: str, motive: CancelMotive, replacement_uuid: str | None = None
+    def _cancel(
+        self, ref: str, motive: CancelMotive, replacement_uuid: str | None
     ) -> Cancellation:
         """Cancel with a SAT motive: ``DELETE /api/cfdi.json`` with a JSON body."""
         from ..sat import validate_cancellation

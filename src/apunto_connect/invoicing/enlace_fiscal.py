@@ -80,6 +80,8 @@ from ..errors import (
     ValidationError,
 )
 from ..http import DEFAULT_TIMEOUT, RetryPolicy, TimeoutValue, Transport, error_for_status
+from ..journal import JournalStore
+from ..journal.records import StampState
 from ..models.common import Capability, ConnectionStatus
 from ..models.invoices import (
     Cancellation,
@@ -95,7 +97,7 @@ from ..models.invoices import (
 from ..models.parties import Issuer
 from ..money import quantize, round_money
 from ..redaction import redact
-from .base import DownloadFormat, InvoiceProvider
+from .base import DownloadFormat, InvoiceProvider, StampAttempt
 
 __all__ = [
     "API",
@@ -778,6 +780,9 @@ class EnlaceFiscalProvider(InvoiceProvider):
     """
 
     name: ClassVar[str] = NAME
+    finds_existing: ClassVar[bool] = True  # by serie+folio (informacionCfdi)
+    # No look-up before a key's first send: Enlace Fiscal itself refuses a serie+folio that is
+    # taken (802), so a folio stamped elsewhere can never become a second CFDI.
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
             Capability.STAMP,
@@ -809,6 +814,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
         email_on_stamp: bool = False,
         issuer: Issuer | None = None,
         api: Mapping[str, str] | None = None,
+        journal: JournalStore | str | None = None,
     ) -> None:
         creds = resolve_credentials(
             NAME,
@@ -842,6 +848,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
         self.pdf_poll_interval = max(pdf_poll_interval, 0.001)
         self.email_on_stamp = email_on_stamp
         self.issuer = issuer
+        self._configured_issuer = issuer
         self.transport = Transport(
             NAME,
             base_url or BASE_URL,
@@ -865,7 +872,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
             sleep=sleep,
         )
         self._lock = threading.Lock()
-        self._keys: dict[str, tuple[str, str]] = {}
+        self._set_journal(journal)
         self._folios: dict[str, int] = {}  # highest folio reserved per serie
 
     def __repr__(self) -> str:
@@ -932,44 +939,35 @@ class EnlaceFiscalProvider(InvoiceProvider):
 
     # -- stamping -------------------------------------------------------------------------
 
-    def stamp(self, invoice: Invoice, *, idempotency_key: str | None = None) -> StampedInvoice:
-        """Validate, then stamp ``invoice`` with ``generarCfdi``; never stamps twice.
+    def _journal_account(self) -> str:
+        return f"{self.username}/{self.rfc}"
 
-        The serie is ``invoice.series`` or the provider's; the folio is ``invoice.folio`` or the
-        next free one. After a failure that may have reached the server (dropped connection
-        after sending, unreadable answer, 5xx) the document is looked up by serie+folio and
-        returned if it exists; otherwise the error is raised and a later call with the same
-        ``idempotency_key`` looks it up again before sending anything.
-        """
-        self.require(Capability.STAMP)
-        from ..sat import check
-
-        check(invoice, issuer=invoice.issuer or self.issuer)
-        serie = invoice.series or self.serie
-        remembered = self._remembered(idempotency_key)
-        if remembered is not None:
-            if invoice.folio and (serie, invoice.folio) != remembered:
-                raise Conflict(
-                    f"idempotency key {idempotency_key!r} was used for {make_ref(*remembered)}, "
-                    f"not {make_ref(serie, invoice.folio)}",
-                    provider=NAME,
-                )
-            existing = self._find(*remembered)
-            if existing is not None:
-                return existing
-            return self._send_stamp(invoice, *remembered, idempotency_key, auto_folio=False)
+    def _initial_reference(self, invoice: Invoice) -> dict[str, str]:
+        """Serie+folio identify a document; the folio is chosen at send time when not given."""
+        reference = {"series": invoice.series or self.serie}
         if invoice.folio:
-            return self._send_stamp(invoice, serie, invoice.folio, idempotency_key, auto_folio=False)
-        folio = self._next_folio(serie)
-        return self._send_stamp(invoice, serie, folio, idempotency_key, auto_folio=True)
+            reference["folio"] = invoice.folio
+        return reference
 
-    def _send_stamp(
-        self, invoice: Invoice, serie: str, folio: str, key: str | None, *, auto_folio: bool
-    ) -> StampedInvoice:
-        """POST ``generarCfdi`` once per folio; resolve ambiguous failures by looking up."""
+    def _can_find(self, attempt: StampAttempt) -> bool:
+        return bool(attempt.reference.get("folio"))
+
+    def _send_stamp(self, attempt: StampAttempt, prepared: Any) -> StampedInvoice:
+        """POST ``generarCfdi`` once per folio.
+
+        The serie is ``invoice.series`` or the provider's; the folio is ``invoice.folio``, the
+        one an earlier attempt of the same key stored, or the next free one. A folio taken by
+        another writer (refused without stamping) makes an automatic folio move to the next.
+        """
+        invoice = attempt.invoice
+        serie = attempt.reference.get("series") or invoice.series or self.serie
+        folio = attempt.reference.get("folio") or ""
+        auto_folio = not invoice.folio
+        if not folio:
+            folio = self._next_folio(serie)
         issued_at = self._issued_at(invoice)
         for _ in range(3):
-            self._remember(key, serie, folio)
+            attempt.remember(series=serie, folio=folio)
             body = invoice_to_enlace_fiscal(
                 invoice,
                 rfc=self.rfc,
@@ -980,26 +978,21 @@ class EnlaceFiscalProvider(InvoiceProvider):
                 api=self.api,
                 send_email=self.email_on_stamp,
             )
+            attempt.sending()
             try:
                 ack = self._call("stamp", body)
             except Conflict:
-                if not auto_folio:
-                    raise
+                if not auto_folio or attempt.previous_state in (StampState.SENT, StampState.UNKNOWN):
+                    raise  # the base looks the folio up: it may be this key's own CFDI
                 # Another writer took the folio: a duplicate is refused without stamping, so
                 # listing again and taking the next free folio is safe.
                 folio = self._next_folio(serie, refresh=True)
                 continue
-            except (TransportError, ServerError) as exc:
-                if _ambiguous(exc):
-                    found = self._find_quietly(serie, folio)
-                    if found is not None:
-                        return found
-                elif auto_folio:
-                    self._release_folio(serie, folio, key)
+            except (TransportError, ServerError):
                 raise
             except ProviderError:
                 if auto_folio:
-                    self._release_folio(serie, folio, key)
+                    self._release_folio(serie, folio)
                 raise
             return enlace_fiscal_to_stamped(
                 ack, invoice=invoice.with_changes(series=serie, folio=folio)
@@ -1009,23 +1002,32 @@ class EnlaceFiscalProvider(InvoiceProvider):
             provider=NAME,
         )
 
+    def _find_existing(self, attempt: StampAttempt) -> StampedInvoice | None:
+        """The document with the attempt's serie+folio, if it is this invoice's.
+
+        Raises:
+            Conflict: that serie+folio holds a CFDI for another receiver or total.
+        """
+        serie, folio = attempt.reference.get("series") or self.serie, attempt.reference["folio"]
+        found = self._find(serie, folio)
+        if found is None:
+            return None
+        invoice = attempt.invoice
+        same_receiver = (found.customer_rfc or "").upper() == invoice.customer.rfc
+        if not same_receiver or (found.total is not None and found.total != invoice.total):
+            raise Conflict(
+                f"{make_ref(serie, folio)} is already stamped ({found.uuid}) for "
+                f"{found.customer_rfc} with total {found.total}",
+                provider=NAME,
+            )
+        return found
+
     def _issued_at(self, invoice: Invoice) -> datetime:
         if invoice.issued_at is None:
             return mexico_local_now(self._now)
         if invoice.issued_at.tzinfo is not None:
             return invoice.issued_at.astimezone(_mexico_tz()).replace(tzinfo=None, microsecond=0)
         return invoice.issued_at.replace(microsecond=0)
-
-    def _remembered(self, key: str | None) -> tuple[str, str] | None:
-        if key is None:
-            return None
-        with self._lock:
-            return self._keys.get(key)
-
-    def _remember(self, key: str | None, serie: str, folio: str) -> None:
-        if key is not None:
-            with self._lock:
-                self._keys[key] = (serie, folio)
 
     def _find(self, serie: str, folio: str) -> StampedInvoice | None:
         """The document ``serie``-``folio``, or ``None`` when Enlace Fiscal does not know it."""
@@ -1062,13 +1064,11 @@ class EnlaceFiscalProvider(InvoiceProvider):
             self._folios[serie] = reserved
         return str(reserved)
 
-    def _release_folio(self, serie: str, folio: str, key: str | None) -> None:
+    def _release_folio(self, serie: str, folio: str) -> None:
         """Give back a reserved folio that was certainly not used (no gap in the numbering)."""
         with self._lock:
             if folio.isdigit() and self._folios.get(serie) == int(folio):
                 self._folios[serie] = int(folio) - 1
-            if key is not None and self._keys.get(key) == (serie, folio):
-                del self._keys[key]  # the next attempt with this key takes a fresh folio
 
     # -- reading --------------------------------------------------------------------------
 
@@ -1180,8 +1180,8 @@ class EnlaceFiscalProvider(InvoiceProvider):
 
     # -- cancelling and e-mailing ----------------------------------------------------------
 
-    def cancel(
-        self, ref: str, motive: CancelMotive, replacement_uuid: str | None = None
+    def _cancel(
+        self, ref: str, motive: CancelMotive, replacement_uuid: str | None
     ) -> Cancellation:
         """Cancel with ``cancelarCfdi`` (by serie+folio) and a SAT motive.
 

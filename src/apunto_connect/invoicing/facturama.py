@@ -30,10 +30,10 @@ Assumed (not public) — kept in the one table :data:`ASSUMPTIONS`, which the em
 
 Idempotency
     Facturama has no idempotency header. The dedupe reference is the CFDI's **serie + folio**:
-    ``stamp(invoice, idempotency_key=...)`` requires ``invoice.folio``, first looks up an
-    active CFDI with that serie and folio (one list call) and returns it instead of stamping
-    again; after an ambiguous failure (the request may have reached Facturama) the same lookup
-    runs before the error is raised. The stamp POST itself is never retried by the transport.
+    ``stamp(invoice, idempotency_key=...)`` requires ``invoice.folio``. The key is claimed in
+    the stamping journal; before the first send and after an ambiguous failure an active CFDI
+    with that serie and folio is looked up (one list call) and returned instead of stamping
+    again. The stamp POST itself is never retried by the transport.
 
 Sources: Facturama's SDK repositories and API docs pages, the PyPI ``facturama`` wheel, the
 Apunto + Facturama help page; the list is in ``docs/vendors/facturama.md``.
@@ -56,7 +56,6 @@ import requests
 
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
-    ApuntoError,
     AuthenticationError,
     ConfigurationError,
     Conflict,
@@ -64,13 +63,13 @@ from ..errors import (
     NotFound,
     PermissionDenied,
     ProviderError,
-    ServerError,
     Severity,
     StampRejected,
     TransportError,
     ValidationError,
 )
 from ..http import RetryPolicy, Transport, error_for_status
+from ..journal import JournalStore
 from ..models.common import Capability, ConnectionStatus
 from ..models.invoices import (
     Cancellation,
@@ -87,7 +86,7 @@ from ..models.invoices import (
 from ..models.parties import Customer, Issuer
 from ..money import round_money, to_decimal
 from ..redaction import redact
-from .base import DownloadFormat, InvoiceProvider
+from .base import DownloadFormat, InvoiceProvider, StampAttempt
 
 __all__ = [
     "ASSUMPTIONS",
@@ -696,6 +695,8 @@ class FacturamaProvider(InvoiceProvider):
     """
 
     name: ClassVar[str] = VENDOR
+    finds_existing: ClassVar[bool] = True  # by serie + folio (GET Cfdi filters)
+    asks_before_first_send: ClassVar[bool] = True  # a folio may have been stamped elsewhere
     capabilities: ClassVar[frozenset[Capability]] = frozenset(
         {
             Capability.STAMP,
@@ -722,6 +723,7 @@ class FacturamaProvider(InvoiceProvider):
         issuer: Issuer | None = None,
         expedition_place: str | None = None,
         register_catalog: bool = True,
+        journal: JournalStore | str | None = None,
     ) -> None:
         if environment not in BASE_URLS:
             raise ConfigurationError(
@@ -734,6 +736,7 @@ class FacturamaProvider(InvoiceProvider):
         self.environment = environment
         self._username: str = creds["username"]
         self._issuer = issuer
+        self._configured_issuer = issuer
         self._expedition_place = expedition_place
         self.register_catalog = register_catalog
         retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
@@ -754,7 +757,7 @@ class FacturamaProvider(InvoiceProvider):
         self._lock = threading.Lock()
         self._client_ids: dict[tuple[tuple[str, str], ...], str] = {}
         self._product_ids: dict[tuple[str, str], str] = {}
-        self._keys: dict[str, tuple[str, str]] = {}
+        self._set_journal(journal)
 
     def __repr__(self) -> str:
         return f"FacturamaProvider(base_url={self.transport.base_url!r}, username={self._username!r})"
@@ -851,49 +854,40 @@ class FacturamaProvider(InvoiceProvider):
 
     # -- stamping ---------------------------------------------------------------------------
 
-    def stamp(self, invoice: Invoice, *, idempotency_key: str | None = None) -> StampedInvoice:
-        """Stamp ``invoice`` as the account owner; never twice for one serie+folio.
+    def _journal_account(self) -> str:
+        return self._username
 
-        Order: local pre-flight validation (no network), the idempotency lookup when a key is
-        given, Client and Product registration (``register_catalog``), then ``POST 3/cfdis``.
+    def _validate_key(self, invoice: Invoice, key: str) -> None:
+        if not invoice.folio:
+            raise ValidationError(
+                [
+                    Issue(
+                        field="folio",
+                        code="APUNTO-FACTURAMA-001",
+                        message="an idempotency_key needs invoice.folio: Facturama dedupes by "
+                        "serie + folio",
+                        message_es="Para reintentar sin duplicar se requiere el folio (serie + "
+                        "folio identifican el CFDI en Facturama).",
+                    )
+                ]
+            )
 
-        Raises:
-            ValidationError: the pre-flight found problems, or a key was given without a folio.
-            StampRejected: Facturama or the SAT refused (``sat_code`` set when known).
-            Conflict: the serie+folio already belongs to a different active CFDI.
-            TransportError: no answer and the CFDI was not found afterwards; retry with the same
-                ``idempotency_key``.
-        """
-        self.require(Capability.STAMP)
-        self._preflight(invoice)
-        if idempotency_key is not None:
-            self._remember_key(idempotency_key, invoice)
+    def _prepare_stamp(self, invoice: Invoice) -> dict[str, Any]:
+        """The ``3/cfdis`` body; registers the Client and Products first (``register_catalog``)."""
         body = invoice_to_facturama(invoice, expedition_place=self._expedition_for(invoice))
-        if idempotency_key is not None:
-            existing = self._find_issued(invoice)
-            if existing is not None:
-                return existing
         if self.register_catalog:
             self._ensure_client(invoice)
             self._ensure_products(invoice)
-        try:
-            response = self.transport.request(
-                "POST", PATHS["stamp"], data=_json_body(body), headers=_JSON_HEADERS,
-                idempotent=False,
-            )
-            data = self._decode(response)
-        except (TransportError, ServerError) as exc:
-            ambiguous = isinstance(exc, ServerError) or exc.request_sent
-            if ambiguous and invoice.folio:
-                try:
-                    found = self._find_issued(invoice)
-                except ApuntoError:
-                    # The look-up failing says nothing about the stamp: the caller must still
-                    # hear that the CFDI may exist (request_sent=True), not the look-up's error.
-                    raise exc from None
-                if found is not None:
-                    return found
-            raise
+        return body
+
+    def _send_stamp(self, attempt: StampAttempt, prepared: Any) -> StampedInvoice:
+        """``POST 3/cfdis`` once: Facturama has no idempotency header; serie+folio finds it."""
+        attempt.sending()
+        response = self.transport.request(
+            "POST", PATHS["stamp"], data=_json_body(prepared), headers=_JSON_HEADERS,
+            idempotent=False,
+        )
+        data = self._decode(response)
         if not isinstance(data, Mapping) or not data.get("Id"):
             raise TransportError(
                 f"{VENDOR}: the stamp answer has no Id: {redact(str(data))[:200]}",
@@ -902,10 +896,11 @@ class FacturamaProvider(InvoiceProvider):
             )
         return facturama_to_stamped(data)
 
-    def _preflight(self, invoice: Invoice) -> None:
-        from .. import sat
+    def _can_find(self, attempt: StampAttempt) -> bool:
+        return bool(attempt.reference.get("folio"))  # without a folio nothing identifies it
 
-        sat.check(invoice, issuer=invoice.issuer or self._issuer)
+    def _find_existing(self, attempt: StampAttempt) -> StampedInvoice | None:
+        return self._find_issued(attempt.invoice)
 
     def _expedition_for(self, invoice: Invoice) -> str:
         if invoice.issuer is not None and invoice.issuer.zip_code:
@@ -921,30 +916,6 @@ class FacturamaProvider(InvoiceProvider):
                 code="APUNTO-FACTURAMA-004",
             )
         return place
-
-    def _remember_key(self, key: str, invoice: Invoice) -> None:
-        if not invoice.folio:
-            raise ValidationError(
-                [
-                    Issue(
-                        field="folio",
-                        code="APUNTO-FACTURAMA-001",
-                        message="an idempotency_key needs invoice.folio: Facturama dedupes by "
-                        "serie + folio",
-                        message_es="Para reintentar sin duplicar se requiere el folio (serie + "
-                        "folio identifican el CFDI en Facturama).",
-                    )
-                ]
-            )
-        reference = (invoice.series or "", invoice.folio)
-        with self._lock:
-            previous = self._keys.setdefault(key, reference)
-        if previous != reference:
-            raise Conflict(
-                f"idempotency key {key!r} was used for serie {previous[0]!r} folio "
-                f"{previous[1]!r}, not {reference[0]!r} {reference[1]!r}",
-                provider=VENDOR,
-            )
 
     def _find_issued(self, invoice: Invoice) -> StampedInvoice | None:
         """The active CFDI with this invoice's serie+folio, if Facturama has one.
@@ -1112,8 +1083,8 @@ class FacturamaProvider(InvoiceProvider):
                 request_sent=True,
             ) from None
 
-    def cancel(
-        self, ref: str, motive: CancelMotive, replacement_uuid: str | None = None
+    def _cancel(
+        self, ref: str, motive: CancelMotive, replacement_uuid: str | None
     ) -> Cancellation:
         """Cancel with a SAT motive (``DELETE cfdi/{id}?type=issued&motive=&uuidReplacement=``).
 

@@ -39,6 +39,7 @@ __all__ = [
     "OutboxStore",
     "StampState",
     "default_journal_path",
+    "forget_opened",
     "open_journal",
 ]
 
@@ -93,3 +94,12 @@ def open_journal(target: JournalStore | str | os.PathLike[str] | None = None) ->
         if store is None:
             store = _opened[key] = SqliteJournal(path)
         return store
+
+
+def forget_opened() -> None:
+    """Close and forget every store :func:`open_journal` handed out (tests, forks)."""
+    with _opened_lock:
+        stores = list(_opened.values())
+        _opened.clear()
+    for store in stores:
+        store.close()
