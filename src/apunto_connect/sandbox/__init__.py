@@ -13,12 +13,13 @@ mounted on the vendor's real base URLs) and over loopback (``sb.serve()``).
 from __future__ import annotations
 
 import importlib
+import os
 import shutil
 import tempfile
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -27,6 +28,9 @@ from .adapter import SandboxAdapter
 from .faults import Fault, FaultKind, FaultPlan
 from .framework import Emulator, SandboxClock
 from .server import LoopbackServer
+
+if TYPE_CHECKING:
+    from ..journal import JournalStore
 
 __all__ = [
     "EMULATORS",
@@ -71,6 +75,10 @@ class Sandbox:
         seed: makes ids and fault probabilities reproducible.
         clock: simulated time shared by the emulators (advance it instead of sleeping).
         vendors: only these emulators (all by default).
+        journal: the stamping journal its invoicing providers share: a
+            :class:`~apunto_connect.journal.JournalStore`, a SQLite path, a ``postgresql://``
+            URL or ``"memory"``. By default a fresh in-memory journal of this sandbox alone
+            (``APUNTO_JOURNAL`` is not read: sandbox keys never mix with real ones).
     """
 
     def __init__(
@@ -80,8 +88,14 @@ class Sandbox:
         seed: int | None = None,
         clock: SandboxClock | None = None,
         vendors: Iterable[str] | None = None,
+        journal: JournalStore | str | os.PathLike[str] | None = None,
     ) -> None:
+        from ..journal import MemoryJournal, open_journal
+
         self.latency = latency
+        self.journal: JournalStore = (
+            MemoryJournal() if journal is None else open_journal(journal)
+        )
         self.seed = seed
         self.clock = clock or SandboxClock()
         self.faults = faults if isinstance(faults, FaultPlan) else FaultPlan(faults or (), seed)
@@ -121,6 +135,7 @@ class Sandbox:
         """An invoicing provider talking to the emulator, with demo credentials."""
         from ..registry import load_provider_class
 
+        overrides.setdefault("journal", self.journal)
         return load_provider_class("invoicing", name)(**self.provider_kwargs(name, **overrides))
 
     def tracking_provider(self, name: str, **overrides: Any) -> Any:

@@ -224,6 +224,11 @@ class ActiunEmulator(Emulator):
         """Polling advances the sandbox clock instead of waiting for real."""
         return {"sleep": self.clock.sleep, "clock": self.clock.now}
 
+    def issued_uuids(self) -> list[str]:
+        """The UUID of every CFDI stamped here."""
+        with self.lock:
+            return [r.sat_uuid for r in self.invoices.values() if r.sat_uuid]
+
     # -- plumbing --------------------------------------------------------------------------
 
     def authenticate(self, request: EmulatorRequest) -> EmulatorResponse | None:

@@ -5,6 +5,7 @@ Mounted on each vendor's real base URLs, it lets provider code run unchanged wit
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -14,7 +15,7 @@ import requests
 from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
-from .faults import DroppedConnection, FaultPlan, apply_fault
+from .faults import DroppedConnection, FaultPlan, LateCommit, apply_fault
 from .framework import Emulator, EmulatorRequest, EmulatorResponse
 
 __all__ = ["SandboxAdapter", "dispatch"]
@@ -26,12 +27,30 @@ def dispatch(
     faults: FaultPlan | None,
     latency: float = 0.0,
     sleep: Callable[[float], None] = time.sleep,
+    *,
+    inline_late_commit: bool = True,
 ) -> EmulatorResponse:
-    """Apply sandbox-wide latency and the fault plan, then let the emulator answer."""
+    """Apply sandbox-wide latency and the fault plan, then let the emulator answer.
+
+    A late commit is served inline by default (wait, commit, answer: a socket's own read
+    timeout makes the client give up first); ``inline_late_commit=False`` lets it propagate.
+    """
     if latency:
         sleep(latency)
     fault = faults.take(emulator.name, request.method, request.path) if faults else None
-    return apply_fault(fault, emulator, request, sleep)
+    try:
+        return apply_fault(fault, emulator, request, sleep)
+    except LateCommit as late:
+        if not inline_late_commit:
+            raise
+        time.sleep(late.delay)  # real time: the client's socket timeout is real too
+        return late.commit()
+
+
+def _read_timeout(timeout: Any) -> float | None:
+    if isinstance(timeout, tuple):
+        timeout = timeout[1] if len(timeout) > 1 else timeout[0]
+    return float(timeout) if isinstance(timeout, (int, float)) else None
 
 
 def _body_bytes(body: Any) -> bytes:
@@ -87,12 +106,32 @@ class SandboxAdapter(BaseAdapter):
             request.method or "GET", path, query, dict(request.headers), _body_bytes(request.body)
         )
         try:
-            answer = dispatch(emulator, emulator_request, self.faults, self.latency, self._sleep)
+            answer = dispatch(emulator, emulator_request, self.faults, self.latency, self._sleep,
+                              inline_late_commit=False)
+        except LateCommit as late:
+            answer = self._late(request, late, _read_timeout(kwargs.get("timeout")))
         except DroppedConnection as exc:
             error = requests.ConnectionError(str(exc), request=request)
             error.apunto_request_sent = exc.request_sent  # type: ignore[attr-defined]
             raise error from None
         return self._to_response(request, answer)
+
+    @staticmethod
+    def _late(
+        request: requests.PreparedRequest, late: LateCommit, timeout: float | None
+    ) -> EmulatorResponse:
+        """Wait like a socket would: answer if the client waits long enough, else time out
+        while the vendor commits in the background when the delay is over."""
+        if timeout is None or timeout >= late.delay:
+            time.sleep(late.delay)
+            return late.commit()
+        committer = threading.Timer(late.delay, late.commit)
+        committer.daemon = True
+        committer.start()
+        time.sleep(timeout)
+        error = requests.ReadTimeout(f"read timed out after {timeout:g}s", request=request)
+        error.apunto_request_sent = True  # type: ignore[attr-defined]
+        raise error
 
     @staticmethod
     def _to_response(request: requests.PreparedRequest, answer: EmulatorResponse) -> requests.Response:

@@ -194,6 +194,11 @@ class AlegraEmulator(Emulator):
 
     # -- introspection for tests ---------------------------------------------------------------
 
+    def issued_uuids(self) -> list[str]:
+        """The UUID of every CFDI stamped here (cancelled ones included)."""
+        with self.lock:
+            return [s.document.uuid for s in self.stamped_invoices() if s.document is not None]
+
     def stamped_invoices(self) -> list[_StoredInvoice]:
         """Every invoice that carries a stamp (cancelled ones included)."""
         return [stored for stored in self.invoices.values() if stored.document is not None]

@@ -229,6 +229,10 @@ class ContaDigitalEmulator(Emulator):
                 if serie.name == name:
                     serie.active = active
 
+    def issued_uuids(self) -> list[str]:
+        """The UUID of every CFDI stamped here (cancelled ones included)."""
+        return [i.document.uuid for i in self.stamped() if i.document is not None]
+
     def stamped(self) -> list[_StoredInvoice]:
         """Every invoice that was stamped (cancelled ones included)."""
         with self.lock:

@@ -399,6 +399,11 @@ class EnlaceFiscalEmulator(Emulator):
         """Stamps left in ``mode``."""
         return self.accounts[rfc].balance[mode]
 
+    def issued_uuids(self) -> list[str]:
+        """The UUID of every CFDI stamped here, in any mode (cancelled ones included)."""
+        with self.lock:
+            return [d.issued.uuid for d in self.documents.values()]
+
     def stamped(self, mode: str = _DEBUG) -> list[_Document]:
         """Every document stamped in ``mode``, oldest first."""
         with self.lock:

@@ -406,6 +406,11 @@ class FacturamaEmulator(Emulator):
         message = str(EMULATOR_ASSUMPTIONS["no_route_message"]).format(uri=request.path)
         return json_response(404, {"Message": message})
 
+    def issued_uuids(self) -> list[str]:
+        """The UUID of every CFDI stamped here (cancelled ones included)."""
+        with self.lock:
+            return [record.uuid for record in self.invoices.values()]
+
     # -- helpers ----------------------------------------------------------------------------
 
     def _new_id(self) -> str:

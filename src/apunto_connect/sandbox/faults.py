@@ -14,12 +14,13 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import attrs
 
 from .framework import Emulator, EmulatorRequest, EmulatorResponse, json_response
 
-__all__ = ["DroppedConnection", "Fault", "FaultKind", "FaultPlan", "apply_fault"]
+__all__ = ["DroppedConnection", "Fault", "FaultKind", "FaultPlan", "LateCommit", "apply_fault"]
 
 
 class FaultKind(str, enum.Enum):
@@ -39,6 +40,13 @@ class FaultKind(str, enum.Enum):
     """The connection drops before the server handles the request."""
     DROP_AFTER = "drop_after"
     """The server commits the request, then the connection drops: the dangerous case."""
+    SLOW_ANSWER = "slow_answer"
+    """The server commits the request at once but answers ``latency`` seconds later (real
+    time): a client that dies or gives up meanwhile stamped without knowing it."""
+    LATE_COMMIT = "late_commit"
+    """The server commits the request ``latency`` seconds after it arrived, and answers only
+    then: a client whose read timeout is shorter gives up first, and a look-up made right
+    after that finds nothing yet (a late commit)."""
 
 
 @attrs.frozen(slots=True)
@@ -53,8 +61,9 @@ class Fault:
         times: how many matching requests it affects; ``-1`` for every one.
         status: HTTP status for error kinds.
         retry_after: seconds sent in ``Retry-After`` for ``rate_limit``.
-        latency: seconds of delay for ``latency``.
+        latency: seconds of delay for ``latency``, and until the commit for ``late_commit``.
         probability: chance of firing on a matching request (seeded by the plan).
+        skip: how many matching requests pass untouched before it starts firing.
     """
 
     kind: FaultKind = attrs.field(converter=FaultKind)
@@ -66,6 +75,7 @@ class Fault:
     retry_after: float | None = 1.0
     latency: float = 0.0
     probability: float = 1.0
+    skip: int = 0
 
     def matches(self, vendor: str, method: str, path: str) -> bool:
         """Tell whether this rule applies to the request."""
@@ -90,7 +100,7 @@ class FaultPlan:
     """An ordered, thread-safe set of fault rules with use counters."""
 
     def __init__(self, faults: Iterable[Fault] = (), seed: int | None = None) -> None:
-        self._rules: list[list[Fault | int]] = []
+        self._rules: list[list[Any]] = []  # [fault, uses left, matches still to skip]
         self._lock = threading.Lock()
         self._random = random.Random(seed)
         self.fired: list[FiredFault] = []
@@ -100,7 +110,7 @@ class FaultPlan:
     def add(self, fault: Fault) -> FaultPlan:
         """Append a rule; returns the plan for chaining."""
         with self._lock:
-            self._rules.append([fault, fault.times])
+            self._rules.append([fault, fault.times, fault.skip])
         return self
 
     def clear(self) -> None:
@@ -112,9 +122,11 @@ class FaultPlan:
         """The fault that fires for this request, if any (uses one of its uses)."""
         with self._lock:
             for entry in self._rules:
-                fault, left = entry
-                assert isinstance(fault, Fault) and isinstance(left, int)
+                fault, left, to_skip = entry
                 if left == 0 or not fault.matches(vendor, method, path):
+                    continue
+                if to_skip > 0:
+                    entry[2] = to_skip - 1
                     continue
                 if fault.probability < 1.0 and self._random.random() >= fault.probability:
                     continue
@@ -131,6 +143,19 @@ class DroppedConnection(Exception):
     def __init__(self, request_sent: bool) -> None:
         super().__init__("connection dropped" + (" after commit" if request_sent else ""))
         self.request_sent = request_sent
+
+
+class LateCommit(Exception):
+    """Raised by :func:`apply_fault` for ``late_commit``: the transport decides how to wait.
+
+    ``commit()`` makes the emulator act on the request and returns its answer; ``delay`` is
+    when, in seconds after arrival.
+    """
+
+    def __init__(self, delay: float, commit: Callable[[], EmulatorResponse]) -> None:
+        super().__init__(f"the request commits {delay:g}s late")
+        self.delay = delay
+        self.commit = commit
 
 
 _HTML_PAGE = (
@@ -150,6 +175,7 @@ def apply_fault(
     Raises:
         DroppedConnection: for the two drop kinds; the transport turns it into a broken
             connection.
+        LateCommit: for ``late_commit``; the transport waits (or times out) and commits.
     """
     if fault is None:
         return emulator.handle(request)
@@ -167,7 +193,12 @@ def apply_fault(
         return EmulatorResponse(status, _HTML_PAGE, {"Content-Type": "text/html"})
     if kind is FaultKind.DROP_BEFORE:
         raise DroppedConnection(request_sent=False)
-    response = emulator.handle(request)  # both remaining kinds commit first
+    if kind is FaultKind.LATE_COMMIT:
+        raise LateCommit(fault.latency, lambda: emulator.handle(request))
+    response = emulator.handle(request)  # the remaining kinds commit first
+    if kind is FaultKind.SLOW_ANSWER:
+        time.sleep(fault.latency)  # real time: the client's socket or its killer is real
+        return response
     if kind is FaultKind.DROP_AFTER:
         raise DroppedConnection(request_sent=True)
     cut = response.body[: max(1, len(response.body) // 2)] or b"{"

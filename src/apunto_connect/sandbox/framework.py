@@ -237,6 +237,10 @@ class Emulator:
         """
         return {}
 
+    def issued_uuids(self) -> list[str]:
+        """The UUID of every CFDI this emulator stamped (invoicing emulators; tests count them)."""
+        return []
+
     def handle(self, request: EmulatorRequest) -> EmulatorResponse:
         """Answer one request (authentication, routing and errors included)."""
         try:
