@@ -64,7 +64,11 @@ class _MemoryOutbox(OutboxStore):
                     for row in self._rows.values()
                     if row.status == DeliveryStatus.PENDING.value
                     and row.next_attempt <= now
-                    and (row.lease_owner is None or (row.lease_expires or 0) <= wall)
+                    and (
+                        row.lease_owner is None
+                        or (row.lease_expires or 0) <= wall
+                        or owner_is_dead(row.lease_owner)
+                    )
                 ),
                 key=lambda row: (row.created_at, row.event_id),
             )[:limit]
@@ -88,6 +92,12 @@ class _MemoryOutbox(OutboxStore):
     ) -> None:
         with self._lock:
             row = self._rows[(delivery.event_id, delivery.endpoint)]
+            # A late failure report must not undo a delivery another sender made after our
+            # lease lapsed, nor touch a claim that is someone else's now.
+            if row.status != DeliveryStatus.PENDING.value or row.lease_owner not in (
+                None, delivery.lease_owner
+            ):
+                return
             status = DeliveryStatus.FAILED if park else DeliveryStatus.PENDING
             self._rows[(row.event_id, row.endpoint)] = attrs.evolve(
                 row, status=status.value, attempts=row.attempts + 1, last_error=error[:500],
@@ -103,7 +113,8 @@ class _MemoryOutbox(OutboxStore):
                 if event_id and row.event_id != event_id:
                     continue
                 self._rows[ident] = attrs.evolve(
-                    row, status=DeliveryStatus.PENDING.value, attempts=0, next_attempt=0.0
+                    row, status=DeliveryStatus.PENDING.value, attempts=0, next_attempt=0.0,
+                    lease_owner=None, lease_expires=None,
                 )
                 count += 1
         return count
