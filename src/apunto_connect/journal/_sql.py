@@ -167,8 +167,10 @@ class SqlJournal(JournalStore):
 
     @abc.abstractmethod
     def _run(self, work: Callable[[Tx], T], *, write: bool = True) -> T:
-        """Run ``work`` in one transaction (retried on a transient lock; committed on return,
-        rolled back when it raises) and return its result."""
+        """Run ``work`` in one transaction and return its result.
+
+        Committed on return, rolled back when it raises, retried on a transient lock.
+        """
 
     @abc.abstractmethod
     def _claim_batch(

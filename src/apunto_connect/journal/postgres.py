@@ -52,7 +52,7 @@ class _PgTx:
 
     def execute(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
         # The statements are the project's own and contain no literal '?' or '%'.
-        self._cursor.execute(sql.replace("?", "%s"), tuple(params))  # type: ignore[arg-type]
+        self._cursor.execute(sql.replace("?", "%s"), tuple(params))
         rows = self._cursor.fetchall() if self._cursor.description else []
         self.rowcount = self._cursor.rowcount
         return rows
@@ -106,6 +106,7 @@ class PostgresJournal(SqlJournal):
 
     @property
     def identity(self) -> str:
+        """``postgresql://user@host:port/dbname``, never the password."""
         return self._identity
 
     def _describe(self, url: str) -> tuple[str, str]:

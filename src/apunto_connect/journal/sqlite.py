@@ -11,6 +11,7 @@ never swallowed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -96,6 +97,7 @@ class SqliteJournal(SqlJournal):
 
     @property
     def identity(self) -> str:
+        """``sqlite:`` and the file's absolute path."""
         return f"sqlite:{self.path}"
 
     # -- connections --------------------------------------------------------------------
@@ -169,10 +171,8 @@ class SqliteJournal(SqlJournal):
                     db.execute("COMMIT")
                 except BaseException:
                     if db.in_transaction:
-                        try:
+                        with contextlib.suppress(sqlite3.Error):
                             db.execute("ROLLBACK")
-                        except sqlite3.Error:
-                            pass
                     raise
                 return result
             except sqlite3.OperationalError as exc:
