@@ -15,7 +15,7 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,sandbox,drive,progress]'
+	$(BIN)/python -m pip install --quiet -e '.[test,sandbox,drive,progress,postgres]'
 	touch $@ $(VENV)/.installed-demo
 
 demo: $(VENV)/.installed-demo

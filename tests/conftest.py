@@ -11,6 +11,9 @@ import pytest
 
 from tests import cassette_scrub
 
+# A throwaway PostgreSQL server (the ``pg_server`` and ``pg_url`` fixtures) for every test dir.
+pytest_plugins = ["tests.pg_server"]
+
 ROOT = Path(__file__).resolve().parent.parent
 CASSETTES = ROOT / "cassettes"
 

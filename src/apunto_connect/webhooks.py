@@ -1,41 +1,42 @@
 """Outgoing webhooks: tell other systems (a CRM, the online store) what happened.
 
 :class:`WebhookSender` subscribes to a provider's events and POSTs each one as JSON to every
-registered URL, signed with a shared secret. Deliveries go through a durable outbox (SQLite) so
-nothing is lost when a receiver is down or the process restarts: :meth:`WebhookSender.deliver_pending`
-resumes them. Each delivery is retried with exponential backoff and jitter up to
-``max_attempts``, then parked as ``failed`` where ``apunto-connect webhooks list|retry`` can see
-and revive it.
+registered URL, signed with a shared secret. Deliveries go through a durable outbox kept in a
+journal store (:mod:`apunto_connect.journal`: a SQLite file by default, or PostgreSQL), so
+nothing is lost when a receiver is down or the process restarts:
+:meth:`WebhookSender.deliver_pending` resumes them. A sender claims each delivery with a lease
+before posting it, so several senders (threads, processes, machines) on one outbox never post
+the same delivery at once, and a sender that dies leaves its claims to expire. Each delivery is
+retried with exponential backoff and jitter up to ``max_attempts``, then parked as ``failed``
+where ``apunto-connect webhooks list|retry`` can see and revive it.
 
-Receivers check requests with :func:`verify_signature`. The signature header is::
+Delivery is at least once: receivers check requests with :func:`verify_signature` and
+de-duplicate on the event id. The signature header is::
 
     Apunto-Signature: t=<unix time>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">
 
-and ``Apunto-Event-Id`` carries the event id for de-duplication (a delivery may arrive twice
-if the receiver answered after our timeout).
+and ``Apunto-Event-Id`` carries the event id (a delivery may arrive twice if the receiver
+answered after our timeout, or its sender died before recording the answer).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import os
 import random
-import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import attrs
-
 from .errors import ApuntoError, SignatureVerificationError, ValidationError
 from .events import Event, EventBus, Subscription
+from .journal import DEFAULT_LEASE, JournalStore, OutboxStore, default_journal_path, open_journal
+from .journal.records import Delivery, new_owner
 
 __all__ = [
     "EVENT_ID_HEADER",
@@ -54,29 +55,13 @@ SIGNATURE_HEADER = "Apunto-Signature"
 EVENT_ID_HEADER = "Apunto-Event-Id"
 EVENT_TYPE_HEADER = "Apunto-Event-Type"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS deliveries (
-    event_id     TEXT NOT NULL,
-    endpoint     TEXT NOT NULL,
-    event_type   TEXT NOT NULL,
-    body         TEXT NOT NULL,
-    status       TEXT NOT NULL DEFAULT 'pending',
-    attempts     INTEGER NOT NULL DEFAULT 0,
-    next_attempt REAL NOT NULL,
-    last_error   TEXT,
-    created_at   REAL NOT NULL,
-    delivered_at REAL,
-    PRIMARY KEY (event_id, endpoint)
-);
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt);
-"""
-
-
 def default_outbox_path() -> Path:
-    """The outbox file in the user's data folder (``platformdirs``)."""
-    from platformdirs import user_data_path
+    """The default outbox: the journal file in the user's data folder (``platformdirs``).
 
-    return user_data_path("apunto-connect", appauthor=False) / "webhooks-outbox.sqlite3"
+    The outbox lives next to the stamping journal, so a stamp and its ``invoice.stamped`` event
+    are recorded in one transaction. ``APUNTO_JOURNAL`` moves both.
+    """
+    return default_journal_path()
 
 
 def sign(body: bytes, secret: str, timestamp: int | None = None) -> str:
@@ -129,136 +114,95 @@ def verify_signature(
     return timestamp
 
 
-@attrs.frozen(slots=True)
-class Delivery:
-    """One event for one endpoint, as the outbox holds it."""
-
-    event_id: str
-    endpoint: str
-    event_type: str
-    status: str
-    attempts: int
-    next_attempt: float
-    last_error: str | None
-    created_at: float
-    delivered_at: float | None
-    body: str = attrs.field(repr=False)
+OutboxTarget = JournalStore | str | os.PathLike[str] | None
+"""Where an outbox lives: a journal store, a SQLite file path, a ``postgresql://`` URL, or
+``None`` for ``APUNTO_JOURNAL`` / the default journal file."""
 
 
 class Outbox:
-    """The durable queue of deliveries (SQLite; safe across threads and processes)."""
+    """The durable queue of deliveries, kept in a journal store (SQLite or PostgreSQL).
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
+    A thin face over the store's :class:`~apunto_connect.journal.OutboxStore`, for the CLI and
+    for code that reads the queue. Opening it checks the store at once.
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=30)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    Raises:
+        JournalUnavailable: the store cannot be opened, is corrupt or stays locked.
+    """
+
+    def __init__(self, target: OutboxTarget = None) -> None:
+        self.store = open_journal(target)
+        self.path: Path | None = getattr(self.store, "path", None)
+
+    def __repr__(self) -> str:
+        return f"Outbox({self.store.identity!r})"
+
+    @property
+    def _queue(self) -> OutboxStore:
+        return self.store.outbox
 
     def add(self, event: Event, endpoints: Iterable[str], now: float) -> int:
-        """Queue ``event`` for each endpoint; an event already queued is not queued twice."""
-        body = json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"), default=str)
-        rows = [(event.id, url, event.type, body, now, now) for url in endpoints]
-        with self._lock, self._connect() as db:
-            before = db.total_changes
-            db.executemany(
-                "INSERT OR IGNORE INTO deliveries "
-                "(event_id, endpoint, event_type, body, next_attempt, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            return db.total_changes - before
+        """Queue ``event`` for each endpoint; one already queued is not queued twice.
 
-    def due(self, now: float, limit: int = 100) -> list[Delivery]:
-        """Pending deliveries whose next attempt time has come, oldest first."""
-        with self._connect() as db:
-            cursor = db.execute(
-                "SELECT event_id, endpoint, event_type, status, attempts, next_attempt, "
-                "last_error, created_at, delivered_at, body FROM deliveries "
-                "WHERE status = 'pending' AND next_attempt <= ? "
-                "ORDER BY created_at, event_id LIMIT ?",
-                (now, limit),
-            )
-            return [Delivery(*row) for row in cursor.fetchall()]
+        Returns how many deliveries were added (0 when the stamp's own transaction already
+        queued the event).
+        """
+        return self._queue.add(event, endpoints, now)
+
+    def claim_due(
+        self, now: float, limit: int = 100, *, owner: str, lease: float = DEFAULT_LEASE
+    ) -> list[Delivery]:
+        """Claim due deliveries for ``owner`` for ``lease`` seconds (oldest first)."""
+        return self._queue.claim_due(now, limit, owner=owner, lease=lease)
 
     def list(self, status: str | None = None) -> list[Delivery]:
         """Every delivery, or only those with ``status`` (pending, delivered, failed)."""
-        query = (
-            "SELECT event_id, endpoint, event_type, status, attempts, next_attempt, "
-            "last_error, created_at, delivered_at, body FROM deliveries"
-        )
-        params: tuple[Any, ...] = ()
-        if status:
-            query += " WHERE status = ?"
-            params = (status,)
-        with self._connect() as db:
-            return [Delivery(*row) for row in db.execute(query + " ORDER BY created_at", params)]
+        return self._queue.list(status)
 
     def mark_delivered(self, delivery: Delivery, now: float) -> None:
         """Record a successful delivery."""
-        with self._lock, self._connect() as db:
-            db.execute(
-                "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, "
-                "delivered_at = ?, last_error = NULL WHERE event_id = ? AND endpoint = ?",
-                (now, delivery.event_id, delivery.endpoint),
-            )
+        self._queue.mark_delivered(delivery, now)
 
     def mark_failed_attempt(
         self, delivery: Delivery, error: str, next_attempt: float, park: bool
     ) -> None:
         """Record a failed attempt; ``park`` gives up on it (status ``failed``)."""
-        with self._lock, self._connect() as db:
-            db.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, next_attempt = ?, "
-                "status = ? WHERE event_id = ? AND endpoint = ?",
-                (error[:500], next_attempt, "failed" if park else "pending",
-                 delivery.event_id, delivery.endpoint),
-            )
+        self._queue.mark_failed_attempt(delivery, error, next_attempt, park)
 
     def retry(self, event_id: str | None = None) -> int:
         """Put parked deliveries (all, or one event's) back in the queue; returns how many.
 
         They become due at once, whatever clock the sender uses.
         """
-        when = 0.0
-        with self._lock, self._connect() as db:
-            if event_id:
-                cursor = db.execute(
-                    "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt = ? "
-                    "WHERE status = 'failed' AND event_id = ?",
-                    (when, event_id),
-                )
-            else:
-                cursor = db.execute(
-                    "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt = ? "
-                    "WHERE status = 'failed'",
-                    (when,),
-                )
-            return cursor.rowcount
+        return self._queue.retry(event_id)
 
 
 class WebhookSender:
-    """Sends events to HTTP endpoints through a durable outbox.
+    """Sends events to HTTP endpoints through a durable, claimed outbox.
 
     Args:
         endpoints: receiver URLs.
         secret: shared secret for the signature header.
-        outbox_path: SQLite file (default: the user's data folder).
+        outbox: where the outbox lives: a journal store, a SQLite file, a ``postgresql://``
+            URL; default ``APUNTO_JOURNAL`` or the journal file in the user's data folder.
+            Give a provider's journal so its stamps and their events share one transaction.
+        outbox_path: the former name of ``outbox`` (a SQLite file).
         max_attempts: attempts per delivery before it is parked as failed.
         initial_backoff, max_backoff: retry waits (exponential with jitter).
         timeout: seconds per POST.
+        lease: seconds a claimed delivery stays this sender's (default: the longer of two
+            minutes and four POST timeouts); a sender that dies gives it up after that.
         deliver_immediately: try to send as soon as an event arrives (otherwise only queue).
         session: a requests.Session to send with (tests, proxies).
-        clock: a time source (tests).
+        clock: a time source for due times and signatures (tests).
+
+    Attributes:
+        store: the :class:`~apunto_connect.journal.JournalStore` holding the outbox.
+        endpoints: the receiver URLs, in order.
+
+    Raises:
+        ValidationError: no endpoint, a non-http(s) endpoint, no secret, both ``outbox`` and
+            ``outbox_path``.
+        JournalUnavailable: the outbox's store cannot be opened, is corrupt or stays locked.
     """
 
     def __init__(
@@ -266,11 +210,13 @@ class WebhookSender:
         endpoints: Sequence[str],
         secret: str,
         *,
+        outbox: OutboxTarget = None,
         outbox_path: str | os.PathLike[str] | None = None,
         max_attempts: int = 8,
         initial_backoff: float = 2.0,
         max_backoff: float = 3600.0,
         timeout: float = 10.0,
+        lease: float | None = None,
         deliver_immediately: bool = True,
         session: Any = None,
         clock: Callable[[], float] = time.time,
@@ -285,13 +231,26 @@ class WebhookSender:
                 )
         if not secret:
             raise ValidationError("a signing secret is needed", field="secret", code="APUNTO-WEBHOOKS-003")
+        if outbox is not None and outbox_path is not None:
+            raise ValidationError(
+                "give outbox= or its former name outbox_path=, not both",
+                field="outbox", code="APUNTO-WEBHOOKS-004",
+            )
+        if lease is not None and lease <= 0:
+            raise ValidationError(
+                f"lease must be positive seconds, not {lease!r}", field="lease",
+                code="APUNTO-WEBHOOKS-005",
+            )
         self.endpoints = list(endpoints)
         self._secret = secret
-        self.outbox = Outbox(outbox_path or default_outbox_path())
+        # Opened now: a store that cannot be used is an error here, never a lost event later.
+        self.outbox = Outbox(outbox if outbox is not None else outbox_path)
+        self.store: JournalStore = self.outbox.store
         self.max_attempts = max_attempts
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
         self.timeout = timeout
+        self.lease = float(lease) if lease is not None else max(DEFAULT_LEASE, 4 * timeout)
         self.deliver_immediately = deliver_immediately
         self._clock = clock
         self._random = random.Random(seed)
@@ -338,12 +297,26 @@ class WebhookSender:
         return float(wait * (0.5 + self._random.random() / 2))
 
     def deliver_pending(self, limit: int = 100) -> dict[str, int]:
-        """Try every due delivery once; returns counts of delivered, retrying and failed."""
+        """Try every due delivery once (up to ``limit``); returns the counts by outcome.
+
+        The counts are ``delivered``, ``retrying`` and ``failed``.
+        Deliveries are claimed a few at a time, each batch small enough to be posted well
+        within the lease, so a delivery claimed here is posted by no other sender meanwhile.
+        """
         counts = {"delivered": 0, "retrying": 0, "failed": 0}
+        owner = new_owner()
+        batch = max(1, int(self.lease // (2 * (self.timeout + 1))))
         with self._deliver_lock:
-            for delivery in self.outbox.due(self._clock(), limit):
-                outcome = self._deliver(delivery)
-                counts[outcome] += 1
+            handled = 0
+            while handled < limit:
+                claimed = self.outbox.claim_due(
+                    self._clock(), min(batch, limit - handled), owner=owner, lease=self.lease
+                )
+                if not claimed:
+                    break
+                for delivery in claimed:
+                    counts[self._deliver(delivery)] += 1
+                handled += len(claimed)
         return counts
 
     def _deliver(self, delivery: Delivery) -> str:
@@ -370,7 +343,10 @@ class WebhookSender:
         return "delivered"
 
     def close(self) -> None:
-        """Detach from buses and close network resources."""
+        """Detach from buses and close network resources.
+
+        The store stays open: it may be shared with providers.
+        """
         self.detach()
         if self._transport is not None:
             self._transport.close()

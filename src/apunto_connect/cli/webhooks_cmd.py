@@ -12,7 +12,11 @@ __all__ = ["register"]
 def register(sub: Any) -> None:
     """Add the ``webhooks`` command group."""
     parser = sub.add_parser("webhooks", help="list or retry outgoing webhook deliveries")
-    parser.add_argument("--outbox", help="outbox file (default: the user's data folder)")
+    parser.add_argument(
+        "--outbox",
+        help="outbox: a SQLite file or a postgresql:// URL "
+        "(default: APUNTO_JOURNAL, else the journal file in the user's data folder)",
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     list_parser = actions.add_parser("list", help="deliveries with their status")
     list_parser.add_argument("--status", choices=["pending", "delivered", "failed"])
@@ -24,9 +28,9 @@ def register(sub: Any) -> None:
 
 
 def _outbox(args: argparse.Namespace) -> Any:
-    from ..webhooks import Outbox, default_outbox_path
+    from ..webhooks import Outbox
 
-    return Outbox(args.outbox or default_outbox_path())
+    return Outbox(args.outbox or None)
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 from ..events import Event
 from .records import Claim, Delivery, JournalRecord, StampState
 
-__all__ = ["DEFAULT_LEASE", "DEFAULT_WAIT", "JournalStore", "OutboxStore", "OutboxItem"]
+__all__ = ["DEFAULT_LEASE", "DEFAULT_WAIT", "JournalStore", "OutboxItem", "OutboxStore"]
 
 DEFAULT_LEASE = 120.0
 """Seconds a claim lasts unless renewed: longer than the slowest stamp the transport allows."""
@@ -37,8 +37,10 @@ class OutboxStore(abc.ABC):
 
     @abc.abstractmethod
     def add(self, event: Event, endpoints: Iterable[str], now: float) -> int:
-        """Queue ``event`` for each endpoint; an (event, endpoint) already queued is not queued
-        again. Returns how many rows were added."""
+        """Queue ``event`` for each endpoint; returns how many rows were added.
+
+        An (event, endpoint) already queued is not queued again.
+        """
 
     @abc.abstractmethod
     def claim_due(
@@ -46,8 +48,10 @@ class OutboxStore(abc.ABC):
     ) -> list[Delivery]:
         """Claim up to ``limit`` pending deliveries due at ``now`` (oldest first) for ``owner``.
 
-        A delivery claimed by another owner whose lease has not lapsed is skipped, so several
-        senders never post the same event at once. The claim and the read are one transaction.
+        A delivery claimed by another owner whose lease has not lapsed (and who is not a dead
+        process of this host) is skipped, so several senders never post the same event at
+        once. The claim and the read are one transaction. Leases use the store's clock, due
+        times the caller's ``now``.
         """
 
     @abc.abstractmethod
@@ -58,7 +62,11 @@ class OutboxStore(abc.ABC):
     def mark_failed_attempt(
         self, delivery: Delivery, error: str, next_attempt: float, park: bool
     ) -> None:
-        """Record a failed attempt and drop the claim; ``park`` gives up (status ``failed``)."""
+        """Record a failed attempt and drop the claim; ``park`` gives up (status ``failed``).
+
+        Ignored when the delivery is no longer pending or another owner claims it now: a late
+        report must not undo what a sender did after this one's lease lapsed.
+        """
 
     @abc.abstractmethod
     def retry(self, event_id: str | None = None) -> int:
@@ -80,8 +88,10 @@ class JournalStore(abc.ABC):
     @property
     @abc.abstractmethod
     def identity(self) -> str:
-        """What the store is, for humans and for telling two handles on one store apart
-        (``sqlite:/abs/path``, ``postgresql://host:port/db``, ``memory:<id>``). Never a secret."""
+        """What the store is, for humans and for telling two handles on one store apart.
+
+        ``sqlite:/abs/path``, ``postgresql://user@host:port/db``, ``memory:<id>``; never a secret.
+        """
 
     @property
     @abc.abstractmethod
@@ -118,9 +128,12 @@ class JournalStore(abc.ABC):
 
     @abc.abstractmethod
     def mark_sent(self, claim: Claim) -> None:
-        """Record that a stamp request is about to leave: state ``sent``, ``attempts`` + 1,
-        ``sent_at`` now, lease renewed. Refuses (``StampInProgress``) when the lease now belongs
-        to another owner."""
+        """Record that a stamp request is about to leave.
+
+        State ``sent``, ``attempts`` + 1, ``sent_at`` now, lease renewed (to at least
+        :data:`DEFAULT_LEASE`, so nobody takes the key over while the request is in flight).
+        Refuses (``StampInProgress``) when the lease now belongs to another owner.
+        """
 
     @abc.abstractmethod
     def restore(self, claim: Claim, state: StampState) -> None:
@@ -138,7 +151,8 @@ class JournalStore(abc.ABC):
     ) -> None:
         """Record the CFDI and queue ``outbox`` events in the same transaction; drops the lease.
 
-        Always written, even when the lease was lost: it is the truth about the vendor."""
+        Always written, even when the lease was lost: it is the truth about the vendor.
+        """
 
     @abc.abstractmethod
     def mark_failed(self, claim: Claim, error: str) -> None:
@@ -163,10 +177,13 @@ class JournalStore(abc.ABC):
         vendor_id: str | None = None,
         result: Mapping[str, Any] | None = None,
     ) -> JournalRecord:
-        """Settle a key by hand after checking at the vendor: with ``uuid`` it becomes
-        ``stamped``; with ``uuid=None`` it becomes ``failed`` (the next stamp sends again).
+        """Settle a key by hand after checking at the vendor.
 
-        Raises NotFound when the key is not in the journal."""
+        With ``uuid`` it becomes ``stamped``; with ``uuid=None`` it becomes ``failed`` (the next
+        stamp sends again).
+
+        Raises NotFound when the key is not in the journal.
+        """
 
     @abc.abstractmethod
     def get(self, vendor: str, account: str, key: str) -> JournalRecord | None:
@@ -178,7 +195,7 @@ class JournalStore(abc.ABC):
     ) -> list[JournalRecord]:
         """Records, oldest first, optionally only one vendor's or one state's."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a store without connections has nothing to do
         """Release connections. Safe to call twice."""
 
     def __enter__(self) -> JournalStore:

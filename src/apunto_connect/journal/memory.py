@@ -64,7 +64,11 @@ class _MemoryOutbox(OutboxStore):
                     for row in self._rows.values()
                     if row.status == DeliveryStatus.PENDING.value
                     and row.next_attempt <= now
-                    and (row.lease_owner is None or (row.lease_expires or 0) <= wall)
+                    and (
+                        row.lease_owner is None
+                        or (row.lease_expires or 0) <= wall
+                        or owner_is_dead(row.lease_owner)
+                    )
                 ),
                 key=lambda row: (row.created_at, row.event_id),
             )[:limit]
@@ -88,6 +92,12 @@ class _MemoryOutbox(OutboxStore):
     ) -> None:
         with self._lock:
             row = self._rows[(delivery.event_id, delivery.endpoint)]
+            # A late failure report must not undo a delivery another sender made after our
+            # lease lapsed, nor touch a claim that is someone else's now.
+            if row.status != DeliveryStatus.PENDING.value or row.lease_owner not in (
+                None, delivery.lease_owner
+            ):
+                return
             status = DeliveryStatus.FAILED if park else DeliveryStatus.PENDING
             self._rows[(row.event_id, row.endpoint)] = attrs.evolve(
                 row, status=status.value, attempts=row.attempts + 1, last_error=error[:500],
@@ -103,7 +113,8 @@ class _MemoryOutbox(OutboxStore):
                 if event_id and row.event_id != event_id:
                     continue
                 self._rows[ident] = attrs.evolve(
-                    row, status=DeliveryStatus.PENDING.value, attempts=0, next_attempt=0.0
+                    row, status=DeliveryStatus.PENDING.value, attempts=0, next_attempt=0.0,
+                    lease_owner=None, lease_expires=None,
                 )
                 count += 1
         return count
@@ -129,10 +140,12 @@ class MemoryJournal(JournalStore):
 
     @property
     def identity(self) -> str:
+        """What the store is (``memory:<id>``)."""
         return self._identity
 
     @property
     def outbox(self) -> OutboxStore:
+        """The webhook outbox kept in this store."""
         return self._outbox
 
     def _held_by_other(self, record: JournalRecord, owner: str, now: float) -> bool:
@@ -153,6 +166,7 @@ class MemoryJournal(JournalStore):
         lease: float = DEFAULT_LEASE,
         wait: float = DEFAULT_WAIT,
     ) -> Claim:
+        """Take the key for this caller (see :meth:`JournalStore.claim`)."""
         from .records import new_owner
 
         owner = new_owner()
@@ -222,11 +236,13 @@ class MemoryJournal(JournalStore):
             )
 
     def set_reference(self, claim: Claim, reference: Mapping[str, str]) -> None:
+        """Store (merge) what finds the document again at the vendor."""
         with self._lock:
             current = self._records[(claim.vendor, claim.account, claim.key)]
             self._update(claim, reference={**current.reference, **reference})
 
     def mark_sent(self, claim: Claim) -> None:
+        """Record that a stamp request is about to leave (see :meth:`JournalStore.mark_sent`)."""
         with self._lock:
             self._check_owner(claim)
             current = self._records[(claim.vendor, claim.account, claim.key)]
@@ -238,6 +254,7 @@ class MemoryJournal(JournalStore):
             )
 
     def restore(self, claim: Claim, state: StampState) -> None:
+        """Put the state back (the request provably never left)."""
         with self._lock:
             current = self._records[(claim.vendor, claim.account, claim.key)]
             self._update(claim, state=StampState(state), attempts=max(0, current.attempts - 1))
@@ -251,6 +268,7 @@ class MemoryJournal(JournalStore):
         result: Mapping[str, Any] | None,
         outbox: Sequence[OutboxItem] = (),
     ) -> None:
+        """Record the CFDI and queue ``outbox`` events together; drops the lease."""
         with self._lock:
             self._update(
                 claim, state=StampState.STAMPED, uuid=uuid, vendor_id=vendor_id,
@@ -262,16 +280,19 @@ class MemoryJournal(JournalStore):
                 self._outbox._add_locked(event, endpoints, now)
 
     def mark_failed(self, claim: Claim, error: str) -> None:
+        """The vendor refused for good: state ``failed``; drops the lease."""
         with self._lock:
             self._update(claim, state=StampState.FAILED, error=error[:2000],
                          lease_owner=None, lease_expires=None)
 
     def mark_unknown(self, claim: Claim, error: str) -> None:
+        """Sent, no answer, not found: state ``unknown``; drops the lease."""
         with self._lock:
             self._update(claim, state=StampState.UNKNOWN, error=error[:2000],
                          lease_owner=None, lease_expires=None)
 
     def release(self, claim: Claim) -> None:
+        """Drop the lease, state unchanged (no-op for a claim no longer held)."""
         if not claim.owner:
             return
         with self._lock:
@@ -289,6 +310,7 @@ class MemoryJournal(JournalStore):
         vendor_id: str | None = None,
         result: Mapping[str, Any] | None = None,
     ) -> JournalRecord:
+        """Settle a key by hand after checking at the vendor."""
         with self._lock:
             record = self._records.get((vendor, account, key))
             if record is None:
@@ -304,12 +326,14 @@ class MemoryJournal(JournalStore):
                                 lease_owner=None, lease_expires=None)
 
     def get(self, vendor: str, account: str, key: str) -> JournalRecord | None:
+        """The key's record, or ``None``."""
         with self._lock:
             return self._records.get((vendor, account, key))
 
     def records(
         self, *, vendor: str | None = None, state: StampState | str | None = None
     ) -> list[JournalRecord]:
+        """Records, oldest first, optionally only one vendor's or one state's."""
         wanted = StampState(state) if state is not None else None
         with self._lock:
             rows = [

@@ -1,0 +1,244 @@
+"""The default journal store: one SQLite file, safe for many threads and processes of a host.
+
+The file is in WAL mode (readers never wait for the writer); every change is one short
+``BEGIN IMMEDIATE`` transaction, which takes the file's write lock up front so two workers can
+never both decide they own a key. Each thread has its own connection (a forked child opens
+new ones). A lock that does not clear within ``busy_timeout`` seconds, a file that is not a
+database or is corrupt, or a folder that cannot be created are all
+:class:`~apunto_connect.errors.JournalUnavailable`, raised when the store is opened or used and
+never swallowed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..errors import JournalUnavailable
+from ._sql import SqlJournal, Tx, claim_columns
+
+__all__ = ["HAS_RETURNING", "SqliteJournal"]
+
+T = TypeVar("T")
+
+HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+"""Whether this Python's SQLite claims deliveries with one ``UPDATE … RETURNING`` statement."""
+
+_SYNCHRONOUS = {"full": "FULL", "normal": "NORMAL"}
+
+
+class _SqliteTx:
+    """A transaction on one connection, with the ``Tx`` interface."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+        self.rowcount = -1
+
+    def execute(self, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:
+        cursor = self._db.execute(sql, tuple(params))
+        rows = cursor.fetchall()
+        self.rowcount = cursor.rowcount
+        return rows
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+class SqliteJournal(SqlJournal):
+    """The journal and outbox in one SQLite file.
+
+    Args:
+        path: the database file (created with its folder when missing).
+        clock: unix time source (tests move it).
+        busy_timeout: seconds a transaction waits for another process's write lock before
+            :class:`~apunto_connect.errors.JournalUnavailable`.
+        synchronous: ``"full"`` (default) syncs every commit to disk, so a recorded "sent"
+            survives a power cut; ``"normal"`` survives a crash of the process only, faster.
+
+    Raises:
+        JournalUnavailable: the folder cannot be created, the file is not a SQLite database,
+            is corrupt, was written by a newer release, or stays locked.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Callable[[], float] = time.time,
+        busy_timeout: float = 15.0,
+        synchronous: str = "full",
+    ) -> None:
+        super().__init__(clock)
+        self.path = Path(path).expanduser().resolve()
+        if synchronous.lower() not in _SYNCHRONOUS:
+            from ..errors import ValidationError
+
+            raise ValidationError(
+                f"synchronous must be one of {sorted(_SYNCHRONOUS)}, not {synchronous!r}",
+                field="synchronous", code="APUNTO-JOURNAL-001",
+            )
+        self._synchronous = _SYNCHRONOUS[synchronous.lower()]
+        self.busy_timeout = busy_timeout
+        self.use_returning = HAS_RETURNING
+        self._local = threading.local()
+        self._closed = False
+        self._open()
+
+    def __repr__(self) -> str:
+        return f"SqliteJournal({str(self.path)!r})"
+
+    @property
+    def identity(self) -> str:
+        """``sqlite:`` and the file's absolute path."""
+        return f"sqlite:{self.path}"
+
+    # -- connections --------------------------------------------------------------------
+
+    def _open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise JournalUnavailable(
+                f"cannot create the journal folder: {exc.strerror or exc}", target=str(self.path)
+            ) from exc
+        if self.path.exists() and not self.path.is_file():
+            raise JournalUnavailable("the journal path is not a file", target=str(self.path))
+        try:
+            db = self._db()
+            db.execute("PRAGMA journal_mode=WAL").fetchone()
+            # A damaged file must be refused now, not after a stamp went out.
+            problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+        except sqlite3.OperationalError as exc:
+            if _is_busy(exc):
+                raise JournalUnavailable(
+                    f"the journal stays locked by another process ({exc})", target=str(self.path)
+                ) from exc
+            raise JournalUnavailable(
+                f"cannot open the journal: {exc}", target=str(self.path)
+            ) from exc
+        except sqlite3.DatabaseError as exc:
+            raise JournalUnavailable(
+                f"not a usable SQLite journal: {exc}", target=str(self.path)
+            ) from exc
+        if problems != ["ok"]:
+            raise JournalUnavailable(
+                f"the journal file is corrupt: {'; '.join(problems[:3])}", target=str(self.path)
+            )
+        self._run(self._create_schema)
+
+    def _db(self) -> sqlite3.Connection:
+        local = self._local
+        db: sqlite3.Connection | None = getattr(local, "db", None)
+        if db is not None and getattr(local, "pid", None) == os.getpid():
+            return db
+        # A connection inherited through fork() must not be used (nor closed) by the child.
+        try:
+            db = sqlite3.connect(
+                self.path, timeout=self.busy_timeout, isolation_level=None,
+                check_same_thread=True,
+            )
+        except sqlite3.Error as exc:
+            raise JournalUnavailable(
+                f"cannot open the journal: {exc}", target=str(self.path)
+            ) from exc
+        try:
+            db.execute(f"PRAGMA synchronous={self._synchronous}")
+            db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+        except sqlite3.Error:
+            db.close()
+            raise
+        local.db = db
+        local.pid = os.getpid()
+        return db
+
+    def _run(self, work: Callable[[Tx], T], *, write: bool = True) -> T:
+        deadline = time.monotonic() + self.busy_timeout
+        pause = 0.005
+        while True:
+            db = self._db()
+            try:
+                db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    result = work(_SqliteTx(db))
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            db.execute("ROLLBACK")
+                    raise
+                return result
+            except sqlite3.OperationalError as exc:
+                # Some busy cases (WAL recovery, a snapshot upgrade) skip SQLite's own busy
+                # handler: retry them here, within the same bound.
+                if _is_busy(exc):
+                    if time.monotonic() < deadline:
+                        time.sleep(pause)
+                        pause = min(pause * 2, 0.1)
+                        continue
+                    raise JournalUnavailable(
+                        f"the journal stayed locked for {self.busy_timeout:g} s ({exc})",
+                        target=str(self.path),
+                    ) from exc
+                raise JournalUnavailable(
+                    f"the journal cannot be used: {exc}", target=str(self.path)
+                ) from exc
+            except sqlite3.DatabaseError as exc:
+                raise JournalUnavailable(
+                    f"the journal file is damaged: {exc}", target=str(self.path)
+                ) from exc
+
+    # -- schema -------------------------------------------------------------------------
+
+    def _migrate(self, tx: Tx) -> None:
+        # Outbox files written before the journal existed have no lease columns.
+        columns = {row[1] for row in tx.execute(f"PRAGMA table_info({self.deliveries_table})")}
+        for name, kind in (("lease_owner", "TEXT"), ("lease_expires", "DOUBLE PRECISION")):
+            if name not in columns:
+                tx.execute(f"ALTER TABLE {self.deliveries_table} ADD COLUMN {name} {kind}")
+
+    # -- the outbox claim -----------------------------------------------------------------
+
+    def _claim_batch(
+        self, tx: Tx, *, now: float, wall: float, limit: int, owner: str, lease: float
+    ) -> list[tuple[Any, ...]]:
+        table = self.deliveries_table
+        due = (
+            f"SELECT rowid FROM {table} WHERE status = 'pending' AND next_attempt <= ? "
+            "AND (lease_owner IS NULL OR lease_expires IS NULL OR lease_expires <= ?) "
+            "ORDER BY created_at, event_id, endpoint LIMIT ?"
+        )
+        if self.use_returning:
+            return tx.execute(
+                f"UPDATE {table} SET lease_owner = ?, lease_expires = ? "
+                f"WHERE rowid IN ({due}) RETURNING {claim_columns()}",
+                (owner, wall + lease, now, wall, limit),
+            )
+        # SQLite before 3.35: the same claim in two statements; BEGIN IMMEDIATE already holds
+        # the write lock, so nobody can claim the rows in between.
+        rowids = [row[0] for row in tx.execute(due, (now, wall, limit))]
+        if not rowids:
+            return []
+        marks = ", ".join("?" for _ in rowids)
+        tx.execute(
+            f"UPDATE {table} SET lease_owner = ?, lease_expires = ? WHERE rowid IN ({marks})",
+            (owner, wall + lease, *rowids),
+        )
+        return tx.execute(
+            f"SELECT {claim_columns()} FROM {table} WHERE rowid IN ({marks})", rowids
+        )
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their threads end)."""
+        db = getattr(self._local, "db", None)
+        if db is not None and getattr(self._local, "pid", None) == os.getpid():
+            db.close()
+        self._local.db = None
+
