@@ -1,6 +1,6 @@
 """A separate process that stamps one invoice over the loopback sandbox (for exactly-once tests).
 
-Run as ``python -m tests.exactly_once.stamp_worker VENDOR BASE_URL JOURNAL KEY FOLIO [READ_TIMEOUT]``;
+Run as ``python tests/exactly_once/stamp_worker.py VENDOR BASE_URL JOURNAL KEY FOLIO [READ_TIMEOUT]``;
 prints one JSON line: ``{"ok": true, "uuid": ...}`` or ``{"ok": false, "error": ..., ...}``.
 """
 

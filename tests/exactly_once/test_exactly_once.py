@@ -8,7 +8,6 @@ one idempotency key never makes a second CFDI.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -162,10 +161,10 @@ def test_late_commit_over_loopback_is_found_or_unknown_never_sent_twice(vendor: 
 
 
 def start_worker(vendor: str, url: str, journal: str, key: str, folio: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    script = Path(__file__).with_name("stamp_worker.py")
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.exactly_once.stamp_worker", vendor, url, journal, key, folio],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, str(script), vendor, url, journal, key, folio],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
 
