@@ -120,8 +120,11 @@ class SandboxAdapter(BaseAdapter):
     def _late(
         request: requests.PreparedRequest, late: LateCommit, timeout: float | None
     ) -> EmulatorResponse:
-        """Wait like a socket would: answer if the client waits long enough, else time out
-        while the vendor commits in the background when the delay is over."""
+        """Wait like a socket would.
+
+        Answer if the client waits long enough; else time out while the vendor commits in the
+        background once the delay is over.
+        """
         if timeout is None or timeout >= late.delay:
             time.sleep(late.delay)
             return late.commit()

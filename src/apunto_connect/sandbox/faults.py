@@ -122,7 +122,8 @@ class FaultPlan:
         """The fault that fires for this request, if any (uses one of its uses)."""
         with self._lock:
             for entry in self._rules:
-                fault, left, to_skip = entry
+                fault: Fault = entry[0]
+                left, to_skip = entry[1], entry[2]
                 if left == 0 or not fault.matches(vendor, method, path):
                     continue
                 if to_skip > 0:
