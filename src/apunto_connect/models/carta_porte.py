@@ -13,6 +13,7 @@ the SCT permit, the insurance policy) is passed in.
 
 from __future__ import annotations
 
+import re
 import uuid as uuid_module
 from collections.abc import Iterable
 from datetime import datetime
@@ -85,7 +86,6 @@ class WaybillLocation:
         location_id: IDUbicacion (``OR`` or ``DE`` and six digits).
         name: NombreRemitenteDestinatario.
         municipality: Domicilio@Municipio (c_Municipio code).
-        street: Domicilio@Calle.
     """
 
     kind: str
@@ -98,7 +98,6 @@ class WaybillLocation:
     location_id: str | None = None
     name: str | None = None
     municipality: str | None = None
-    street: str | None = None
 
 
 @attrs.frozen(slots=True)
@@ -111,7 +110,8 @@ class WaybillGoods:
         quantity: Cantidad.
         unit_code: ClaveUnidad (``KGM``, ``H87``, ``XBX``...).
         weight_kg: PesoEnKg.
-        hazardous: whether it is a hazardous material (MaterialPeligroso ``Sí``/``No``).
+        hazardous: MaterialPeligroso: ``True`` (Sí), ``False`` (No), or ``None`` to leave it
+            out (for goods whose catalog entry does not ask about it).
         hazardous_code: CveMaterialPeligroso (UN number in c_MaterialPeligroso).
         packaging_code: Embalaje (c_TipoEmbalaje), required for hazardous goods.
         value: ValorMercancia.
@@ -123,7 +123,7 @@ class WaybillGoods:
     quantity: Decimal = attrs.field(converter=_money)
     unit_code: str
     weight_kg: Decimal = attrs.field(converter=_money)
-    hazardous: bool = False
+    hazardous: bool | None = None
     hazardous_code: str | None = None
     packaging_code: str | None = None
     value: Decimal | None = attrs.field(default=None, converter=_optional_money)
@@ -153,8 +153,6 @@ class WaybillTruck:
         insurer: AseguraRespCivil.
         policy: PolizaRespCivil.
         trailers: Remolques (up to two).
-        environment_insurer: AseguraMedAmbiente (hazardous goods).
-        environment_policy: PolizaMedAmbiente (hazardous goods).
     """
 
     permit_type: str
@@ -166,8 +164,6 @@ class WaybillTruck:
     insurer: str
     policy: str
     trailers: tuple[WaybillTrailer, ...] = attrs.field(default=(), converter=_trailers)
-    environment_insurer: str | None = None
-    environment_policy: str | None = None
 
 
 @attrs.frozen(slots=True)
@@ -237,6 +233,11 @@ class CartaPorteInvoice:
         return self.invoice.kind
 
 
+def _bare_plate(plate: str) -> str:
+    # Trips carry plates as typed (``ABC-123-D``); PlacaVM and Placa take letters and digits only.
+    return re.sub(r"[^A-Z0-9]", "", plate.upper())
+
+
 def _require(value: object, field: str, what: str) -> None:
     if value is None or value == "":
         raise ValidationError(
@@ -286,12 +287,12 @@ def carta_porte_from_trip(
     arrival = destination.at or trip.closed_at or trip.eta
     _require(departure, "origin.at", "the departure date")
     _require(arrival, "destination.at", "the arrival date")
-    plate = truck.plate or (assignment.vehicle.plate if assignment else "")
+    plate = _bare_plate(truck.plate or (assignment.vehicle.plate if assignment else ""))
     _require(plate, "truck.plate", "the truck's plate")
     trailers = truck.trailers
     if assignment and assignment.vehicle.trailer_plate:
         trailers = tuple(
-            attrs.evolve(t, plate=t.plate or assignment.vehicle.trailer_plate)
+            attrs.evolve(t, plate=_bare_plate(t.plate or assignment.vehicle.trailer_plate))
             for t in trailers
         )
     driver = assignment.driver if assignment else None
