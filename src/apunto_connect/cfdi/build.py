@@ -19,7 +19,6 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
-
 from typing import TYPE_CHECKING
 
 from lxml import etree

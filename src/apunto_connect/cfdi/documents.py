@@ -19,13 +19,11 @@ import os
 from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
-from typing import Union
 
 from lxml import etree
 
 from ..errors import ValidationError
 from ..models.carta_porte import (
-    DESTINATION,
     CartaPorte,
     CartaPorteInvoice,
     WaybillFigure,
@@ -35,6 +33,7 @@ from ..models.carta_porte import (
     WaybillTruck,
 )
 from ..models.credit_notes import CreditNote, CreditNoteReason
+from ..models.documents import FiscalDocument
 from ..models.invoices import (
     Invoice,
     InvoiceKind,
@@ -75,7 +74,7 @@ _MAX_DECIMALS = 6
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
 
-Document = Union[Invoice, PaymentReceipt, CreditNote, CartaPorteInvoice]
+Document = FiscalDocument
 """Everything :func:`apunto_connect.cfdi.build` writes."""
 
 
@@ -378,10 +377,12 @@ def _line_tax(line: parsed.TaxLine, base: Decimal, currency: str) -> Tax:
                               code="APUNTO-CFDI-012")
     factor = line.tax_factor or TaxFactor.RATE
     amount = None
-    if line.amount is not None and line.rate is not None and factor is TaxFactor.RATE:
-        # Keep an amount only when it is not the one the model would compute anyway.
-        if round_money(base * line.rate, currency) != line.amount:
-            amount = line.amount
+    # Keep an amount only when it is not the one the model would compute anyway.
+    if (
+        line.amount is not None and line.rate is not None and factor is TaxFactor.RATE
+        and round_money(base * line.rate, currency) != line.amount
+    ):
+        amount = line.amount
     return Tax(kind, line.rate, withholding=line.withholding, factor=factor, amount=amount)
 
 
@@ -521,7 +522,7 @@ def carta_porte_invoice_from_cfdi(cfdi: parsed.Cfdi) -> CartaPorteInvoice:
             WaybillLocation(
                 kind=loc.kind, rfc=loc.rfc or "", at=loc.at, zip_code=loc.zip_code or "",
                 state=loc.state or "", country=loc.country or "MEX",
-                distance=loc.distance if loc.kind == DESTINATION else loc.distance,
+                distance=loc.distance,
                 location_id=loc.location_id, name=loc.name, municipality=loc.municipality,
             )
             for loc in cp.locations
