@@ -17,7 +17,7 @@ def test_the_page_has_an_example_per_document() -> None:
 
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_each_block_runs(index: int, capsys: pytest.CaptureFixture[str]) -> None:
-    exec(compile(BLOCKS[index], f"{PAGE.name}[{index}]", "exec"), {})  # noqa: S102
+    exec(compile(BLOCKS[index], f"{PAGE.name}[{index}]", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     # The comment lines right after a print() show exactly what it prints.
     expected = re.findall(r"^\s*print\(.*\n\s*# (.+)$", BLOCKS[index], re.M)
