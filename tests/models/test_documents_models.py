@@ -96,3 +96,25 @@ def test_credit_note_is_an_egreso_related_by_its_reason() -> None:
                                                                        Decimal("116.00"))
     advance = attrs.evolve(note, reason=CreditNoteReason.ADVANCE_APPLIED)
     assert advance.effective_payment_form == "30"
+
+
+def test_the_new_event_types_are_registered() -> None:
+    from apunto_connect import events
+
+    assert {events.PAYMENT_STAMPED, events.CREDIT_NOTE_STAMPED, events.INVOICE_PAID,
+            events.CUSTOMER_CREATED} <= events.EVENT_TYPES
+    assert events.INVOICE_PAID == "invoice.paid"
+
+
+def test_payment_receipts_from_payable_invoices_need_no_xml() -> None:
+    from apunto_connect.models import PayableInvoice, PaymentReceipt
+
+    payable = PayableInvoice(INVOICE_UUID, "1160.00", taxes=())
+    receipt = PaymentReceipt.for_invoices([payable], amount="160", form="01", customer=CUSTOMER,
+                                          paid_at=datetime(2026, 11, 2))
+    document = receipt.documents[0]
+    assert (document.tax_object, document.remaining_balance) == ("01", Decimal("1000.00"))
+    with pytest.raises(ValidationError) as caught:
+        PaymentReceipt.for_invoices([payable], amount="1", form="01",
+                                    paid_at=datetime(2026, 11, 2))
+    assert caught.value.issues[0].field == "customer"

@@ -524,8 +524,6 @@ class PaymentReceipt:
                 currency without its equivalence, an invoice already paid in full, or no
                 customer/issuer to be found.
         """
-        from ..cfdi.models import Cfdi
-
         received = to_decimal(amount, field="amount")
         places = _places(currency)
         if received <= 0:
@@ -533,12 +531,12 @@ class PaymentReceipt:
                                   code="APUNTO-702")
         payables: list[PayableInvoice] = []
         for item in invoices:
-            if isinstance(item, Cfdi):
+            if isinstance(item, PayableInvoice):
+                payables.append(item)
+            else:  # a parsed Cfdi (not imported here: that would load lxml)
                 customer = customer or _customer_from(item)
                 issuer = issuer or _issuer_from(item)
                 payables.append(PayableInvoice.from_cfdi(item))
-            else:
-                payables.append(item)
         if not payables:
             raise ValidationError("a payment receipt pays at least one invoice",
                                   field="invoices", code="APUNTO-703")
