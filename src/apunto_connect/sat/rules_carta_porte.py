@@ -5,9 +5,12 @@ host's type (I or T) and, for T, the receiver and use; IdCCP; the locations, dat
 distances; the goods and hazardous-material data; the truck, its permit, plate, year,
 insurance and trailers; and the operator.
 
-Codes follow the numbering of the SAT's Matriz de errores of the Carta Porte complement (``CCP1…``
-for the host CFDI, ``CCP2…`` for the complement). This SDK builds domestic road freight only;
-what it does not support is refused with our own code (``APUNTO-8xx``).
+Codes follow the numbering scheme of the SAT's Matriz de errores of the Carta Porte complement
+(``CCP1…`` for the host CFDI, ``CCP2…`` for the complement). The matrix itself could not be
+consulted while these rules were written (no network), so each code number should be checked
+against the published matrix; the conditions come from the Carta Porte 3.1 schema and filling
+guide. This SDK builds domestic road freight only; what it does not support is refused with our
+own code (``APUNTO-8xx``).
 """
 
 from __future__ import annotations

@@ -4,9 +4,11 @@ The host CFDI (type P, XXX, CP01, one concept) is checked by :mod:`.rules` on
 :meth:`PaymentReceipt.to_invoice`; this module checks the complement: the payment, its bank
 fields, every paid document's balances, currency equivalence and taxes.
 
-Codes follow the numbering of the SAT's Matriz de errores of the Pagos 2.0 complement (``CRP2…``
-for the complement's nodes). Where a check is this SDK's own advice (no matrix rule), the code
-is ours (``APUNTO-71x``).
+Codes follow the numbering scheme of the SAT's Matriz de errores of the Pagos 2.0 complement
+(``CRP2…`` for the complement's nodes). The matrix itself could not be consulted while these
+rules were written (no network), so each code number should be checked against the published
+matrix; the conditions come from the Pagos 2.0 filling guide and schema. Where a check is this
+SDK's own advice (no matrix rule), the code is ours (``APUNTO-71x``).
 """
 
 from __future__ import annotations
