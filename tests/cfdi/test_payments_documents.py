@@ -121,3 +121,23 @@ def test_a_global_invoice_of_30_orders_totals_their_sum_to_the_cent(
     assert cfdi.global_info is not None and cfdi.global_info.months == "11"
     assert [c.sku for c in cfdi.concepts][:2] == ["ORD-000", "ORD-001"]
     assert build(read_document(xml)) == xml
+
+
+def test_payments_across_currencies_validate_and_total_in_mxn(sat_schema: etree.XMLSchema) -> None:
+    mxn_invoice = stamped(freight_invoice("1000"))  # 1120.00 MXN
+    # 50 USD at 18.50 MXN/USD pays 925.00 MXN of the invoice: EquivalenciaDR 18.5 MXN per USD
+    receipt = PaymentReceipt.for_invoices([mxn_invoice], amount="50", currency="USD",
+                                          exchange_rate="18.50", equivalences={INVOICE_UUID: "18.5"},
+                                          paid_at=datetime(2026, 11, 20, 12), form="03",
+                                          issued_at=datetime(2026, 11, 21, 9))
+    document = receipt.documents[0]
+    assert (document.amount_paid, document.remaining_balance) == (Decimal("925.00"),
+                                                                  Decimal("195.00"))
+    assert receipt.totals.total_amount == Decimal("925.00")
+    xml = build(receipt)
+    sat_schema.assertValid(etree.fromstring(xml))
+    assert read_document(xml) == receipt
+    pago = etree.fromstring(xml).find(".//{http://www.sat.gob.mx/Pagos20}Pago")
+    assert pago is not None
+    assert (pago.get("MonedaP"), pago.get("TipoCambioP"), pago.get("Monto")) == ("USD", "18.5",
+                                                                                  "50.00")
