@@ -27,6 +27,15 @@ _LAZY: dict[str, str] = {
     "archive_many": "apunto_connect.archiving",
     "LocalStorage": "apunto_connect.storage.local",
     "open_journal": "apunto_connect.journal",
+    "PaymentReceipt": "apunto_connect.models",
+    "Payment": "apunto_connect.models",
+    "PaidDocument": "apunto_connect.models",
+    "CreditNote": "apunto_connect.models",
+    "CartaPorte": "apunto_connect.models",
+    "CartaPorteInvoice": "apunto_connect.models",
+    "carta_porte_from_trip": "apunto_connect.models",
+    "Ticket": "apunto_connect.models",
+    "global_invoice": "apunto_connect.models",
 }
 for _module, _names in {
     "apunto_connect.errors": (

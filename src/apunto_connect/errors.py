@@ -45,6 +45,7 @@ __all__ = [
     "Issue",
     "JournalUnavailable",
     "NotFound",
+    "Overpayment",
     "PermissionDenied",
     "ProviderError",
     "RateLimited",
@@ -145,6 +146,14 @@ class ValidationError(ApuntoError, ValueError):
             return str(self.issues[0])
         lines = "\n".join(f"  - {i}" for i in self.issues)
         return f"{len(self.issues)} problems:\n{lines}"
+
+
+class Overpayment(ValidationError):
+    """A payment is larger than the open balance of the invoices it is applied to.
+
+    The SAT refuses a DoctoRelacionado whose ImpPagado exceeds ImpSaldoAnt, so the SDK refuses
+    before building the receipt. ``issues`` names the field (``amount``) and the balances.
+    """
 
 
 class ProviderError(ApuntoError):

@@ -33,6 +33,14 @@ INVOICE_CANCELLED = "invoice.cancelled"
 TRACKING_CREATED = "tracking.created"
 TRACKING_STATUS_CHANGED = "tracking.status_changed"
 STORAGE_FILE_ARCHIVED = "storage.file_archived"
+PAYMENT_STAMPED = "payment.stamped"
+"""A payment receipt (CFDI type P with Pagos 2.0) was stamped."""
+CREDIT_NOTE_STAMPED = "credit_note.stamped"
+"""A credit note (CFDI type E related to earlier invoices) was stamped."""
+INVOICE_PAID = "invoice.paid"
+"""An invoice's balance reached 0: a payment receipt settled it, or a PUE invoice was stamped."""
+CUSTOMER_CREATED = "customer.created"
+"""A provider registered a new customer at the vendor."""
 
 EVENT_TYPES = frozenset(
     {
@@ -42,6 +50,10 @@ EVENT_TYPES = frozenset(
         TRACKING_CREATED,
         TRACKING_STATUS_CHANGED,
         STORAGE_FILE_ARCHIVED,
+        PAYMENT_STAMPED,
+        CREDIT_NOTE_STAMPED,
+        INVOICE_PAID,
+        CUSTOMER_CREATED,
     }
 )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .batch import CfdiStream, ParseFailure, parse_many
 from .build import build
+from .documents import read_document
 from .models import (
     CartaPorte,
     CartaPorteFigure,
@@ -63,6 +64,7 @@ __all__ = [
     "build",
     "parse",
     "parse_many",
+    "read_document",
     "to_records",
     "verification_url",
 ]

@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -35,6 +36,9 @@ from ..models.invoices import (
 from ..models.parties import Issuer
 from ..money import quantize
 from .models import Stamp
+
+if TYPE_CHECKING:
+    from .documents import Document
 
 __all__ = [
     "NOT_FISCALLY_VALID_LEGEND",
@@ -182,7 +186,9 @@ def _placeholder_seal(*parts: bytes) -> str:
 
 
 def _add_stamp(root: etree._Element, stamp: Stamp, cfd_seal: str) -> None:
-    complemento = etree.SubElement(root, _q("Complemento"))
+    complemento = root.find(_q("Complemento"))
+    if complemento is None:
+        complemento = etree.SubElement(root, _q("Complemento"))
     tfd = etree.SubElement(
         complemento, f"{{{TFD_NS}}}TimbreFiscalDigital", nsmap={"tfd": TFD_NS}
     )
@@ -210,7 +216,7 @@ def _now() -> datetime:
 
 
 def build(
-    invoice: Invoice,
+    invoice: Invoice | Document,
     stamp: Stamp | None = None,
     *,
     issuer: Issuer | None = None,
@@ -221,7 +227,11 @@ def build(
     """Write ``invoice`` as CFDI 4.0 XML (UTF-8 bytes with an XML declaration).
 
     Args:
-        invoice: the invoice; totals come from ``invoice.totals`` (the SAT's arithmetic).
+        invoice: the invoice; totals come from ``invoice.totals`` (the SAT's arithmetic). A
+            :class:`~apunto_connect.models.PaymentReceipt` (type P with Pagos 2.0), a
+            :class:`~apunto_connect.models.CreditNote` (type E with its relations) or a
+            :class:`~apunto_connect.models.CartaPorteInvoice` (with Carta Porte 3.1) is
+            written with its host CFDI and complement (see ``cfdi/documents.py``).
         stamp: add a TimbreFiscalDigital 1.1 with this UUID, date, PAC RFC and SAT certificate.
             Seals not given in the stamp are written as placeholders.
         issuer: the Emisor, when ``invoice.issuer`` is not set (``invoice.issuer`` wins).
@@ -238,6 +248,9 @@ def build(
         ValidationError: no issuer, no lines, or text that XML cannot carry (control
             characters).
     """
+    from .documents import host_and_complements
+
+    invoice, complements = host_and_complements(invoice)
     emisor = invoice.issuer or issuer
     if emisor is None:
         raise ValidationError(
@@ -249,7 +262,7 @@ def build(
             "a CFDI needs at least one line", field="items", code="APUNTO-CFDI-021"
         )
     try:
-        root = _build_tree(invoice, emisor, stamp, issued_at, certificate_number)
+        root = _build_tree(invoice, emisor, stamp, issued_at, certificate_number, complements)
     except ValueError as exc:
         # lxml refuses NUL and other control characters in attribute values
         raise ValidationError(
@@ -266,6 +279,7 @@ def _build_tree(
     stamp: Stamp | None,
     issued_at: datetime | None,
     certificate_number: str,
+    complements: list[etree._Element] | None = None,
 ) -> etree._Element:
     currency = invoice.currency
     places = _currency_places(currency)
@@ -361,6 +375,8 @@ def _build_tree(
                           withheld, places)
 
     _document_taxes(root, totals, places)
+    if complements:
+        etree.SubElement(root, _q("Complemento")).extend(complements)
 
     # The placeholder seal is a digest of the document as written so far, so two different
     # documents get different "fe" values in their verification URLs, as real ones would.

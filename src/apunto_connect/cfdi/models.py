@@ -418,6 +418,7 @@ class CartaPorteGoods:
         hazardous_code: CveMaterialPeligroso.
         value: ValorMercancia.
         currency: Moneda.
+        packaging_code: Embalaje (c_TipoEmbalaje).
     """
 
     product_code: str
@@ -429,6 +430,7 @@ class CartaPorteGoods:
     hazardous_code: str | None = None
     value: Decimal | None = None
     currency: str | None = None
+    packaging_code: str | None = None
 
 
 @attrs.frozen(slots=True)

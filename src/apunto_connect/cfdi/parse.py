@@ -548,6 +548,7 @@ def _cp_goods(el: Element, path: str) -> CartaPorteGoods:
         hazardous_code=g("CveMaterialPeligroso"),
         value=_opt_dec(el, "ValorMercancia", path),
         currency=g("Moneda"),
+        packaging_code=g("Embalaje"),
     )
 
 

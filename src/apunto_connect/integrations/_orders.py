@@ -12,8 +12,16 @@ charged. So, per line:
 2. otherwise, among the bases within two cents of the store's, the closest one whose own
    SAT-rounded tax adds up to the store's gross amount is used.
 
-The invoice total then equals the order total to the cent; ``OrderMapping.difference`` shows
-any remainder (none with real rates and amounts).
+The invoice total then equals the order total to the cent. An order the rule cannot bring to
+its total (a tax no rounding explains) is refused before any vendor call, saying why.
+
+Dates. The CFDI is dated when it is issued (the vendor's clock), never with the order's payment
+date: the SAT refuses a Fecha more than 72 hours old, and orders are often invoiced later. The
+payment date travels in ``OrderMapping.paid_at`` (FechaPago of a payment receipt, the period of a
+factura global).
+
+Order-level discounts (negative fee lines of discount plugins, a shop's cart rules) are spread
+over the lines taxed at the same rate, in proportion to their amounts, as line discounts.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ __all__ = [
     "build_invoice",
     "exact_base",
     "public_customer",
+    "spread_discount",
     "verify_base64_hmac",
 ]
 
@@ -79,6 +88,7 @@ class OrderMapping:
     order_total: Decimal
     difference: Decimal
     public: bool
+    paid_at: datetime | None = None
 
     @property
     def matches(self) -> bool:
@@ -126,6 +136,49 @@ def public_customer(issuer: Issuer) -> Customer:
         zip_code=issuer.zip_code,
         cfdi_use="S01",
     )
+
+
+def spread_discount(
+    lines: list[OrderLine], amount: Decimal, tax: Decimal, field: str
+) -> list[OrderLine]:
+    """Spread an order-level discount over the lines taxed at the discount's rate.
+
+    ``amount`` is the discount before tax and ``tax`` the tax it takes back (both positive).
+    Each line's share is proportional to its net amount, rounded to cents; the last line takes
+    the remainder, so the shares add up exactly.
+
+    Raises:
+        ValidationError: no line is taxed at the discount's rate, or the discount is larger
+            than those lines.
+    """
+    if amount <= 0:
+        return lines
+    rate = iva_rate(amount, tax)
+    targets = [
+        index for index, line in enumerate(lines)
+        if line.subtotal - line.discount > 0
+        and iva_rate(line.subtotal - line.discount, line.tax) == rate
+    ]
+    net_total = sum((lines[i].subtotal - lines[i].discount for i in targets), Decimal(0))
+    if not targets or amount > net_total:
+        raise ValidationError(
+            f"the discount of {amount} (tax {tax}) cannot be spread over the order's lines "
+            f"taxed at {rate}",
+            field=field, code="APUNTO-ORDERS-004",
+        )
+    spread = list(lines)
+    left_amount, left_tax = amount, tax
+    for position, index in enumerate(targets):
+        line = lines[index]
+        if position == len(targets) - 1:
+            share, share_tax = left_amount, left_tax
+        else:
+            weight = (line.subtotal - line.discount) / net_total
+            share, share_tax = quantize(amount * weight, 2), quantize(tax * weight, 2)
+        left_amount -= share
+        left_tax -= share_tax
+        spread[index] = attrs.evolve(line, discount=line.discount + share, tax=line.tax - share_tax)
+    return spread
 
 
 def _make_item(line: OrderLine, subtotal: Decimal, tax: Tax) -> LineItem:
@@ -179,8 +232,16 @@ def build_invoice(
 
     ``paid_at`` is the store's ISO 8601 text (its offset dropped: CFDI dates are local time),
     ``folio`` the store's order number; both are taken as the stores send them.
+
+    Raises:
+        ValidationError: no billable lines, a foreign currency without its exchange rate, or
+            an order whose lines cannot add up to its total to the cent (nothing is sent).
     """
-    issued_at = datetime.fromisoformat(str(paid_at or datetime.now().isoformat())).replace(tzinfo=None)
+    paid = (
+        datetime.fromisoformat(str(paid_at).replace(" ", "T")).replace(tzinfo=None)
+        if paid_at else None
+    )
+    period = paid or datetime.now()
     rate = money(exchange_rate, "exchange_rate") if exchange_rate is not None else None
     folio = str(folio or "") or None
     if not lines:
@@ -206,16 +267,24 @@ def build_invoice(
         payment_method="PUE",  # a paid order is paid at issuance
         series=series,
         folio=folio,
-        issued_at=issued_at,
+        issued_at=None,  # dated when issued: the payment date is FechaPago, not Fecha
         global_info=(
-            GlobalInformation(periodicity="01", months=f"{issued_at.month:02d}", year=issued_at.year)
+            GlobalInformation(periodicity="01", months=f"{period.month:02d}", year=period.year)
             if public
             else None
         ),
     )
     total = invoice.total
+    if total != order_total:
+        raise ValidationError(
+            f"the invoice would total {total} {currency} and the order charged {order_total}: "
+            "a line's tax is outside what any SAT rounding of its base allows; fix the order's "
+            "taxes in the store",
+            field="order.total", code="APUNTO-ORDERS-005",
+        )
     return OrderMapping(
-        invoice=invoice, order_total=order_total, difference=total - order_total, public=public
+        invoice=invoice, order_total=order_total, difference=total - order_total, public=public,
+        paid_at=paid,
     )
 
 

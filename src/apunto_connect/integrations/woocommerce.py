@@ -4,7 +4,8 @@ Facts used: the webhook signature is ``X-WC-Webhook-Signature``, the base64 HMAC
 raw body with the webhook's secret; order amounts are decimal strings; each line item carries
 ``subtotal`` (before coupons) and ``total`` (after coupons), both excluding tax, with
 ``total_tax`` beside them whether or not the store enters prices with tax
-(``prices_include_tax``); shipping lines carry ``total`` and ``total_tax``; fee lines likewise.
+(``prices_include_tax``); shipping lines carry ``total`` and ``total_tax``; fee lines likewise,
+negative when a discount plugin adds a discount as a fee (mapped as a line discount).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ._orders import (
     ProductKeys,
     build_invoice,
     money,
+    spread_discount,
     verify_base64_hmac,
 )
 
@@ -88,9 +90,14 @@ def _lines(order: Mapping[str, Any], keys_for: Callable[[Mapping[str, Any]], Pro
                     keys=SHIPPING_KEYS,
                 )
             )
+    discounts: list[tuple[int, Decimal, Decimal]] = []
     for index, fee in enumerate(order.get("fee_lines") or []):
         total = money(fee.get("total"), f"order.fee_lines[{index}].total")
-        if total > 0:
+        if total < 0:
+            # A discount plugin's negative fee: a discount on the lines, never a dropped line.
+            tax = money(fee.get("total_tax"), f"order.fee_lines[{index}].total_tax")
+            discounts.append((index, -total, -tax))
+        elif total > 0:
             lines.append(
                 OrderLine(
                     description=str(fee.get("name") or "Cargo"),
@@ -101,6 +108,8 @@ def _lines(order: Mapping[str, Any], keys_for: Callable[[Mapping[str, Any]], Pro
                     keys=FEE_KEYS,
                 )
             )
+    for index, amount, tax in discounts:
+        lines = spread_discount(lines, amount, tax, f"order.fee_lines[{index}]")
     return lines
 
 

@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from .carta_porte import (
+    CartaPorte,
+    CartaPorteInvoice,
+    WaybillFigure,
+    WaybillGoods,
+    WaybillLocation,
+    WaybillTrailer,
+    WaybillTruck,
+    carta_porte_from_trip,
+    new_id_ccp,
+)
 from .common import Capability, ConnectionStatus
 from .convert import from_dict, to_dict
+from .credit_notes import CreditNote, CreditNoteReason
+from .global_invoice import Ticket, global_invoice
 from .invoices import (
     Cancellation,
     CancellationStatus,
@@ -24,6 +37,7 @@ from .invoices import (
     TaxSummary,
 )
 from .parties import Customer, Issuer, PartnerType
+from .payments import PaidDocument, PayableInvoice, Payment, PaymentReceipt, ReceiptTotals
 from .storage import StoredFile
 from .tracking import (
     Assignment,
@@ -46,8 +60,12 @@ __all__ = [
     "Cancellation",
     "CancellationStatus",
     "Capability",
+    "CartaPorte",
+    "CartaPorteInvoice",
     "ConnectionStatus",
     "Container",
+    "CreditNote",
+    "CreditNoteReason",
     "Customer",
     "Driver",
     "FleetType",
@@ -59,9 +77,14 @@ __all__ = [
     "Issuer",
     "LineItem",
     "LineTotals",
+    "PaidDocument",
     "PartnerType",
+    "PayableInvoice",
+    "Payment",
     "PaymentMethod",
+    "PaymentReceipt",
     "Port",
+    "ReceiptTotals",
     "RelatedDocuments",
     "Shipment",
     "StampedInvoice",
@@ -70,12 +93,21 @@ __all__ = [
     "TaxFactor",
     "TaxKind",
     "TaxSummary",
+    "Ticket",
     "Tracking",
     "TrackingEvent",
     "TrackingMode",
     "TrackingStatus",
     "Vehicle",
+    "WaybillFigure",
+    "WaybillGoods",
+    "WaybillLocation",
+    "WaybillTrailer",
+    "WaybillTruck",
     "WebhookEvent",
+    "carta_porte_from_trip",
     "from_dict",
+    "global_invoice",
+    "new_id_ccp",
     "to_dict",
 ]

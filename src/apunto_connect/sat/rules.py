@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from ..errors import Issue, Severity, ValidationError
 from ..models.invoices import (
@@ -39,6 +40,9 @@ from .products import (
     validate_unit_code,
 )
 from .rfc import GENERIC_FOREIGN_RFC, GENERIC_NATIONAL_RFC, RfcKind, validate_rfc
+
+if TYPE_CHECKING:
+    from ..models.documents import FiscalDocument
 
 __all__ = ["PUBLIC_NAME", "check", "preflight", "validate_cancellation"]
 
@@ -805,14 +809,19 @@ def _totals(out: _Findings, invoice: Invoice) -> InvoiceTotals | None:
 
 
 # --- entry points -------------------------------------------------------------------------------
-def preflight(invoice: Invoice, issuer: Issuer | None = None) -> list[Issue]:
+def preflight(invoice: Invoice | FiscalDocument, issuer: Issuer | None = None) -> list[Issue]:
     """Return every issue the SAT or the PAC would raise about ``invoice``, errors first.
 
     Args:
-        invoice: the invoice to check.
+        invoice: the invoice to check; payment receipts, credit notes and Carta Porte invoices
+            are checked by :mod:`.rules_documents` (host CFDI plus their own rules).
         issuer: the issuer; defaults to ``invoice.issuer``. Issuer rules (and the ones that
             compare with LugarExpedicion) are skipped when neither is given.
     """
+    if not isinstance(invoice, Invoice):
+        from .rules_documents import preflight_document
+
+        return preflight_document(invoice, issuer)
     out = _Findings()
     issuer = issuer if issuer is not None else invoice.issuer
     if issuer is not None:
@@ -839,7 +848,7 @@ def preflight(invoice: Invoice, issuer: Issuer | None = None) -> list[Issue]:
     return sorted(out.issues, key=lambda issue: issue.severity is not Severity.ERROR)
 
 
-def check(invoice: Invoice, issuer: Issuer | None = None) -> None:
+def check(invoice: Invoice | FiscalDocument, issuer: Issuer | None = None) -> None:
     """Raise :class:`ValidationError` listing every issue when :func:`preflight` finds an error.
 
     Warnings alone do not raise; when it does raise, the warnings travel in
