@@ -109,7 +109,7 @@ from ..models.invoices import (
 )
 from ..models.parties import Customer, Issuer
 from ..money import quantize, round_money
-from ..sat import preflight, validate_cancellation, validate_product_name
+from ..sat import validate_cancellation, validate_product_name
 from .base import DownloadFormat, InvoiceProvider, StampAttempt
 
 __all__ = [
@@ -1081,12 +1081,6 @@ class AlegraProvider(InvoiceProvider):
         )
 
     # -- validation -------------------------------------------------------------------------------
-
-    def preflight(self, invoice: Invoice) -> list[Issue]:
-        """Every problem the SAT or Alegra would certainly reject, found without a network call."""
-        issues = list(preflight(invoice, self.issuer))
-        issues.extend(_alegra_issues(invoice))
-        return issues
 
     def _check(self, invoice: Invoice, prefix: str = "") -> list[Issue]:
         found = [i for i in self.preflight(invoice) if i.severity is Severity.ERROR]

@@ -199,7 +199,7 @@ class InvoiceProvider(ProviderBase):
 
         issues = list(sat.preflight(invoice, invoice.issuer or self._configured_issuer))
         issues.extend(self._vendor_issues(invoice))
-        return issues
+        return list(dict.fromkeys(issues))  # a rule both layers check is reported once
 
     def _vendor_issues(self, invoice: Invoice) -> list[Any]:
         """Hook: this vendor's own rules (limits, unsupported fields), as issues."""

@@ -1436,11 +1436,6 @@ class ContaDigitalProvider(InvoiceProvider):
 
     # -- stamping ----------------------------------------------------------------------------
 
-    def preflight(self, invoice: Invoice) -> list[Issue]:
-        """Every problem the SAT rules and ContaDigital's limits find in ``invoice`` (no I/O)."""
-        found = super().preflight(invoice)
-        return list(dict.fromkeys(found))  # a rule both layers check is reported once
-
     def _vendor_issues(self, invoice: Invoice) -> list[Issue]:
         return contadigital_issues(invoice, self.api)
 
