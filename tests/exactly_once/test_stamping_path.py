@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from apunto_connect import Sandbox
-from apunto_connect.errors import Conflict, StampOutcomeUnknown, Timeout, ValidationError
+from apunto_connect.errors import Conflict, NotFound, StampOutcomeUnknown, Timeout, ValidationError
 from apunto_connect.journal import StampState
 from apunto_connect.models import Customer
 from apunto_connect.sandbox import Fault, FaultKind
@@ -94,7 +94,7 @@ def test_resolve_without_uuid_lets_the_key_send_again() -> None:
         sb.emulator("actiun").stamping_seconds = 0.1  # type: ignore[attr-defined]
         provider = sb.invoice_provider("actiun")
         provider.stamp(invoice_for("808"), idempotency_key="order-808")
-        with pytest.raises(Exception):
+        with pytest.raises(NotFound):
             provider.resolve("unknown-key", uuid=None)
         record = provider.resolve("order-808", uuid=None)
         assert record.state is StampState.FAILED
