@@ -41,8 +41,8 @@ _SENDER = textwrap.dedent(
     import sys, time
     from apunto_connect.webhooks import WebhookSender
 
-    target, url, lease = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    sender = WebhookSender([url], "%s", outbox=target, deliver_immediately=False, lease=lease,
+    target, url, lease, secret = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+    sender = WebhookSender([url], secret, outbox=target, deliver_immediately=False, lease=lease,
                            timeout=5, initial_backoff=0.05, max_backoff=0.2)
     print("ready", flush=True)
     end = time.monotonic() + 40  # bounded, whatever happens
@@ -53,7 +53,6 @@ _SENDER = textwrap.dedent(
                 break
             time.sleep(0.05)  # someone else holds what is left
     """
-    % SECRET
 )
 
 
@@ -134,7 +133,7 @@ def _queue_events(target: str, url: str) -> list[str]:
 def _start_senders(target: str, url: str, count: int, lease: float) -> list[subprocess.Popen[str]]:
     return [
         subprocess.Popen(
-            [sys.executable, "-c", _SENDER, target, url, str(lease)],
+            [sys.executable, "-c", _SENDER, target, url, str(lease), SECRET],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         for _ in range(count)

@@ -172,6 +172,23 @@ def test_a_short_lock_is_waited_out(tmp_path: Path):
         other.close()
 
 
+def test_sync_modes_keep_every_commit_and_unknown_modes_are_refused(tmp_path: Path):
+    from apunto_connect.errors import ValidationError
+
+    for mode in ("sent", "full", "normal"):
+        store = SqliteJournal(tmp_path / f"{mode}.sqlite3", synchronous=mode)
+        claim = store.claim(V, A, "k1", "h1")
+        store.mark_sent(claim)
+        store.mark_stamped(claim, uuid="U", vendor_id=None, result=None)
+        store.close()
+        reopened = SqliteJournal(tmp_path / f"{mode}.sqlite3")
+        record = reopened.get(V, A, "k1")
+        assert record is not None and record.state == StampState.STAMPED
+    with pytest.raises(ValidationError) as caught:
+        SqliteJournal(tmp_path / "x.sqlite3", synchronous="sometimes")
+    assert caught.value.issues[0].field == "synchronous"
+
+
 def test_a_store_from_a_newer_release_is_refused(tmp_path: Path):
     path = tmp_path / "journal.sqlite3"
     SqliteJournal(path).close()
