@@ -236,3 +236,24 @@ def test_outbox_and_outbox_path_are_one_option(tmp_path: Path):
     sender = WebhookSender(["https://a.test/h"], SECRET, outbox_path=tmp_path / "b.db",
                            deliver_immediately=False)
     assert sender.store.identity == f"sqlite:{(tmp_path / 'b.db').resolve()}"
+
+
+def test_cli_lists_and_retries_on_either_store(outbox_target: str, capsys: pytest.CaptureFixture[str]):
+    import json
+
+    from apunto_connect.cli import main
+
+    outbox = Outbox(outbox_target)
+    event = Event(id=f"evt_{uuid.uuid4().hex}", type="invoice.stamped", provider="alegra",
+                  data={}, created_at=datetime.now(timezone.utc))
+    outbox.add(event, ["https://crm.test/hooks"], time.time())
+    (delivery,) = outbox.claim_due(time.time(), owner="sender", lease=60)
+    outbox.mark_failed_attempt(delivery, "HTTP 500", time.time(), park=True)
+    assert main(["webhooks", "--outbox", outbox_target, "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(d["event_id"], d["status"], d["last_error"]) for d in listed] == [
+        (event.id, "failed", "HTTP 500")
+    ]
+    assert main(["webhooks", "--outbox", outbox_target, "retry"]) == 0
+    assert "1 deliveries queued again" in capsys.readouterr().out
+    assert [d.status for d in outbox.list()] == ["pending"]
