@@ -100,7 +100,6 @@ class SqliteJournal(SqlJournal):
         self.busy_timeout = busy_timeout
         self.use_returning = HAS_RETURNING
         self._local = threading.local()
-        self._closed = False
         self._open()
 
     def __repr__(self) -> str:
