@@ -41,8 +41,8 @@ _SENDER = textwrap.dedent(
     import sys, time
     from apunto_connect.webhooks import WebhookSender
 
-    target, url, lease = sys.argv[1], sys.argv[2], float(sys.argv[3])
-    sender = WebhookSender([url], "%s", outbox=target, deliver_immediately=False, lease=lease,
+    target, url, lease, secret = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
+    sender = WebhookSender([url], secret, outbox=target, deliver_immediately=False, lease=lease,
                            timeout=5, initial_backoff=0.05, max_backoff=0.2)
     print("ready", flush=True)
     end = time.monotonic() + 40  # bounded, whatever happens
@@ -53,7 +53,6 @@ _SENDER = textwrap.dedent(
                 break
             time.sleep(0.05)  # someone else holds what is left
     """
-    % SECRET
 )
 
 
@@ -134,7 +133,7 @@ def _queue_events(target: str, url: str) -> list[str]:
 def _start_senders(target: str, url: str, count: int, lease: float) -> list[subprocess.Popen[str]]:
     return [
         subprocess.Popen(
-            [sys.executable, "-c", _SENDER, target, url, str(lease)],
+            [sys.executable, "-c", _SENDER, target, url, str(lease), SECRET],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         for _ in range(count)
@@ -237,3 +236,24 @@ def test_outbox_and_outbox_path_are_one_option(tmp_path: Path):
     sender = WebhookSender(["https://a.test/h"], SECRET, outbox_path=tmp_path / "b.db",
                            deliver_immediately=False)
     assert sender.store.identity == f"sqlite:{(tmp_path / 'b.db').resolve()}"
+
+
+def test_cli_lists_and_retries_on_either_store(outbox_target: str, capsys: pytest.CaptureFixture[str]):
+    import json
+
+    from apunto_connect.cli import main
+
+    outbox = Outbox(outbox_target)
+    event = Event(id=f"evt_{uuid.uuid4().hex}", type="invoice.stamped", provider="alegra",
+                  data={}, created_at=datetime.now(timezone.utc))
+    outbox.add(event, ["https://crm.test/hooks"], time.time())
+    (delivery,) = outbox.claim_due(time.time(), owner="sender", lease=60)
+    outbox.mark_failed_attempt(delivery, "HTTP 500", time.time(), park=True)
+    assert main(["webhooks", "--outbox", outbox_target, "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(d["event_id"], d["status"], d["last_error"]) for d in listed] == [
+        (event.id, "failed", "HTTP 500")
+    ]
+    assert main(["webhooks", "--outbox", outbox_target, "retry"]) == 0
+    assert "1 deliveries queued again" in capsys.readouterr().out
+    assert [d.status for d in outbox.list()] == ["pending"]

@@ -172,6 +172,23 @@ def test_a_short_lock_is_waited_out(tmp_path: Path):
         other.close()
 
 
+def test_sync_modes_keep_every_commit_and_unknown_modes_are_refused(tmp_path: Path):
+    from apunto_connect.errors import ValidationError
+
+    for mode in ("sent", "full", "normal"):
+        store = SqliteJournal(tmp_path / f"{mode}.sqlite3", synchronous=mode)
+        claim = store.claim(V, A, "k1", "h1")
+        store.mark_sent(claim)
+        store.mark_stamped(claim, uuid="U", vendor_id=None, result=None)
+        store.close()
+        reopened = SqliteJournal(tmp_path / f"{mode}.sqlite3")
+        record = reopened.get(V, A, "k1")
+        assert record is not None and record.state == StampState.STAMPED
+    with pytest.raises(ValidationError) as caught:
+        SqliteJournal(tmp_path / "x.sqlite3", synchronous="sometimes")
+    assert caught.value.issues[0].field == "synchronous"
+
+
 def test_a_store_from_a_newer_release_is_refused(tmp_path: Path):
     path = tmp_path / "journal.sqlite3"
     SqliteJournal(path).close()
@@ -264,3 +281,23 @@ def test_postgres_without_the_extra_names_it(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed
     with pytest.raises(ConfigurationError, match=r"apunto-connect\[postgres\]"):
         PostgresJournal("postgresql://u@127.0.0.1:1/db")
+
+
+def test_a_forked_worker_opens_its_own_connections(durable_target: str):
+    store = open_journal(durable_target)
+    store.claim(V, A, "parent-key", "h")  # the parent's connection is open and used
+    pid = os.fork()
+    if pid == 0:  # the child: the inherited handle must work on fresh connections
+        code = 1
+        try:
+            claim = store.claim(V, A, "child-key", "h", wait=5)
+            store.mark_sent(claim)
+            store.mark_stamped(claim, uuid="CHILD", vendor_id=None, result=None)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    record = store.get(V, A, "child-key")
+    assert record is not None and record.uuid == "CHILD"
+    assert store.claim(V, A, "another", "h").fresh  # the parent's side still works

@@ -166,10 +166,12 @@ class SqlJournal(JournalStore):
     # -- what a backend provides ----------------------------------------------------------
 
     @abc.abstractmethod
-    def _run(self, work: Callable[[Tx], T], *, write: bool = True) -> T:
+    def _run(self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False) -> T:
         """Run ``work`` in one transaction and return its result.
 
         Committed on return, rolled back when it raises, retried on a transient lock.
+        ``durable`` marks a commit that must be on disk before the caller goes on (a request
+        recorded as sent, a hand resolution), whatever the store's sync setting.
         """
 
     @abc.abstractmethod
@@ -377,7 +379,7 @@ class SqlJournal(JournalStore):
                 lease_expires=now + lease,
             )
 
-        self._run(work)
+        self._run(work, durable=True)
 
     def restore(self, claim: Claim, state: StampState) -> None:
         def work(tx: Tx) -> None:
@@ -459,7 +461,7 @@ class SqlJournal(JournalStore):
             assert settled is not None
             return settled
 
-        return self._run(work)
+        return self._run(work, durable=True)
 
 
 class SqlOutbox(OutboxStore):
