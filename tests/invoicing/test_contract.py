@@ -81,3 +81,24 @@ def test_stamping_twice_with_one_key_gives_one_cfdi(name: str) -> None:
         first = provider.stamp(invoice, idempotency_key=f"twice-{name}")
         second = provider.stamp(invoice, idempotency_key=f"twice-{name}")
     assert first.uuid == second.uuid
+
+
+@pytest.mark.parametrize("name", PROVIDERS)
+def test_stamp_many_keeps_order_and_types_the_bad_ones(name: str) -> None:
+    from apunto_connect.errors import ValidationError
+
+    good = [contract_invoice(folio=str(600 + n)) for n in range(4)]
+    bad = contract_invoice(folio="650").with_changes(
+        customer=Customer("EKU9003173C9", "ESCUELA KEMPER URGATE, S.A. DE C.V.", "601", "26015")
+    )
+    batch = [good[0], bad, good[1], good[2], bad, good[3]]
+    keys = [f"many-{name}-{n}" for n in range(len(batch))]
+    with Sandbox(vendors=[name], seed=13) as sb:
+        provider = sb.invoice_provider(name)
+        outcomes = list(provider.stamp_many(batch, idempotency_keys=keys))
+        issued = sb.emulator(name).issued_uuids()
+    assert [o.index for o in outcomes] == list(range(len(batch)))
+    assert [o.ok for o in outcomes] == [True, False, True, True, False, True]
+    assert all(isinstance(o.error, ValidationError) for o in outcomes if not o.ok)
+    assert sorted(o.stamped.uuid for o in outcomes if o.ok) == sorted(issued)
+    assert len(issued) == 4

@@ -13,12 +13,14 @@ import hashlib
 import json
 import logging
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import attrs
 
 from .._capabilities import ProviderBase
+from .bulk import Progress, StampBatch
 from ..errors import (
     ApuntoError,
     Conflict,
@@ -49,6 +51,10 @@ DEFAULT_SETTLE_SECONDS = 300.0
 A vendor may commit a request after the client gave up waiting (a late commit). Within this
 window a retry that finds nothing raises :class:`StampOutcomeUnknown` instead of sending again;
 after it, "not found" means the request never took effect and sending again is safe."""
+
+
+_LOCK_STRIPES = 64
+"""Locks that serialize registering one customer or product (hashed into a fixed set)."""
 
 
 def _canonical_hash(invoice: Invoice) -> str:
@@ -130,6 +136,8 @@ class InvoiceProvider(ProviderBase):
     on :attr:`events` by this base class.
     """
 
+    bulk_concurrency: ClassVar[int] = 4
+    """Threads :meth:`stamp_many` uses when not told (vendors with published limits lower it)."""
     finds_existing: ClassVar[bool] = False
     """Whether :meth:`_find_existing` can ask the vendor if a document exists."""
     asks_before_first_send: ClassVar[bool] = False
@@ -237,8 +245,20 @@ class InvoiceProvider(ProviderBase):
                 stamped (a retry with the same key then finds it or raises
                 :class:`StampOutcomeUnknown`).
         """
+        return self._stamp_and_emit(invoice, idempotency_key, resend)
+
+    def _stamp_and_emit(
+        self,
+        invoice: Invoice,
+        idempotency_key: str | None,
+        resend: bool,
+        known: Mapping[tuple[str, str], StampedInvoice | None] | None = None,
+        validated: bool = False,
+    ) -> StampedInvoice:
         try:
-            stamped, fresh_event = self._stamp_path(invoice, idempotency_key, resend)
+            stamped, fresh_event = self._stamp_path(
+                invoice, idempotency_key, resend, known=known, validated=validated
+            )
         except ApuntoError as exc:
             data = _invoice_data(invoice) if isinstance(invoice, Invoice) else {}
             data.update(error=type(exc).__name__, message=str(exc))
@@ -251,14 +271,21 @@ class InvoiceProvider(ProviderBase):
         return stamped
 
     def _stamp_path(
-        self, invoice: Invoice, key: str | None, resend: bool
+        self,
+        invoice: Invoice,
+        key: str | None,
+        resend: bool,
+        *,
+        known: Mapping[tuple[str, str], StampedInvoice | None] | None = None,
+        validated: bool = False,
     ) -> tuple[StampedInvoice, Event | None]:
         self.require(Capability.STAMP)
-        self._validate(invoice)
+        if not validated:
+            self._validate(invoice)
         if key is None:
             # No key: no journal, but an ambiguous failure is still looked up where it can be.
             attempt = StampAttempt(self, invoice, None, None, self._initial_reference(invoice))
-            prepared = self._prepare_stamp(invoice)
+            prepared = self._prepare_locked(invoice)
             try:
                 stamped = self._send_stamp(attempt, prepared)
             except BaseException as exc:
@@ -280,28 +307,33 @@ class InvoiceProvider(ProviderBase):
             return self._from_record(record, key), None
         attempt = StampAttempt(self, invoice, key, claim, reference=dict(record.reference))
         try:
-            return self._stamp_claimed(attempt, resend)
+            return self._stamp_claimed(attempt, resend, known)
         except BaseException:
             self.journal.release(claim)  # a no-op when an outcome was recorded
             raise
 
     def _stamp_claimed(
-        self, attempt: StampAttempt, resend: bool
+        self,
+        attempt: StampAttempt,
+        resend: bool,
+        known: Mapping[tuple[str, str], StampedInvoice | None] | None = None,
     ) -> tuple[StampedInvoice, Event | None]:
         claim = attempt.claim
         assert claim is not None
         record = claim.record
         earlier_sent = record.state in (StampState.SENT, StampState.UNKNOWN)
-        if (earlier_sent and not resend) or (
-            record.state in (StampState.CLAIMED, StampState.FAILED)
-            and self.asks_before_first_send
-        ):
-            found = self._ask_vendor(attempt) if self._can_find(attempt) else None
+        first_send = record.state in (StampState.CLAIMED, StampState.FAILED)
+        if (earlier_sent and not resend) or (first_send and self.asks_before_first_send):
+            reference = (attempt.reference.get("series", ""), attempt.reference.get("folio", ""))
+            if first_send and known is not None and reference in known:
+                found = known[reference]  # the batch asked the vendor once for all of them
+            else:
+                found = self._ask_vendor(attempt) if self._can_find(attempt) else None
             if found is not None:
                 return found, self._record_stamped(claim, found)
             if earlier_sent:
                 self._refuse_unknown(attempt)
-        prepared = self._prepare_stamp(attempt.invoice)
+        prepared = self._prepare_locked(attempt.invoice)
         try:
             stamped = self._send_stamp(attempt, prepared)
         except BaseException as exc:
@@ -406,6 +438,79 @@ class InvoiceProvider(ProviderBase):
         if isinstance(error, ProviderError) and claim is not None:
             self.journal.mark_failed(claim, f"{type(error).__name__}: {error}")
         raise error
+
+    def _prepare_locked(self, invoice: Invoice) -> Any:
+        """:meth:`_prepare_stamp` while holding this invoice's customer and product locks.
+
+        Two threads registering the same customer or product would both find it missing and
+        both create it at the vendor; with the locks the second one finds the first's.
+        """
+        stripes = self.__dict__.get("_register_locks")
+        if stripes is None:
+            stripes = self.__dict__.setdefault(
+                "_register_locks", [threading.Lock() for _ in range(_LOCK_STRIPES)]
+            )
+        names = {f"customer:{invoice.customer.rfc}"}
+        names.update(f"product:{item.product_code}:{item.description}" for item in invoice.items)
+        held = sorted({hash(name) % _LOCK_STRIPES for name in names})  # one order: no deadlock
+        for index in held:
+            stripes[index].acquire()
+        try:
+            return self._prepare_stamp(invoice)
+        finally:
+            for index in reversed(held):
+                stripes[index].release()
+
+    # -- many at once -------------------------------------------------------------------------
+
+    def stamp_many(
+        self,
+        invoices: Sequence[Invoice],
+        *,
+        concurrency: int | None = None,
+        idempotency_keys: Sequence[str] | None = None,
+        progress: Progress = None,
+    ) -> StampBatch:
+        """Stamp a batch on a bounded pool of threads, each invoice through :meth:`stamp`.
+
+        Every invoice is pre-flighted before the first call; a bad one becomes a failed outcome
+        and never stops the batch. Keys the journal shows stamped are not sent again (re-running
+        a batch after a crash stamps only what is missing). Where the vendor can list a range
+        of serie+folio, the batch asks once instead of once per invoice.
+
+        Args:
+            invoices: the invoices, in the order outcomes are wanted.
+            concurrency: threads stamping at once (default :attr:`bulk_concurrency`).
+            idempotency_keys: one key per invoice (recommended), or none.
+            progress: ``True`` for a tqdm bar (extra ``progress``), or a callable receiving
+                ``(done, total, outcome)``.
+
+        Returns:
+            A :class:`~apunto_connect.invoicing.bulk.StampBatch`: iterate it for the outcomes in
+            input order; ``.summary()`` tallies stamped / already done / failed by type.
+        """
+        self.require(Capability.STAMP)
+        return StampBatch(
+            self, invoices, idempotency_keys, concurrency or self.bulk_concurrency, progress
+        )
+
+    def _stamp_from_batch(
+        self,
+        invoice: Invoice,
+        key: str | None,
+        known: Mapping[tuple[str, str], StampedInvoice | None] | None,
+    ) -> StampedInvoice:
+        return self._stamp_and_emit(invoice, key, False, known=known, validated=True)
+
+    def _find_existing_batch(
+        self, invoices: Sequence[Invoice]
+    ) -> Mapping[tuple[str, str], StampedInvoice | None] | None:
+        """Hook: ask the vendor once about a whole batch's serie+folio references.
+
+        Returns ``{(series, folio): found CFDI or None when certainly absent}``; a reference left
+        out is asked about one by one. ``None``: the vendor cannot answer for a batch.
+        """
+        return None
 
     def _initial_reference(self, invoice: Invoice) -> dict[str, str]:
         """Hook: what finds the document at the vendor before anything is sent.
