@@ -754,6 +754,7 @@ class ControlTProvider(TrackingProvider):
         )
         self._travel_ids: dict[str, str] = {}
         self._ids_lock = threading.Lock()
+        self._last_token: str | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -779,9 +780,12 @@ class ControlTProvider(TrackingProvider):
             lifetime = float(data.get(self._f("expires_in")) or 3600)
         except (TypeError, ValueError):
             lifetime = 3600.0
-        from ..redaction import register_secret
-
-        register_secret(token)
+        # The token is this provider's secret only: its transports mask it, and forget the
+        # previous one, so a long-running process does not keep every token it was issued.
+        with self._ids_lock:
+            previous, self._last_token = self._last_token, token
+        for transport in (self._transport, self._login_transport):
+            transport.replace_secret(previous, token)
         return token, lifetime
 
     def _call(
