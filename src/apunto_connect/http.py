@@ -108,6 +108,10 @@ class RequestOptions:
     idempotent: bool | None = None
 
 
+_DEFAULT_OPTIONS = RequestOptions()
+_NO_STATUSES: frozenset[int] = frozenset()
+
+
 class _RetryableFailure(Exception):
     """Internal: an attempt failed in a way the policy may retry."""
 
@@ -396,7 +400,7 @@ class Transport:
         ``expected`` lists non-2xx statuses the caller handles itself (e.g. 409 as "exists").
         Keyword overrides win over ``options``, which win over the transport's defaults.
         """
-        opts = options or RequestOptions()
+        opts = options or _DEFAULT_OPTIONS
         method = method.upper()
         call_timeout = _split_timeout(timeout or opts.timeout or self.timeout)
         retries = max_retries if max_retries is not None else opts.max_retries
@@ -405,11 +409,13 @@ class Transport:
         safe = idempotent if idempotent is not None else opts.idempotent
         if safe is None:
             safe = method in _IDEMPOTENT_METHODS
-        merged_headers = {**self.headers, **(opts.headers or {}), **(headers or {})}
+        if opts.headers or headers:
+            merged_headers = {**self.headers, **(opts.headers or {}), **(headers or {})}
+        else:
+            merged_headers = self.headers  # requests merges into a new dict; this one is not changed
         url = self.url(path)
-        expected_statuses = frozenset(expected)
-        started = self._clock()
-        deadline_at = started + call_deadline if call_deadline is not None else None
+        expected_statuses = frozenset(expected) if expected else _NO_STATUSES
+        deadline_at = self._clock() + call_deadline if call_deadline is not None else None
         unauthorized_retry_used = False
 
         def attempt() -> requests.Response:
@@ -514,7 +520,7 @@ class Transport:
                 json=json,
                 data=data,
                 files=files,
-                headers=dict(headers),
+                headers=headers,
                 auth=self.auth,
                 timeout=timeout,
             )
