@@ -515,7 +515,7 @@ class ContaDigitalEmulator(Emulator):
                 f"conceptos ({totals.total})"
             )
 
-    def _stamp(self, stored: _StoredInvoice) -> EmulatorResponse:
+    def _stamp(self, stored: _StoredInvoice, request: EmulatorRequest) -> EmulatorResponse:
         registered = _SAT_NAMES.get(stored.client.rfc)
         if registered is not None and registered != stored.client.name:
             raise _fail(_RECEIVER_NAME_REJECTION)
@@ -537,7 +537,7 @@ class ContaDigitalEmulator(Emulator):
         stored.invoice, stored.folio, stored.document = invoice, folio, document
         stored.status = _STAMPED
         self.invoices[stored.id] = stored
-        return _envelope(self._describe(stored))
+        return _envelope(self._describe(stored, request))
 
     @route("POST", _PATHS["invoices"])
     def save_or_stamp(self, request: EmulatorRequest) -> EmulatorResponse:
@@ -560,9 +560,11 @@ class ContaDigitalEmulator(Emulator):
         if body.get("SoloGuardar"):
             self.invoices[stored.id] = stored
             return _envelope({"Id": stored.id, "Estatus": _SAVED})
-        return self._stamp(stored)
+        return self._stamp(stored, request)
 
-    def _describe(self, stored: _StoredInvoice, files: bool = True) -> dict[str, Any]:
+    def _describe(
+        self, stored: _StoredInvoice, request: EmulatorRequest, files: bool = True
+    ) -> dict[str, Any]:
         document = stored.document
         described: dict[str, Any] = {
             "Id": stored.id,
@@ -582,7 +584,9 @@ class ContaDigitalEmulator(Emulator):
         }
         if files and document is not None:
             described["XmlBase64"] = base64.b64encode(document.xml).decode("ascii")
-            described["PdfBase64"] = base64.b64encode(document.pdf).decode("ascii")
+            # A link rather than PdfBase64 (the reply carries either): the sandbox draws a PDF
+            # only when it is downloaded.
+            described["PdfLink"] = f"{self._public_base(request)}/descargas/{stored.id}.pdf"
         if stored.acuse is not None:
             described["AcuseBase64"] = base64.b64encode(stored.acuse).decode("ascii")
         return described
@@ -600,7 +604,22 @@ class ContaDigitalEmulator(Emulator):
     def get_invoice(self, request: EmulatorRequest, company_id: str, invoice_id: str) -> EmulatorResponse:
         """One invoice with its XML and PDF in base64 (drafts have neither)."""
         self._own_company(company_id)
-        return _envelope(self._describe(self._stored(invoice_id)))
+        return _envelope(self._describe(self._stored(invoice_id), request))
+
+    @route("GET", "/descargas/{invoice_id}.pdf")
+    def pdf_file(self, request: EmulatorRequest, invoice_id: str) -> EmulatorResponse:
+        """A stamped invoice's PDF behind the ``PdfLink`` of its reply (drawn on first download)."""
+        stored = self._stored(invoice_id)
+        if stored.document is None:
+            raise _fail(f"La factura {invoice_id} no está timbrada", status=404)
+        return EmulatorResponse(200, stored.document.pdf, {"Content-Type": "application/pdf"})
+
+    def _public_base(self, request: EmulatorRequest) -> str:
+        """The base URL the client used: loopback (under the server) or the real host."""
+        host = request.header("host")
+        if host.startswith(("127.0.0.1", "localhost", "[::1]")):
+            return f"http://{host}/{self.name}"
+        return self.base_urls[0]
 
     @route("DELETE", _PATHS["invoices"])
     def cancel(self, request: EmulatorRequest) -> EmulatorResponse:

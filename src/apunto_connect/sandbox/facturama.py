@@ -49,6 +49,7 @@ from .documents import (
     IssuedDocument,
     cancellation_receipt,
     issue_document,
+    load_fpdf,
     mexico_local,
 )
 from .framework import (
@@ -1381,9 +1382,7 @@ def _original_string(record: IssuedCfdi) -> str:
 
 def _acuse_pdf(record: IssuedCfdi) -> bytes:
     """A one-page PDF of the cancellation receipt (fpdf2, loaded lazily)."""
-    from fpdf import FPDF
-
-    pdf: Any = FPDF(format="Letter")
+    pdf: Any = load_fpdf()(format="Letter")
     pdf.add_page()
     lines = [
         ("B", 14, "Acuse de cancelación de CFDI"),
