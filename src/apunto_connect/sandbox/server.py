@@ -102,6 +102,10 @@ class _Server(ThreadingMixIn, HTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in one write (buffered until the flush after each answer), with
+    # Nagle off: otherwise a kept-alive connection waits for the client's delayed ACK (~40 ms).
+    wbufsize = -1
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:
