@@ -51,6 +51,7 @@ from ..models.invoices import (
 from ..models.parties import Customer, Issuer
 from .documents import IssuedDocument, cancellation_receipt, issue_document, mexico_local
 from .framework import Emulator, EmulatorRequest, EmulatorResponse, HttpError, SandboxClock, route
+from .indexes import Grouped
 
 __all__ = ["DEMO_API_KEY", "DISABLED_API_KEY", "ContaDigitalEmulator"]
 
@@ -208,6 +209,7 @@ class ContaDigitalEmulator(Emulator):
             501: _Product(501, "FLETE TERRESTRE", "78101802", 7),
         }
         self.clients: dict[int, _Client] = {}
+        self._clients_by_rfc: Grouped[str, int] = Grouped()  # RFC -> client ids, oldest first
         self.invoices: dict[int, _StoredInvoice] = {}
         self._next_ids = {"client": 3001, "product": 601, "invoice": 9001}
 
@@ -335,7 +337,8 @@ class ContaDigitalEmulator(Emulator):
         """The customer with this RFC, or a null ``Resultado``."""
         self._own_company(company_id)
         wanted = _segment(rfc).upper()
-        found = next((c for c in self.clients.values() if c.rfc == wanted), None)
+        ids = self._clients_by_rfc.get(wanted)
+        found = self.clients[next(iter(ids))] if ids else None
         return _envelope(found.as_json(self.company_id) if found else None)
 
     def _client_fields(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -363,12 +366,11 @@ class ContaDigitalEmulator(Emulator):
     def create_customer(self, request: EmulatorRequest) -> EmulatorResponse:
         """Register a customer; an active one with the same RFC already exists is an error."""
         fields = self._client_fields(self._body(request))
-        if fields["rfc"] not in _GENERIC_RFCS and any(
-            c.rfc == fields["rfc"] for c in self.clients.values()
-        ):
+        if fields["rfc"] not in _GENERIC_RFCS and self._clients_by_rfc.count(fields["rfc"]):
             raise _fail(f"Ya existe un cliente registrado con el RFC {fields['rfc']}")
         client = _Client(id=self._new_id("client"), **fields)
         self.clients[client.id] = client
+        self._clients_by_rfc.add(client.rfc, client.id)
         return _envelope({"Id": client.id})
 
     @route("PUT", _PATHS["customers"])
@@ -378,7 +380,9 @@ class ContaDigitalEmulator(Emulator):
         client = self.clients.get(int(_number(body.get("Id"), "Id")))
         if client is None:
             raise _fail("No se encontró el cliente", status=404)
-        for key, value in self._client_fields(body).items():
+        fields = self._client_fields(body)
+        self._clients_by_rfc.move(client.rfc, fields["rfc"], client.id)
+        for key, value in fields.items():
             setattr(client, key, value)
         return _envelope({"Id": client.id})
 
