@@ -64,6 +64,7 @@ from urllib.parse import quote
 import attrs
 import requests
 
+from .._caches import BoundedCache, bounded_cache
 from .._overrides import merged_table
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
@@ -752,7 +753,7 @@ class ControlTProvider(TrackingProvider):
             PROVIDER, base_url or BASE_URL, auth=self._auth,
             on_unauthorized=lambda: self._tokens.rejected(self._auth.last_token()), **common,
         )
-        self._travel_ids: dict[str, str] = {}
+        self._travel_ids: BoundedCache[str, str] = bounded_cache("controlt.travel_ids")
         self._ids_lock = threading.Lock()
         self._last_token: str | None = None
 
@@ -819,12 +820,10 @@ class ControlTProvider(TrackingProvider):
 
     def _remember(self, trip_number: str, travel_id: Any) -> None:
         if travel_id not in (None, ""):
-            with self._ids_lock:
-                self._travel_ids[trip_number] = str(travel_id)
+            self._travel_ids.put(trip_number, str(travel_id))
 
     def _travel_id(self, trip_number: str) -> str | None:
-        with self._ids_lock:
-            return self._travel_ids.get(trip_number)
+        return self._travel_ids.get(trip_number)
 
     @staticmethod
     def _trip(tracking_id: str) -> str:
