@@ -234,7 +234,7 @@ def _mask_patterns(text: str) -> str:
     return text
 
 
-_default = Redactor(max_size=0)
+_default = Redactor()  # the process-wide registry and the patterns only
 
 
 def register_secret(value: str) -> None:
