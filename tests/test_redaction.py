@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from apunto_connect.credentials import Secret
-from apunto_connect.errors import AuthenticationError, TransportError
+from apunto_connect.errors import AuthenticationError, ProviderError, TransportError
 from apunto_connect.http import Transport
 from apunto_connect.redaction import MASK, RedactingFilter, redact
 from tests.fakes import FakeClock, ScriptedAdapter, dropped, session_with
@@ -151,3 +151,15 @@ def test_a_provider_with_logging_off_does_no_redaction_work_per_request(monkeypa
         finally:
             logger.setLevel(previous)
             provider.release()
+
+
+def test_a_transport_secret_echoed_by_the_vendor_is_masked_in_the_error():
+    adapter = ScriptedAdapter((400, {"Message": "token login-token-CCCC3333 is not valid here"}))
+    transport = Transport("vendor", "https://api.vendor.test", session=session_with(adapter))
+    transport.replace_secret(None, "login-token-CCCC3333")
+    with pytest.raises(ProviderError) as info:
+        transport.request("GET", "items")
+    error = info.value
+    assert "login-token-CCCC3333" not in str(error)
+    assert "login-token-CCCC3333" not in (error.raw_body or "")
+    assert error.message == "token login-token-CCCC3333 is not valid here"  # kept verbatim

@@ -443,7 +443,7 @@ class Transport:
                 unauthorized_retry_used = True
                 if self.on_unauthorized():
                     return attempt()
-            error = self.error_mapper(self.provider, response)
+            error = self._owned(self.error_mapper(self.provider, response))
             if response.status_code not in self.retry.retry_statuses:
                 raise error
             if not safe and response.status_code not in _ALWAYS_RETRYABLE_STATUSES:
@@ -487,7 +487,7 @@ class Transport:
         try:
             return response.json()
         except ValueError:
-            snippet = redact(response.text[:200])
+            snippet = self._redact(response.text[:200])
             raise TransportError(
                 f"{self.provider}: expected JSON from {self._loggable(response.url)}, "
                 f"got {response.headers.get('Content-Type', 'no content type')}: {snippet!r}",
@@ -540,7 +540,7 @@ class Transport:
             if not sent or safe:
                 raise _RetryableFailure(error) from exc
             raise error from exc
-        # Redacting a URL costs more than the rest of the hot path: only for an enabled logger.
+        # Redacting the URL is the costly part of a log line: only for an enabled logger.
         if log.isEnabledFor(logging.INFO):
             log.info(
                 "%s %s -> %d in %.3fs", method, self._loggable(response.url or url),
@@ -581,6 +581,13 @@ class Transport:
 
     def _redact(self, text: str) -> str:
         return self.redactor.redact(text)
+
+    def _owned(self, error: ProviderError) -> ProviderError:
+        """Have ``error`` mask this transport's own secrets too (its text and raw body)."""
+        error.redactor = self.redactor
+        if error.raw_body:
+            error.raw_body = self._redact(error.raw_body)
+        return error
 
     def _loggable(self, url: str) -> str:
         return self._redact(url)
