@@ -44,6 +44,11 @@ CACHE_LIMITS: dict[str, CacheLimits] = {
         why="last status seen per tracking, to emit tracking.status_changed; a forgotten one "
         "only means the next change of that tracking is not announced",
     ),
+    "drive.folders": CacheLimits(
+        4_096,
+        why="Google Drive folder ids by path and paths by id (the app folder itself is kept "
+        "apart, never forgotten); a miss costs one folder search",
+    ),
     "controlt.travel_ids": CacheLimits(
         10_000,
         why="ControlT travel id per trip number (it never changes); a miss costs one "
@@ -97,6 +102,12 @@ class BoundedCache(Generic[K, V]):
         """Remove ``key``; its value or ``None``."""
         with self._lock:
             return self._data.pop(key, None)
+
+    def prune(self, doomed: Callable[[K], bool]) -> None:
+        """Remove every entry whose key ``doomed`` returns true for."""
+        with self._lock:
+            for key in [key for key in self._data if doomed(key)]:
+                self._data.pop(key, None)
 
     def clear(self) -> None:
         """Forget everything."""
