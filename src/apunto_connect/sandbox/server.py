@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -90,6 +91,13 @@ class _Server(ThreadingMixIn, HTTPServer):
                 return
             self._open.discard(request)
         self._slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up (its read timeout, a dropped-connection fault) is no server
+        # error worth a traceback; anything else still gets one.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         """Shut every open connection (kept-alive ones would otherwise idle on)."""
