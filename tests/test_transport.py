@@ -246,3 +246,49 @@ def test_retries_are_logged_at_info(caplog):
     with caplog.at_level(logging.INFO, logger="apunto_connect"):
         make_transport(adapter).request("GET", "x")
     assert any("retrying" in r.getMessage() for r in caplog.records)
+
+
+def test_threads_sharing_one_transport_each_get_their_own_retry_budget():
+    """The retry controller is built once per transport; its per-call state must not leak."""
+    from requests.adapters import BaseAdapter
+
+    from tests.fakes import make_response
+
+    class FailsEachPathTwice(BaseAdapter):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lock = threading.Lock()
+            self.attempts: dict[str, int] = {}
+
+        def send(self, request, **kwargs):  # type: ignore[override]
+            with self.lock:
+                count = self.attempts[request.url] = self.attempts.get(request.url, 0) + 1
+            return make_response(request, 503 if count <= 2 else 200, {"n": count})
+
+        def close(self) -> None:
+            pass
+
+    adapter = FailsEachPathTwice()
+    transport = Transport(
+        "vendor", "https://api.vendor.test", session=session_with(adapter),  # type: ignore[arg-type]
+        retry=RetryPolicy(max_retries=2, initial_backoff=0.001, max_backoff=0.002, jitter=0),
+    )
+    answers: dict[int, object] = {}
+
+    def worker(n: int) -> None:
+        for round_ in range(5):
+            try:
+                answers[n * 10 + round_] = transport.request_json("GET", f"item/{n}/{round_}")["n"]
+            except Exception as exc:  # pragma: no cover - reported by the assertion below
+                answers[n * 10 + round_] = exc
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert answers == {key: 3 for key in answers} and len(answers) == 20
+    # One more failure than the budget allows still ends in the vendor's error, per call.
+    adapter.attempts["https://api.vendor.test/item/9"] = -1  # four failures ahead: 0, 1, 2 fail
+    with pytest.raises(ServerError):
+        transport.request("GET", "item/9")

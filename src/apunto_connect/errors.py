@@ -31,9 +31,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from .redaction import Redactor
 
 __all__ = [
     "ApuntoError",
@@ -169,6 +172,9 @@ class ProviderError(ApuntoError):
         raw_body: the response body with secrets redacted, for support tickets.
     """
 
+    redactor: Redactor | None = None
+    """Set by the transport that raised the error: masks that provider's own secrets too."""
+
     def __init__(
         self,
         message: str,
@@ -197,7 +203,10 @@ class ProviderError(ApuntoError):
             head += f" [{self.vendor_code}]"
         tail = f" (request id {self.request_id})" if self.request_id else ""
         # Vendors sometimes echo what they were sent; the text shown never carries a secret,
-        # while ``.message`` stays verbatim for code that needs it.
+        # while ``.message`` stays verbatim for code that needs it. A transport's redactor
+        # (set by Transport) also knows that provider's own secrets, such as a login token.
+        if self.redactor is not None:
+            return self.redactor.redact(f"{head}: {self.message}{tail}")
         from .redaction import redact
 
         return redact(f"{head}: {self.message}{tail}")

@@ -45,7 +45,7 @@ from .errors import (
     Timeout,
     TransportError,
 )
-from .redaction import redact
+from .redaction import Redactor, redact
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -106,6 +106,10 @@ class RequestOptions:
     deadline: float | None = None
     headers: Mapping[str, str] | None = None
     idempotent: bool | None = None
+
+
+_DEFAULT_OPTIONS = RequestOptions()
+_NO_STATUSES: frozenset[int] = frozenset()
 
 
 class _RetryableFailure(Exception):
@@ -268,7 +272,8 @@ class Transport:
         error_mapper: turns a failed response into a :class:`ProviderError`.
         on_unauthorized: called once on a 401; return ``True`` after refreshing a token to have
             the request repeated.
-        secrets: extra strings to mask in logs and error bodies.
+        secrets: extra strings to mask in logs and error bodies (this transport's own
+            :class:`~apunto_connect.redaction.Redactor`; see :meth:`replace_secret`).
         sleep, clock: injectable for tests (no real sleeping needed).
     """
 
@@ -299,7 +304,7 @@ class Transport:
         self.pool_maxsize = pool_maxsize
         self.error_mapper = error_mapper or default_error_mapper
         self.on_unauthorized = on_unauthorized
-        self._secrets = tuple(s for s in secrets if s)
+        self.redactor = Redactor(s for s in secrets if s)
         self._sleep = sleep
         self._clock = clock
         self._shared_session = session
@@ -311,6 +316,27 @@ class Transport:
             max=self.retry.max_backoff,
             jitter=self.retry.jitter,
         )
+        # One retry controller for every call: what differs per call (attempt budget, deadline,
+        # what to log) travels in the _Call passed as its argument. Tenacity keeps its running
+        # state per thread, so threads may share it.
+        self._retrying = tenacity.Retrying(
+            stop=self._should_stop,
+            wait=self._retry_wait,
+            retry=tenacity.retry_if_exception_type(_RetryableFailure),
+            sleep=self._sleep,
+            before_sleep=self._before_retry_sleep,
+            reraise=True,
+        )
+
+    # -- secrets ----------------------------------------------------------------------------
+
+    def add_secret(self, value: str) -> None:
+        """Mask ``value`` in this transport's logs and error texts."""
+        self.redactor.add_secret(value)
+
+    def replace_secret(self, old: str | None, new: str) -> None:
+        """Mask ``new`` from now on and forget ``old`` (a rotated login token)."""
+        self.redactor.replace_secret(old, new)
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -374,7 +400,7 @@ class Transport:
         ``expected`` lists non-2xx statuses the caller handles itself (e.g. 409 as "exists").
         Keyword overrides win over ``options``, which win over the transport's defaults.
         """
-        opts = options or RequestOptions()
+        opts = options or _DEFAULT_OPTIONS
         method = method.upper()
         call_timeout = _split_timeout(timeout or opts.timeout or self.timeout)
         retries = max_retries if max_retries is not None else opts.max_retries
@@ -383,11 +409,13 @@ class Transport:
         safe = idempotent if idempotent is not None else opts.idempotent
         if safe is None:
             safe = method in _IDEMPOTENT_METHODS
-        merged_headers = {**self.headers, **(opts.headers or {}), **(headers or {})}
+        if opts.headers or headers:
+            merged_headers = {**self.headers, **(opts.headers or {}), **(headers or {})}
+        else:
+            merged_headers = self.headers  # requests merges into a new dict; this one is not changed
         url = self.url(path)
-        expected_statuses = frozenset(expected)
-        started = self._clock()
-        deadline_at = started + call_deadline if call_deadline is not None else None
+        expected_statuses = frozenset(expected) if expected else _NO_STATUSES
+        deadline_at = self._clock() + call_deadline if call_deadline is not None else None
         unauthorized_retry_used = False
 
         def attempt() -> requests.Response:
@@ -415,7 +443,7 @@ class Transport:
                 unauthorized_retry_used = True
                 if self.on_unauthorized():
                     return attempt()
-            error = self.error_mapper(self.provider, response)
+            error = self._owned(self.error_mapper(self.provider, response))
             if response.status_code not in self.retry.retry_statuses:
                 raise error
             if not safe and response.status_code not in _ALWAYS_RETRYABLE_STATUSES:
@@ -425,39 +453,15 @@ class Transport:
                 raise error  # the vendor wants a longer pause than we are willing to hold
             raise _RetryableFailure(error, retry_after)
 
-        def wait(state: tenacity.RetryCallState) -> float:
-            failure = state.outcome.exception() if state.outcome else None
-            if isinstance(failure, _RetryableFailure) and failure.retry_after is not None:
-                return failure.retry_after
-            return float(self._backoff(state))
-
-        out_of_time = _DeadlineStop(deadline_at, self._clock)
-
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            failure = state.outcome.exception() if state.outcome else None
-            log.info(
-                "%s %s: retrying in %.2fs after attempt %d (%s)",
-                method,
-                self._loggable(url),
-                state.upcoming_sleep,
-                state.attempt_number,
-                redact(str(failure)),
-            )
-
-        retrying = tenacity.Retrying(
-            stop=tenacity.stop_any(tenacity.stop_after_attempt(retries + 1), out_of_time),
-            wait=wait,
-            retry=tenacity.retry_if_exception_type(_RetryableFailure),
-            sleep=self._sleep,
-            before_sleep=before_sleep,
-            reraise=True,
-        )
+        call = _Call(method, url, retries, deadline_at, attempt)
         try:
-            return retrying(attempt)
+            return call.run()
+        except _RetryableFailure as first_failure:
+            call.replay = first_failure
+        try:
+            return self._retrying(_retry_attempt, call)
         except _RetryableFailure as failure:
-            if deadline_at is not None and self._clock() < deadline_at and _stopped_early(
-                retrying.statistics, retries
-            ):
+            if deadline_at is not None and self._clock() < deadline_at and call.attempts < retries + 1:
                 raise Timeout(
                     f"{self.provider}: deadline of {call_deadline}s would pass before the next "
                     f"retry; last error: {failure.error}",
@@ -483,7 +487,7 @@ class Transport:
         try:
             return response.json()
         except ValueError:
-            snippet = redact(response.text[:200])
+            snippet = self._redact(response.text[:200])
             raise TransportError(
                 f"{self.provider}: expected JSON from {self._loggable(response.url)}, "
                 f"got {response.headers.get('Content-Type', 'no content type')}: {snippet!r}",
@@ -506,7 +510,7 @@ class Transport:
         safe: bool,
     ) -> requests.Response:
         started = self._clock()
-        if log.isEnabledFor(logging.DEBUG) and json is not None:
+        if json is not None and log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s body=%s", method, self._loggable(url), self._redact(_dump(json)))
         try:
             response = self.session.request(
@@ -516,7 +520,7 @@ class Transport:
                 json=json,
                 data=data,
                 files=files,
-                headers=dict(headers),
+                headers=headers,
                 auth=self.auth,
                 timeout=timeout,
             )
@@ -529,43 +533,99 @@ class Transport:
                 provider=self.provider,
                 request_sent=sent,
             )
-            log.info("%s %s -> %s (sent=%s)", method, self._loggable(url), type(exc).__name__, sent)
+            if log.isEnabledFor(logging.INFO):
+                log.info(
+                    "%s %s -> %s (sent=%s)", method, self._loggable(url), type(exc).__name__, sent
+                )
             if not sent or safe:
                 raise _RetryableFailure(error) from exc
             raise error from exc
-        elapsed = self._clock() - started
-        log.info(
-            "%s %s -> %d in %.3fs", method, self._loggable(response.url or url),
-            response.status_code, elapsed,
-        )
+        # Redacting the URL is the costly part of a log line: only for an enabled logger.
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "%s %s -> %d in %.3fs", method, self._loggable(response.url or url),
+                response.status_code, self._clock() - started,
+            )
         if log.isEnabledFor(logging.DEBUG):
             log.debug("response body=%s", self._redact(response.text[:2000]))
         return response
 
+    def _should_stop(self, state: tenacity.RetryCallState) -> bool:
+        call: _Call = state.args[0]
+        if state.attempt_number >= call.retries + 1:
+            return True
+        # Stop when the next wait would run past the caller's deadline.
+        return call.deadline_at is not None and (
+            self._clock() + state.upcoming_sleep >= call.deadline_at
+        )
+
+    def _retry_wait(self, state: tenacity.RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome else None
+        if isinstance(failure, _RetryableFailure) and failure.retry_after is not None:
+            return failure.retry_after
+        return float(self._backoff(state))
+
+    def _before_retry_sleep(self, state: tenacity.RetryCallState) -> None:
+        if not log.isEnabledFor(logging.INFO):
+            return
+        call: _Call = state.args[0]
+        failure = state.outcome.exception() if state.outcome else None
+        log.info(
+            "%s %s: retrying in %.2fs after attempt %d (%s)",
+            call.method,
+            self._loggable(call.url),
+            state.upcoming_sleep,
+            state.attempt_number,
+            self._redact(str(failure)),
+        )
+
     def _redact(self, text: str) -> str:
-        return redact(text, self._secrets)
+        return self.redactor.redact(text)
+
+    def _owned(self, error: ProviderError) -> ProviderError:
+        """Have ``error`` mask this transport's own secrets too (its text and raw body)."""
+        error.redactor = self.redactor
+        if error.raw_body:
+            error.raw_body = self._redact(error.raw_body)
+        return error
 
     def _loggable(self, url: str) -> str:
         return self._redact(url)
 
 
-class _DeadlineStop(tenacity.stop.stop_base):
-    """Stop retrying when the next wait would run past the caller's deadline."""
+class _Call:
+    """What one :meth:`Transport.request` call brings to the shared retry controller."""
 
-    def __init__(self, deadline_at: float | None, clock: Callable[[], float]) -> None:
+    __slots__ = ("attempt", "attempts", "deadline_at", "method", "replay", "retries", "url")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        retries: int,
+        deadline_at: float | None,
+        attempt: Callable[[], requests.Response],
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.retries = retries
         self.deadline_at = deadline_at
-        self.clock = clock
+        self.attempt = attempt
+        self.attempts = 0
+        # The first attempt runs outside tenacity (the common case needs no retry machinery);
+        # when it fails, the controller starts by replaying that failure as its attempt 1.
+        self.replay: _RetryableFailure | None = None
 
-    def __call__(self, retry_state: tenacity.RetryCallState) -> bool:
-        if self.deadline_at is None:
-            return False
-        return self.clock() + retry_state.upcoming_sleep >= self.deadline_at
+    def run(self) -> requests.Response:
+        self.attempts += 1
+        return self.attempt()
 
 
-def _stopped_early(statistics: Mapping[str, Any], retries: int) -> bool:
-    """Tell whether tenacity stopped for the deadline rather than for the attempt count."""
-    attempts = int(statistics.get("attempt_number", 0))
-    return attempts < retries + 1
+def _retry_attempt(call: _Call) -> requests.Response:
+    failure, call.replay = call.replay, None
+    if failure is not None:
+        raise failure
+    return call.run()
 
 
 def _dump(value: Any) -> str:

@@ -163,7 +163,9 @@ def test_stamping_returns_uuid_folio_and_real_files_with_numbers_as_numbers(clie
     result = body["Resultado"]
     assert (status, body["Codigo"], result["Serie"], result["Folio"]) == (200, 1, "F", 1)
     assert result["Total"] == Decimal("1160") and not isinstance(result["Total"], str)
-    assert base64.b64decode(result["PdfBase64"]).startswith(b"%PDF")
+    assert "PdfBase64" not in result  # the PDF is drawn on download, behind its link
+    pdf = client.session.get(result["PdfLink"], headers={"Authorization": f"Bearer {client.token}"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     assert result["UUID"].encode() in base64.b64decode(result["XmlBase64"])
     assert emulator.credits == 99
 

@@ -140,3 +140,45 @@ def test_loopback_server_serves_the_same_emulator_and_drops_connections():
 def test_loopback_server_refuses_non_loopback_hosts():
     with pytest.raises(ValueError):
         LoopbackServer({}, host="0.0.0.0")
+
+
+def _raw_request(connection, method: str, path: str, body: bytes = b"") -> tuple[int, dict, bytes]:
+    import base64
+
+    token = base64.b64encode(b"demo:secret").decode()
+    connection.request(method, path, body=body or None, headers={
+        "Authorization": f"Basic {token}", "Content-Type": "application/json"})
+    response = connection.getresponse()
+    return response.status, dict(response.getheaders()), response.read()
+
+
+def test_loopback_server_keeps_one_connection_alive_for_many_requests():
+    import http.client
+
+    emulator = CounterEmulator()
+    with LoopbackServer({"counter": emulator}) as server:
+        connection = http.client.HTTPConnection(server.host, server.port, timeout=5)
+        status, headers, _ = _raw_request(connection, "POST", "/counter/items", b'{"n": 1}')
+        assert status == 201 and headers["Content-Length"]
+        local_port = connection.sock.getsockname()[1]
+        for _ in range(3):
+            status, headers, body = _raw_request(connection, "GET", "/counter/items/1")
+            assert (status, int(headers["Content-Length"])) == (200, len(body))
+            assert headers.get("Connection", "").lower() != "close"
+        assert connection.sock is not None and connection.sock.getsockname()[1] == local_port
+        status, headers, body = _raw_request(connection, "GET", "/counter/items/9")
+        assert status == 404 and int(headers["Content-Length"]) == len(body)
+        connection.close()
+
+
+def test_loopback_server_bounds_connections_and_frees_idle_ones():
+    import http.client
+
+    with LoopbackServer({"counter": CounterEmulator()}, max_connections=1, idle_timeout=0.3) as server:
+        first = http.client.HTTPConnection(server.host, server.port, timeout=5)
+        assert _raw_request(first, "POST", "/counter/items", b"{}")[0] == 201
+        # The only slot is held by the idle first connection until its idle timeout frees it.
+        second = http.client.HTTPConnection(server.host, server.port, timeout=5)
+        assert _raw_request(second, "GET", "/counter/items/1")[0] == 200
+        second.close()
+        first.close()

@@ -440,3 +440,17 @@ def test_transport_failures_are_typed(sb):
 def test_folders_are_real_drive_folders(drive, emu):
     drive.upload(b"x", "x.xml", folder="a/b")
     assert {f.mime_type for f in emu.folders()} == {FOLDER_MIME_TYPE}
+
+
+def test_a_forgotten_folder_is_found_again_not_duplicated(sb, emu, monkeypatch):
+    from apunto_connect import _caches
+
+    monkeypatch.setitem(_caches.CACHE_LIMITS, "drive.folders", _caches.CacheLimits(2))
+    drive = sb.storage_provider("google_drive")
+    months = [f"CFDI/EKU9003173C9/2026/{month:02d}" for month in range(1, 7)]
+    stored = [drive.upload(f"<cfdi n='{n}'/>".encode(), "A.xml", folder=m) for n, m in enumerate(months)]
+    # Only two folder paths are remembered; going back to January searches, finds, reuses.
+    again = drive.upload(b"<cfdi n='0'/>", "A.xml", folder=months[0])
+    assert again.id == stored[0].id
+    assert len(emu.folders("01")) == 1 and len(emu.folders("apunto-connect")) == 1
+    assert [drive.stat(s.id).folder for s in stored] == months

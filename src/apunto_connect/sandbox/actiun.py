@@ -40,7 +40,7 @@ import json
 import random
 import re
 import uuid as uuidlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -64,6 +64,7 @@ from .framework import (
     json_response,
     route,
 )
+from .indexes import Descending
 
 __all__ = ["DEMO_API_KEY", "ActiunEmulator"]
 
@@ -218,6 +219,9 @@ class ActiunEmulator(Emulator):
         self._next = {"contact": 1, "item": 1, "invoice": 1, "line": 1, "number": 1}
         self._rng = random.Random(seed) if seed is not None else None
         self._sorted: dict[tuple[str, str], list[int]] = {}
+        # Invoice ids in creation order, which is id order: listing by id reads it directly
+        # (either way) instead of sorting every stored invoice after each new one.
+        self._id_order: list[int] = []
         self._stamping: set[int] = set()
 
     def provider_options(self) -> dict[str, Any]:
@@ -294,7 +298,7 @@ class ActiunEmulator(Emulator):
         self,
         request: EmulatorRequest,
         envelope: str,
-        records: list[dict[str, Any]] | list[int],
+        records: Sequence[dict[str, Any]] | Sequence[int],
         render: Any,
     ) -> EmulatorResponse:
         raw_page = request.query.get(spec.PAGE_PARAM, "1")
@@ -574,6 +578,7 @@ class ActiunEmulator(Emulator):
         data = self._body(request, "invoice")
         record = self._new_invoice(data)
         self.invoices[record.id] = record
+        self._id_order.append(record.id)
         self._stamping.add(record.id)
         self._sorted.clear()
         return self._ok(201, {"invoice": self._invoice_json(record, request, number_as_text=False)})
@@ -601,7 +606,9 @@ class ActiunEmulator(Emulator):
         self._settle(record)
         return record
 
-    def _ordered(self, field: str, direction: str) -> list[int]:
+    def _ordered(self, field: str, direction: str) -> Sequence[int]:
+        if field == "id":
+            return self._id_order if direction == "ASC" else Descending(self._id_order)
         key = (field, direction)
         cached = self._sorted.get(key)
         if cached is None:
@@ -961,6 +968,7 @@ class ActiunEmulator(Emulator):
                 )
                 self._price(record)
                 self.invoices[record.id] = record
+                self._id_order.append(record.id)
                 self._documents[record.token] = record.id
                 ids.append(record.id)
             self._sorted.clear()

@@ -62,6 +62,7 @@ from .framework import (
     basic_auth,
     route,
 )
+from .indexes import Grouped
 
 __all__ = ["SAT_TAXPAYERS", "AlegraEmulator"]
 
@@ -181,6 +182,11 @@ class AlegraEmulator(Emulator):
         self.taxes: dict[str, dict[str, Any]] = {}
         self.retentions: dict[str, dict[str, Any]] = {}
         self.invoices: dict[str, _StoredInvoice] = {}
+        # Look-up indexes over self.invoices (filed in id order, which is creation order):
+        # invoices per client, numbers taken, and the files' link tokens.
+        self._by_client: Grouped[str, str] = Grouped()
+        self._numbers_taken: set[tuple[str, str]] = set()
+        self._by_file_token: dict[str, str] = {}
         self._next_numbers: dict[str, int] = {}
         self._counters: dict[str, int] = {}
         for name, kind, factor, percentage in _SEED_TAXES:
@@ -278,7 +284,8 @@ class AlegraEmulator(Emulator):
         return self.base_urls[0]
 
     @staticmethod
-    def _page(request: EmulatorRequest, rows: list[dict[str, Any]]) -> EmulatorResponse:
+    def _window(request: EmulatorRequest) -> tuple[int, int]:
+        """The ``start`` and ``limit`` of a list request, checked as Alegra does."""
         try:
             start = int(request.query.get(ALEGRA_API["query.start"], "0"))
             limit = int(request.query.get(ALEGRA_API["query.limit"], str(MAX_PAGE_SIZE)))
@@ -286,6 +293,11 @@ class AlegraEmulator(Emulator):
             raise _fail(400, "Los parámetros start y limit deben ser enteros") from None
         if limit > MAX_PAGE_SIZE or limit < 1 or start < 0:
             raise _fail(400, f"El parámetro limit debe estar entre 1 y {MAX_PAGE_SIZE}")
+        return start, limit
+
+    @classmethod
+    def _page(cls, request: EmulatorRequest, rows: list[dict[str, Any]]) -> EmulatorResponse:
+        start, limit = cls._window(request)
         window = rows[start : start + limit]
         if request.query.get(ALEGRA_API["query.metadata"], "").lower() == "true":
             return _answer(200, {"metadata": {"total": len(rows)}, "data": window})
@@ -373,7 +385,7 @@ class AlegraEmulator(Emulator):
     def delete_contact(self, request: EmulatorRequest, contact_id: str) -> EmulatorResponse:
         """Delete a contact that no invoice uses."""
         self._contact(contact_id)
-        if any(_field(s.body, "invoice.client") == contact_id for s in self.invoices.values()):
+        if self._by_client.count(str(contact_id)):
             raise _fail(400, "El contacto tiene facturas asociadas y no se puede eliminar")
         del self.contacts[contact_id]
         return _answer(200, {"code": 200, "message": "El contacto fue eliminado correctamente"})
@@ -554,10 +566,7 @@ class AlegraEmulator(Emulator):
     def _assign_number(self, body: dict[str, Any]) -> None:
         prefix = str(_field(body, "invoice.series") or "A")
         number = _field(body, "invoice.folio")
-        taken = {
-            (str(_field(s.body, "invoice.series")), str(_field(s.body, "invoice.folio")))
-            for s in self.invoices.values()
-        }
+        taken = self._numbers_taken
         if number in (None, ""):
             number = self._next_numbers.get(prefix, 1)
             while (prefix, str(number)) in taken:
@@ -619,6 +628,7 @@ class AlegraEmulator(Emulator):
         stored.status = "open"
         stored.files_ready_at = self.clock.now() + self.file_delay
         stored.file_token = f"{self.rng.getrandbits(96):024x}"
+        self._by_file_token[stored.file_token] = stored.id
 
     def _view(
         self, stored: _StoredInvoice, request: EmulatorRequest, files: bool = False
@@ -706,6 +716,10 @@ class AlegraEmulator(Emulator):
         if generate:
             self._stamp(stored)  # a refused stamp leaves nothing behind
         self.invoices[stored.id] = stored
+        self._by_client.add(str(_field(body, "invoice.client")), stored.id)
+        self._numbers_taken.add(
+            (str(_field(body, "invoice.series")), str(_field(body, "invoice.folio")))
+        )
         return _answer(201, self._view(stored, request))
 
     @route("POST", "/invoices/stamp")
@@ -759,28 +773,47 @@ class AlegraEmulator(Emulator):
     @route("GET", "/invoices")
     def list_invoices(self, request: EmulatorRequest) -> EmulatorResponse:
         """Invoices with paging, status, date, client and free-text filters."""
-        rows = list(self.invoices.values())
         query = request.query
-        status = query.get(ALEGRA_API["query.status"])
-        if status:
-            rows = [s for s in rows if s.status == status.lower()]
+        status = query.get(ALEGRA_API["query.status"], "").lower()
         after = query.get(ALEGRA_API["query.date_after"])
         before = query.get(ALEGRA_API["query.date_before"])
-        if after:
-            rows = [s for s in rows if str(_field(s.body, "invoice.date")) >= after]
-        if before:
-            rows = [s for s in rows if str(_field(s.body, "invoice.date")) <= before]
         client = query.get("client_id")
-        if client:
-            rows = [s for s in rows if str(_field(s.body, "invoice.client")) == client]
         text = query.get(ALEGRA_API["query.text"], "").lower()
-        if text:
-            rows = [s for s in rows if text in self._searchable(s)]
-        if query.get(ALEGRA_API["query.order_direction"], "ASC").upper() == "DESC":
-            rows.sort(key=lambda s: int(s.id), reverse=True)
-        else:
-            rows.sort(key=lambda s: int(s.id))
-        return self._page(request, [self._view(s, request) for s in rows])
+
+        def keep(stored: _StoredInvoice) -> bool:
+            if status and stored.status != status:
+                return False
+            if after and str(_field(stored.body, "invoice.date")) < after:
+                return False
+            if before and str(_field(stored.body, "invoice.date")) > before:
+                return False
+            return not text or text in self._searchable(stored)
+
+        # Ids are filed in creation order, which is id order: no sort, and a page is read
+        # from the right end without touching the rest (unless a filter or the total needs it).
+        ids = self._by_client.get(client) if client else self.invoices.keys()
+        descending = query.get(ALEGRA_API["query.order_direction"], "ASC").upper() == "DESC"
+        filtered = bool(status or after or before or text)
+        start, limit = self._window(request)
+        with_total = request.query.get(ALEGRA_API["query.metadata"], "").lower() == "true"
+        window: list[_StoredInvoice] = []
+        total = 0
+        for invoice_id in reversed(ids) if descending else ids:
+            if filtered and not keep(self.invoices[invoice_id]):
+                continue
+            if total >= start:
+                window.append(self.invoices[invoice_id])
+            total += 1
+            if total >= start + limit:
+                if not filtered:
+                    total = len(ids)  # every id matches: the count is known without reading on
+                    break
+                if not with_total:
+                    break
+        views = [self._view(stored, request) for stored in window]
+        if with_total:
+            return _answer(200, {"metadata": {"total": total}, "data": views})
+        return _answer(200, views)
 
     def _searchable(self, stored: _StoredInvoice) -> str:
         parts = [
@@ -849,7 +882,9 @@ class AlegraEmulator(Emulator):
     @route("GET", "/files/{token}/{filename}")
     def get_file(self, request: EmulatorRequest, token: str, filename: str) -> EmulatorResponse:
         """A stamped invoice's XML or PDF behind its unguessable link."""
-        stored = next((s for s in self.invoices.values() if s.file_token == token), None)
+        stored = self.invoices.get(self._by_file_token.get(token, ""))
+        if stored is not None and stored.file_token != token:
+            stored = None  # a token from before the invoice was re-stamped
         if stored is None or stored.document is None or not self._files_ready(stored):
             return EmulatorResponse(404, b"Not Found", {"Content-Type": "text/plain"})
         if filename.lower().endswith(".pdf"):

@@ -51,6 +51,7 @@ from ..models.invoices import (
 from ..models.parties import Customer, Issuer
 from .documents import IssuedDocument, cancellation_receipt, issue_document, mexico_local
 from .framework import Emulator, EmulatorRequest, EmulatorResponse, HttpError, SandboxClock, route
+from .indexes import Grouped
 
 __all__ = ["DEMO_API_KEY", "DISABLED_API_KEY", "ContaDigitalEmulator"]
 
@@ -208,6 +209,7 @@ class ContaDigitalEmulator(Emulator):
             501: _Product(501, "FLETE TERRESTRE", "78101802", 7),
         }
         self.clients: dict[int, _Client] = {}
+        self._clients_by_rfc: Grouped[str, int] = Grouped()  # RFC -> client ids, oldest first
         self.invoices: dict[int, _StoredInvoice] = {}
         self._next_ids = {"client": 3001, "product": 601, "invoice": 9001}
 
@@ -339,7 +341,8 @@ class ContaDigitalEmulator(Emulator):
         """The customer with this RFC, or a null ``Resultado``."""
         self._own_company(company_id)
         wanted = _segment(rfc).upper()
-        found = next((c for c in self.clients.values() if c.rfc == wanted), None)
+        ids = self._clients_by_rfc.get(wanted)
+        found = self.clients[next(iter(ids))] if ids else None
         return _envelope(found.as_json(self.company_id) if found else None)
 
     def _client_fields(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -367,12 +370,11 @@ class ContaDigitalEmulator(Emulator):
     def create_customer(self, request: EmulatorRequest) -> EmulatorResponse:
         """Register a customer; an active one with the same RFC already exists is an error."""
         fields = self._client_fields(self._body(request))
-        if fields["rfc"] not in _GENERIC_RFCS and any(
-            c.rfc == fields["rfc"] for c in self.clients.values()
-        ):
+        if fields["rfc"] not in _GENERIC_RFCS and self._clients_by_rfc.count(fields["rfc"]):
             raise _fail(f"Ya existe un cliente registrado con el RFC {fields['rfc']}")
         client = _Client(id=self._new_id("client"), **fields)
         self.clients[client.id] = client
+        self._clients_by_rfc.add(client.rfc, client.id)
         return _envelope({"Id": client.id})
 
     @route("PUT", _PATHS["customers"])
@@ -382,7 +384,9 @@ class ContaDigitalEmulator(Emulator):
         client = self.clients.get(int(_number(body.get("Id"), "Id")))
         if client is None:
             raise _fail("No se encontró el cliente", status=404)
-        for key, value in self._client_fields(body).items():
+        fields = self._client_fields(body)
+        self._clients_by_rfc.move(client.rfc, fields["rfc"], client.id)
+        for key, value in fields.items():
             setattr(client, key, value)
         return _envelope({"Id": client.id})
 
@@ -519,7 +523,7 @@ class ContaDigitalEmulator(Emulator):
                 f"conceptos ({totals.total})"
             )
 
-    def _stamp(self, stored: _StoredInvoice) -> EmulatorResponse:
+    def _stamp(self, stored: _StoredInvoice, request: EmulatorRequest) -> EmulatorResponse:
         registered = _SAT_NAMES.get(stored.client.rfc)
         if registered is not None and registered != stored.client.name:
             raise _fail(_RECEIVER_NAME_REJECTION)
@@ -541,7 +545,7 @@ class ContaDigitalEmulator(Emulator):
         stored.invoice, stored.folio, stored.document = invoice, folio, document
         stored.status = _STAMPED
         self.invoices[stored.id] = stored
-        return _envelope(self._describe(stored))
+        return _envelope(self._describe(stored, request))
 
     @route("POST", _PATHS["invoices"])
     def save_or_stamp(self, request: EmulatorRequest) -> EmulatorResponse:
@@ -564,9 +568,11 @@ class ContaDigitalEmulator(Emulator):
         if body.get("SoloGuardar"):
             self.invoices[stored.id] = stored
             return _envelope({"Id": stored.id, "Estatus": _SAVED})
-        return self._stamp(stored)
+        return self._stamp(stored, request)
 
-    def _describe(self, stored: _StoredInvoice, files: bool = True) -> dict[str, Any]:
+    def _describe(
+        self, stored: _StoredInvoice, request: EmulatorRequest, files: bool = True
+    ) -> dict[str, Any]:
         document = stored.document
         described: dict[str, Any] = {
             "Id": stored.id,
@@ -586,7 +592,9 @@ class ContaDigitalEmulator(Emulator):
         }
         if files and document is not None:
             described["XmlBase64"] = base64.b64encode(document.xml).decode("ascii")
-            described["PdfBase64"] = base64.b64encode(document.pdf).decode("ascii")
+            # A link rather than PdfBase64 (the reply carries either): the sandbox draws a PDF
+            # only when it is downloaded.
+            described["PdfLink"] = f"{self._public_base(request)}/descargas/{stored.id}.pdf"
         if stored.acuse is not None:
             described["AcuseBase64"] = base64.b64encode(stored.acuse).decode("ascii")
         return described
@@ -604,7 +612,22 @@ class ContaDigitalEmulator(Emulator):
     def get_invoice(self, request: EmulatorRequest, company_id: str, invoice_id: str) -> EmulatorResponse:
         """One invoice with its XML and PDF in base64 (drafts have neither)."""
         self._own_company(company_id)
-        return _envelope(self._describe(self._stored(invoice_id)))
+        return _envelope(self._describe(self._stored(invoice_id), request))
+
+    @route("GET", "/descargas/{invoice_id}.pdf")
+    def pdf_file(self, request: EmulatorRequest, invoice_id: str) -> EmulatorResponse:
+        """A stamped invoice's PDF behind the ``PdfLink`` of its reply (drawn on first download)."""
+        stored = self._stored(invoice_id)
+        if stored.document is None:
+            raise _fail(f"La factura {invoice_id} no está timbrada", status=404)
+        return EmulatorResponse(200, stored.document.pdf, {"Content-Type": "application/pdf"})
+
+    def _public_base(self, request: EmulatorRequest) -> str:
+        """The base URL the client used: loopback (under the server) or the real host."""
+        host = request.header("host")
+        if host.startswith(("127.0.0.1", "localhost", "[::1]")):
+            return f"http://{host}/{self.name}"
+        return self.base_urls[0]
 
     @route("DELETE", _PATHS["invoices"])
     def cancel(self, request: EmulatorRequest) -> EmulatorResponse:

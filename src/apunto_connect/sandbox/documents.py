@@ -9,7 +9,10 @@ All invoicing emulators (Facturama, Alegra, Enlace Fiscal, ContaDigital, Actiun)
   XML comment and the TFD ``Leyenda`` say it is **not fiscally valid**;
 * the PDF is a real one-page (or longer) PDF made with fpdf2 (imported on first use, extra
   ``sandbox``): issuer, receiver, lines, totals, UUID, the SAT verification URL and the same
-  not-valid notice.
+  not-valid notice. It is drawn on its first download and kept, never at stamp time: drawing
+  costs far more than stamping, most stamped documents are never downloaded as PDF, and the
+  sandbox stamps without fpdf2 installed (a PDF download without it raises
+  :class:`~apunto_connect.errors.ConfigurationError` naming the extra).
 
 :func:`cancellation_receipt` writes the acuse (receipt) XML a cancellation returns, shaped like
 the SAT's (``Acuse``/``Folios`` in ``http://cancelacfd.sat.gob.mx``) and unsigned.
@@ -18,12 +21,12 @@ the SAT's (``Acuse``/``Folios`` in ``http://cancelacfd.sat.gob.mx``) and unsigne
 from __future__ import annotations
 
 import random
+import threading
 import uuid as uuidlib
 from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import attrs
 from lxml import etree
 
 from ..errors import ConfigurationError
@@ -42,6 +45,7 @@ __all__ = [
     "IssuedDocument",
     "cancellation_receipt",
     "issue_document",
+    "load_fpdf",
     "mexico_local",
 ]
 
@@ -66,23 +70,70 @@ _ACUSE_COMMENT = (
 _ESTATUS_RECEIVED = "201"
 
 
-@attrs.frozen(slots=True)
+# One lock for every lazy drawing: fpdf2 holds the GIL while it draws anyway, and a document
+# downloaded by two threads at once is then drawn once.
+_DRAW_LOCK = threading.Lock()
+
+
 class IssuedDocument:
     """A document an emulator "stamped": what the vendor would store and hand out.
 
     Attributes:
         uuid: fresh UUID4, upper case, as the SAT writes it.
         xml: CFDI 4.0 with a TimbreFiscalDigital 1.1, marked not fiscally valid.
-        pdf: a real PDF with issuer, receiver, lines, totals, UUID and the not-valid notice.
+        pdf: a real PDF with issuer, receiver, lines, totals, UUID and the not-valid notice,
+            drawn on first access and kept.
         stamped_at: FechaTimbrado, from the sandbox clock (Mexico local time, no time zone).
         total: the document total (Comprobante@Total).
     """
 
-    uuid: str
-    xml: bytes = attrs.field(repr=False)
-    pdf: bytes = attrs.field(repr=False)
-    stamped_at: datetime
-    total: Decimal
+    __slots__ = ("_invoice", "_pdf", "stamped_at", "total", "uuid", "xml")
+
+    def __init__(
+        self,
+        uuid: str,
+        xml: bytes,
+        stamped_at: datetime,
+        total: Decimal,
+        *,
+        invoice: Invoice | None = None,
+        pdf: bytes | None = None,
+    ) -> None:
+        if invoice is None and pdf is None:
+            raise TypeError("IssuedDocument needs the invoice (to draw its PDF later) or the PDF")
+        self.uuid = uuid
+        self.xml = xml
+        self.stamped_at = stamped_at
+        self.total = total
+        self._invoice = invoice  # kept only to draw the PDF's totals, then dropped
+        self._pdf = pdf
+
+    def __repr__(self) -> str:
+        return f"IssuedDocument(uuid={self.uuid!r}, stamped_at={self.stamped_at!r}, total={self.total!r})"
+
+    @property
+    def pdf_drawn(self) -> bool:
+        """Whether the PDF exists already (it is drawn on the first read of :attr:`pdf`)."""
+        return self._pdf is not None
+
+    @property
+    def pdf(self) -> bytes:
+        """The printed representation, drawn with fpdf2 on first access and kept.
+
+        Raises:
+            ConfigurationError: fpdf2 (extra ``sandbox``) is not installed.
+        """
+        pdf = self._pdf
+        if pdf is not None:
+            return pdf
+        with _DRAW_LOCK:
+            if self._pdf is None:
+                from ..cfdi import parse
+
+                assert self._invoice is not None
+                self._pdf = render_pdf(parse(self.xml), self._invoice.totals)
+                self._invoice = None
+            return self._pdf
 
 
 def _mexico_tz() -> tzinfo:
@@ -141,9 +192,8 @@ def issue_document(
     )
     xml = build(invoice, stamp, issuer=issuer, issued_at=invoice.issued_at or stamped_at)
     cfdi = parse(xml)
-    pdf = render_pdf(cfdi, invoice.totals)
     return IssuedDocument(
-        uuid=folio_fiscal, xml=xml, pdf=pdf, stamped_at=stamped_at, total=cfdi.total
+        uuid=folio_fiscal, xml=xml, stamped_at=stamped_at, total=cfdi.total, invoice=invoice
     )
 
 
@@ -196,20 +246,27 @@ def _tax_label(tax: TaxSummary) -> str:
     return f"{kind} {tax.kind.value} {rate}"
 
 
+def load_fpdf() -> Any:
+    """fpdf2's ``FPDF`` class, or :class:`ConfigurationError` naming the extra to install."""
+    try:
+        from fpdf import FPDF
+    except ImportError:
+        raise ConfigurationError(
+            "the sandbox draws PDFs with fpdf2, which is not installed: "
+            "pip install 'apunto-connect[sandbox]'"
+        ) from None
+    return FPDF
+
+
 def render_pdf(cfdi: Cfdi, totals: InvoiceTotals) -> bytes:
     """Draw the printed representation of a sandbox CFDI as a PDF (fpdf2, loaded lazily).
 
     fpdf2 (with Pillow) is an optional extra rather than a core dependency: only the offline
     emulators draw PDFs, while production code downloads the vendor's own.
     """
-    try:
-        from fpdf import FPDF
-    except ImportError:
-        raise ConfigurationError(
-            "the sandbox draws PDFs with fpdf2: pip install 'apunto-connect[sandbox]'"
-        ) from None
-
     from ..cfdi import verification_url
+
+    FPDF = load_fpdf()  # noqa: N806 - the library's class name
 
     places = 0 if cfdi.currency in ("XXX", "JPY", "CLP") else 2
     pdf: Any = FPDF(format="Letter")

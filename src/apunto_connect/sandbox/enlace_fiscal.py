@@ -32,6 +32,7 @@ error matrix; they are not copies of the real service's messages.
 
 from __future__ import annotations
 
+import bisect
 import random
 import secrets
 from collections.abc import Mapping
@@ -358,6 +359,10 @@ class EnlaceFiscalEmulator(Emulator):
         self.rng = random.Random(seed) if seed is not None else None
         self.accounts: dict[str, _Account] = {}
         self.documents: dict[tuple[str, str, str], _Document] = {}
+        # Look-up indexes: download token -> document key, and per mode the documents sorted
+        # by issue date, so a date-range listing bisects instead of scanning every document.
+        self._by_token: dict[str, tuple[str, str, str]] = {}
+        self._by_issue_date: dict[str, list[tuple[datetime, int, tuple[str, str, str]]]] = {}
         self.outbox: list[dict[str, Any]] = []
         self._reference = 10_000
         self.add_account(
@@ -428,6 +433,14 @@ class EnlaceFiscalEmulator(Emulator):
         return {"sleep": self.clock.sleep, "now": self.clock.now, "issuer": DEMO_ISSUER}
 
     # -- protocol ---------------------------------------------------------------------------
+
+    def _index(self, document: _Document) -> None:
+        key = (document.mode, document.serie, document.folio)
+        self._by_token[document.token] = key
+        issued_at = document.invoice.issued_at
+        if issued_at is not None:
+            dated = self._by_issue_date.setdefault(document.mode, [])
+            bisect.insort(dated, (issued_at, document.reference, key))
 
     def _next_reference(self) -> int:
         with self.lock:
@@ -601,6 +614,7 @@ class EnlaceFiscalEmulator(Emulator):
             token=self._token(),
         )
         self.documents[(mode, serie, folio)] = document
+        self._index(document)
         envio = cfdi.get("EnviarCFDI")
         if isinstance(envio, Mapping) and envio.get("Correos"):
             self.outbox.append({"ref": f"{serie}-{folio}", **dict(envio)})
@@ -630,19 +644,25 @@ class EnlaceFiscalEmulator(Emulator):
         since = _parse_fecha(_required(query, "fechaInicial", "Comprobantes"), "fechaInicial")
         until = _parse_fecha(_required(query, "fechaFinal", "Comprobantes"), "fechaFinal")
         serie = _text(query.get("serie"))
+        dated = self._by_issue_date.get(mode, [])
+        found: list[_Document] = []
+        for position in range(bisect.bisect_left(dated, (since, -1, ("", "", ""))), len(dated)):
+            issued_at, _, key = dated[position]
+            if issued_at > until:
+                break
+            document = self.documents[key]
+            if not serie or document.serie == serie:
+                found.append(document)
+        found.sort(key=lambda d: d.reference)  # stamping order, as the listing always was
         rows = []
-        for document in self.documents.values():
-            issued_at = document.invoice.issued_at
-            if document.mode != mode or (serie and document.serie != serie):
-                continue
-            if issued_at is None or not since <= issued_at <= until:
-                continue
+        for document in found:
+            when = document.invoice.issued_at or since  # only dated documents are indexed
             rows.append(
                 {
                     "serie": document.serie,
                     "folioInterno": document.folio,
                     "folioFiscalUUID": document.issued.uuid,
-                    API["row_issued_at"]: f"{issued_at:%Y-%m-%d %H:%M:%S}",
+                    API["row_issued_at"]: f"{when:%Y-%m-%d %H:%M:%S}",
                     "fechaTFD": document.issued.stamped_at.strftime("%Y-%m-%dT%H:%M:%S"),
                     API["row_total"]: f"{document.issued.total:.2f}",
                     API["row_currency"]: document.invoice.currency,
@@ -726,7 +746,7 @@ class EnlaceFiscalEmulator(Emulator):
     @route("GET", "/descargas/{token}/{filename}")
     def descarga(self, request: EmulatorRequest, token: str, filename: str) -> EmulatorResponse:
         """Serve the XML at once and the PDF once :attr:`pdf_delay` has passed."""
-        document = next((d for d in self.documents.values() if d.token == token), None)
+        document = self.documents.get(self._by_token.get(token, ("", "", "")))
         stem, _, extension = filename.rpartition(".")
         if document is None or stem != f"{document.serie}-{document.folio}":
             raise HttpError(404, {"message": "Not Found"})

@@ -49,6 +49,7 @@ from .documents import (
     IssuedDocument,
     cancellation_receipt,
     issue_document,
+    load_fpdf,
     mexico_local,
 )
 from .framework import (
@@ -60,6 +61,7 @@ from .framework import (
     json_response,
     route,
 )
+from .indexes import Grouped, OrderedIds
 
 __all__ = [
     "DEMO_PROFILE",
@@ -370,6 +372,14 @@ class FacturamaEmulator(Emulator):
         self.series: dict[tuple[str, str], dict[str, Any]] = {}
         self.stamps_left: int | None = None
         self._sequence = 0
+        # Look-up indexes over self.invoices (ids, oldest first): GET Cfdi and the SAT status
+        # query answer from these instead of sorting and scanning every stored CFDI.
+        self._by_uuid: dict[str, str] = {}
+        self._by_serie: Grouped[str, str] = Grouped()
+        self._by_serie_number: Grouped[tuple[str, int], str] = Grouped()
+        self._by_rfc: Grouped[str, str] = Grouped()
+        self._by_order_number: Grouped[str, str] = Grouped()
+        self._awaiting_receiver: set[str] = set()  # cancellations the receiver has not answered
         main = self._new_id()
         self.branch_offices[main] = {
             "Id": main, "Name": "Matriz", "Description": "Sucursal principal",
@@ -802,7 +812,21 @@ class FacturamaEmulator(Emulator):
             email=self._client_email(invoice.customer.rfc),
         )
         self.invoices[record.id] = record
+        self._index(record)
         return self._created(self._cfdi_json(record))
+
+    def _index(self, record: IssuedCfdi) -> None:
+        invoice = record.invoice
+        serie = (invoice.series or "").upper()
+        self._by_uuid[record.uuid] = record.id
+        self._by_serie.add(serie, record.id)
+        folio = invoice.folio or ""
+        if folio.isdigit():
+            self._by_serie_number.add((serie, int(folio)), record.id)
+            self._by_serie_number.add(("*", int(folio)), record.id)  # any serie
+        self._by_rfc.add(invoice.customer.rfc.upper(), record.id)
+        if record.order_number:
+            self._by_order_number.add(record.order_number.upper(), record.id)
 
     def _client_email(self, rfc: str) -> str | None:
         for client in self.clients.values():
@@ -915,13 +939,13 @@ class FacturamaEmulator(Emulator):
 
     def _sat_status(self, request: EmulatorRequest) -> EmulatorResponse:
         uuid = request.query.get("uuid", "").upper()
-        for record in self.invoices.values():
-            if record.uuid == uuid:
-                self._settle_cancellation(record)
-                status = "Cancelado" if record.status == "canceled" else "Vigente"
-                return json_response(200, {"Status": status, "IsCancelable": "Cancelable con "
-                                           "aceptación" if status == "Vigente" else ""})
-        return json_response(200, {"Status": "No Encontrado"})
+        record = self.invoices.get(self._by_uuid.get(uuid, ""))
+        if record is None:
+            return json_response(200, {"Status": "No Encontrado"})
+        self._settle_cancellation(record)
+        status = "Cancelado" if record.status == "canceled" else "Vigente"
+        return json_response(200, {"Status": status, "IsCancelable": "Cancelable con "
+                                   "aceptación" if status == "Vigente" else ""})
 
     @route("GET", "/Cfdi")
     def list_cfdis(self, request: EmulatorRequest) -> EmulatorResponse:
@@ -929,17 +953,46 @@ class FacturamaEmulator(Emulator):
         query = {k.lower(): v for k, v in request.query.items()}
         if query.get("type", "issued").lower() != "issued":
             return json_response(200, [])
-        records = sorted(self.invoices.values(), key=lambda r: r.sequence,
-                         reverse=not ASSUMPTIONS["list_oldest_first"])
-        for record in records:
-            self._settle_cancellation(record)
-        matched = [r for r in records if _matches(r, query)]
+        for cfdi_id in list(self._awaiting_receiver):
+            self._settle_cancellation(self.invoices[cfdi_id])
         try:
             page = max(0, int(query.get("page", "0") or 0))
         except ValueError:
             page = 0
         size = int(ASSUMPTIONS["list_page_size"])
+        # Candidates come from the narrowest index the filters allow, in stamping order (ids
+        # are filed in the order they were stamped); the scan stops once the page is full.
+        candidates = self._candidates(query)
+        ordered = candidates if ASSUMPTIONS["list_oldest_first"] else reversed(candidates)
+        matched: list[IssuedCfdi] = []
+        for cfdi_id in ordered:
+            record = self.invoices[cfdi_id]
+            if _matches(record, query):
+                matched.append(record)
+                if len(matched) >= (page + 1) * size:
+                    break
         return json_response(200, [_row(r) for r in matched[page * size:(page + 1) * size]])
+
+    def _candidates(self, query: Mapping[str, str]) -> OrderedIds[str]:
+        """Ids that may match ``query`` (a superset; ``_matches`` decides), oldest first."""
+        serie = query.get("serie", "").strip().upper()
+        start, end = query.get("foliostart", "").strip(), query.get("folioend", "").strip()
+        if start and start == end and start.isdigit():
+            return self._by_serie_number.get((serie or "*", int(start)))
+        if serie:
+            return self._by_serie.get(serie)
+        rfc = query.get("rfc", "").strip().upper()
+        if rfc:
+            return self._by_rfc.get(rfc)
+        order_number = query.get("ordernumber", "").strip().upper()
+        if order_number:
+            return self._by_order_number.get(order_number)
+        keyword = query.get("keyword", "").strip().upper()
+        if _UUID.match(keyword):
+            # A folio fiscal as keyword is looked up by UUID (no other field has that shape).
+            found = self._by_uuid.get(keyword)
+            return (found,) if found else ()
+        return self.invoices.keys()
 
     @route("POST", "/Cfdi")
     def email_cfdi(self, request: EmulatorRequest) -> EmulatorResponse:
@@ -995,6 +1048,7 @@ class FacturamaEmulator(Emulator):
                 record.cancel_answered_at = now
             else:
                 record.cancel_status = "requested"
+                self._awaiting_receiver.add(record.id)
         return json_response(200, self._cancel_json(record))
 
     def _cancels_without_acceptance(self, record: IssuedCfdi, now: datetime) -> bool:
@@ -1018,6 +1072,7 @@ class FacturamaEmulator(Emulator):
             record.cancel_status = "canceled"
             record.status = "canceled"
             record.cancel_answered_at = record.cancel_requested_at + limit
+            self._awaiting_receiver.discard(record.id)
 
     def answer_cancellation(self, cfdi_id: str, accept: bool) -> None:
         """Test hook: the receiver accepts or rejects a pending cancellation."""
@@ -1026,6 +1081,7 @@ class FacturamaEmulator(Emulator):
             raise ValueError(f"CFDI {cfdi_id} has no pending cancellation")
         record.cancel_answered_at = self._now()
         record.cancel_status = "canceled" if accept else "rejected"
+        self._awaiting_receiver.discard(record.id)
         if accept:
             record.status = "canceled"
 
@@ -1386,9 +1442,7 @@ def _original_string(record: IssuedCfdi) -> str:
 
 def _acuse_pdf(record: IssuedCfdi) -> bytes:
     """A one-page PDF of the cancellation receipt (fpdf2, loaded lazily)."""
-    from fpdf import FPDF
-
-    pdf: Any = FPDF(format="Letter")
+    pdf: Any = load_fpdf()(format="Letter")
     pdf.add_page()
     lines = [
         ("B", 14, "Acuse de cancelación de CFDI"),

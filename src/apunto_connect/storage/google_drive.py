@@ -68,6 +68,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
+from .._caches import BoundedCache, bounded_cache
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
     ApuntoError,
@@ -582,8 +583,10 @@ class GoogleDriveStorage(StorageProvider):
         self._local = threading.local()
         self._generation = 0
         self._credentials: Any = credentials
-        self._folders: dict[str, str] = {}
-        self._folder_paths: dict[str, str] = {}
+        # Folder ids by path and paths by id, bounded; the app folder's id is kept apart.
+        self._folders: BoundedCache[str, str] = bounded_cache("drive.folders")
+        self._folder_paths: BoundedCache[str, str] = bounded_cache("drive.folders")
+        self._app_folder_id: str | None = None
         self._root_folder_id = root_folder_id or None
         self.drive_id = drive_id
         if self._root_folder_id:
@@ -787,10 +790,10 @@ class GoogleDriveStorage(StorageProvider):
         """The id of ``folder`` below the app folder (created on demand when ``create``)."""
         segments = _folder_segments(folder)
         key = ""
-        parent = self._folders.get("")
+        parent = self._app_folder_id
         if parent is None:
             with self._folder_lock:
-                parent = self._folders.get("")
+                parent = self._app_folder_id
                 if parent is None:
                     found = self._find_folder(self.root_folder, "root")
                     if found is None:
@@ -819,8 +822,17 @@ class GoogleDriveStorage(StorageProvider):
         return parent
 
     def _remember_folder(self, path: str, folder_id: str) -> None:
-        self._folders[path] = folder_id
-        self._folder_paths[folder_id] = path
+        if not path:
+            self._app_folder_id = folder_id
+            return
+        self._folders.put(path, folder_id)
+        self._folder_paths.put(folder_id, path)
+
+    def _known_path(self, folder_id: str) -> str | None:
+        """The cached path of ``folder_id`` (``""`` for the app folder), or ``None``."""
+        if folder_id == self._app_folder_id:
+            return ""
+        return self._folder_paths.get(folder_id)
 
     def _folder_path_of(self, file: Mapping[str, Any]) -> str:
         """The caller-style folder path of a file, from the cache or by walking up its parents."""
@@ -828,15 +840,16 @@ class GoogleDriveStorage(StorageProvider):
         if not parents:
             return ""
         parent = str(parents[0])
-        if parent not in self._folder_paths:
+        if self._known_path(parent) is None:
             self._folder_id("", create=False)  # learn the app folder: the walk stops there
-        if parent in self._folder_paths:
-            return self._folder_paths[parent]
+        known = self._known_path(parent)
+        if known is not None:
+            return known
         names: list[str] = []
         current = parent
         for _ in range(64):  # Drive paths are shallow; the cap guards against cycles
-            if current in self._folder_paths:
-                prefix = self._folder_paths[current]
+            prefix = self._known_path(current)
+            if prefix is not None:
                 path = "/".join([prefix, *reversed(names)] if prefix else reversed(names))
                 self._remember_folder(path, parent)
                 return path
@@ -1056,10 +1069,11 @@ class GoogleDriveStorage(StorageProvider):
         self.require(Capability.DELETE)
         self._execute(self._service().files().delete(fileId=file_id, supportsAllDrives=True))
         with self._folder_lock:
-            path = self._folder_paths.pop(file_id, None)
+            if file_id == self._app_folder_id:
+                self._app_folder_id = None
+            path = self._folder_paths.pop(file_id)
             if path is not None:
-                self._folders = {k: v for k, v in self._folders.items()
-                                 if k != path and not k.startswith(path + "/")}
+                self._folders.prune(lambda k: k == path or k.startswith(path + "/"))
 
     # -- connection: status, sign-in, disconnect -------------------------------------------------
 
@@ -1196,6 +1210,7 @@ class GoogleDriveStorage(StorageProvider):
         with self._folder_lock:
             self._folders.clear()
             self._folder_paths.clear()
+            self._app_folder_id = None
             if self._root_folder_id is not None:
                 self._remember_folder("", self._root_folder_id)
         if failure is not None:

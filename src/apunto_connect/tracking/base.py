@@ -6,6 +6,7 @@ from abc import abstractmethod
 from collections.abc import Collection, Iterator
 from typing import Any
 
+from .._caches import BoundedCache, bounded_cache
 from .._capabilities import ProviderBase
 from .._emit import emitting
 from ..errors import Conflict
@@ -80,9 +81,11 @@ def _tracking_data(tracking: Tracking) -> dict[str, Any]:
 
 def _note_status(provider: TrackingProvider, tracking: Tracking) -> None:
     """Emit ``tracking.status_changed`` when a call shows a status this provider has not seen."""
-    seen: dict[str, TrackingStatus] = provider.__dict__.setdefault("_seen_statuses", {})
-    previous = seen.get(tracking.tracking_id)
-    seen[tracking.tracking_id] = tracking.status
+    seen: BoundedCache[str, TrackingStatus] | None = provider.__dict__.get("_seen_statuses")
+    if seen is None:
+        # setdefault: two threads seeing the first status at once keep one cache.
+        seen = provider.__dict__.setdefault("_seen_statuses", bounded_cache("tracking.seen_statuses"))
+    previous = seen.swap(tracking.tracking_id, tracking.status)
     if previous is not None and previous is not tracking.status:
         provider.events.emit(
             TRACKING_STATUS_CHANGED,

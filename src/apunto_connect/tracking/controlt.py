@@ -64,6 +64,7 @@ from urllib.parse import quote
 import attrs
 import requests
 
+from .._caches import BoundedCache, bounded_cache
 from .._overrides import merged_table
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
@@ -752,8 +753,9 @@ class ControlTProvider(TrackingProvider):
             PROVIDER, base_url or BASE_URL, auth=self._auth,
             on_unauthorized=lambda: self._tokens.rejected(self._auth.last_token()), **common,
         )
-        self._travel_ids: dict[str, str] = {}
+        self._travel_ids: BoundedCache[str, str] = bounded_cache("controlt.travel_ids")
         self._ids_lock = threading.Lock()
+        self._last_token: str | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -779,9 +781,12 @@ class ControlTProvider(TrackingProvider):
             lifetime = float(data.get(self._f("expires_in")) or 3600)
         except (TypeError, ValueError):
             lifetime = 3600.0
-        from ..redaction import register_secret
-
-        register_secret(token)
+        # The token is this provider's secret only: its transports mask it, and forget the
+        # previous one, so a long-running process does not keep every token it was issued.
+        with self._ids_lock:
+            previous, self._last_token = self._last_token, token
+        for transport in (self._transport, self._login_transport):
+            transport.replace_secret(previous, token)
         return token, lifetime
 
     def _call(
@@ -815,12 +820,10 @@ class ControlTProvider(TrackingProvider):
 
     def _remember(self, trip_number: str, travel_id: Any) -> None:
         if travel_id not in (None, ""):
-            with self._ids_lock:
-                self._travel_ids[trip_number] = str(travel_id)
+            self._travel_ids.put(trip_number, str(travel_id))
 
     def _travel_id(self, trip_number: str) -> str | None:
-        with self._ids_lock:
-            return self._travel_ids.get(trip_number)
+        return self._travel_ids.get(trip_number)
 
     @staticmethod
     def _trip(tracking_id: str) -> str:
