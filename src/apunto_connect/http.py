@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import attrs
 import requests
@@ -497,6 +498,28 @@ class Transport:
 
     # -- internals --------------------------------------------------------------------------
 
+    def _environment_settings(self, session: requests.Session, url: str) -> dict[str, Any]:
+        """Proxies and CA bundle from the environment, read once per host and session.
+
+        ``requests`` reads every proxy variable of the environment on every request (a sixth
+        of an in-process stamp); the environment of a running process does not change, so
+        the answer is kept.
+        """
+        host = urlsplit(url)[:2]
+        cache: dict[tuple[str, str], dict[str, Any]] = self.__dict__.setdefault(
+            "_env_settings", {}
+        )
+        key = (f"{id(session)}:{host[0]}", host[1])
+        found = cache.get(key)
+        if found is not None:
+            return found
+        settings = dict(session.merge_environment_settings(url, {}, None, None, None))
+        with self._lock:
+            if len(cache) > 64:  # a transport talks to a handful of hosts
+                cache.clear()
+            cache[key] = settings
+        return settings
+
     def _send(
         self,
         method: str,
@@ -513,16 +536,14 @@ class Transport:
         if json is not None and log.isEnabledFor(logging.DEBUG):
             log.debug("%s %s body=%s", method, self._loggable(url), self._redact(_dump(json)))
         try:
-            response = self.session.request(
-                method,
-                url,
-                params=params,
-                json=json,
-                data=data,
-                files=files,
-                headers=headers,
-                auth=self.auth,
-                timeout=timeout,
+            session = self.session
+            prepared = session.prepare_request(requests.Request(
+                method, url, params=params, json=json, data=data, files=files,
+                headers=headers, auth=self.auth,
+            ))
+            response = session.send(
+                prepared, timeout=timeout, allow_redirects=True,
+                **self._environment_settings(session, prepared.url or url),
             )
         except requests.RequestException as exc:
             sent = _request_was_sent(exc)
