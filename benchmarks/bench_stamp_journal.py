@@ -1,0 +1,106 @@
+"""What the stamping journal costs per stamp, through the real stamping path.
+
+Each vendor stamps the same keyed invoices on the in-process sandbox, once per journal store,
+in one run: ``memory`` (the floor: almost no journal work), SQLite as shipped (one fsync per
+stamp, before the request leaves), SQLite with ``synchronous="normal"`` (no fsync) and, with
+``--postgres URL``, PostgreSQL. Prints the median milliseconds per stamp and the
+overhead over the memory store. Stores are used in turn, several rounds, so machine noise
+hits them alike.
+
+Usage::
+
+    python benchmarks/bench_stamp_journal.py
+    python benchmarks/bench_stamp_journal.py --stamps 200 --vendors facturama alegra
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from apunto_connect import Sandbox
+from apunto_connect.journal import JournalStore, MemoryJournal
+from apunto_connect.journal.sqlite import SqliteJournal
+from apunto_connect.models import Customer, Invoice, LineItem, Tax
+
+VENDORS = ["facturama", "alegra", "enlace_fiscal", "contadigital", "actiun"]
+
+
+def invoice(n: int) -> Invoice:
+    return Invoice(
+        customer=Customer("EKU9003173C9", "ESCUELA KEMPER URGATE", "601", "26015"),
+        items=[LineItem("78101802", "E48", "Flete terrestre", 1, Decimal(1000 + n),
+                        taxes=[Tax.iva(), Tax.iva_withholding("0.04")])],
+        payment_form="03",
+        folio=str(n),
+    )
+
+
+def per_stamp(vendor: str, journal: JournalStore, stamps: int, offset: int) -> list[float]:
+    """Milliseconds of each keyed stamp (a warm-up stamp first, not counted)."""
+    with Sandbox(vendors=[vendor], journal=journal, seed=1) as sandbox:
+        if vendor == "actiun":
+            sandbox.emulator("actiun").stamping_seconds = 0.0  # type: ignore[attr-defined]
+        provider = sandbox.invoice_provider(vendor)
+        provider.stamp(invoice(offset), idempotency_key=f"warm-{offset}")
+        times = []
+        for n in range(offset + 1, offset + 1 + stamps):
+            started = time.perf_counter()
+            provider.stamp(invoice(n), idempotency_key=f"key-{n}")
+            times.append((time.perf_counter() - started) * 1000)
+        return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stamps", type=int, default=100, help="per vendor, store and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--vendors", nargs="+", default=VENDORS)
+    parser.add_argument("--postgres", help="a scratch PostgreSQL URL")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        stores: dict[str, JournalStore] = {
+            "memory": MemoryJournal(),
+            # The default: the commit that records a request as sent is synced to disk before
+            # the request leaves (one fsync per stamp), so even a power cut cannot make a resend.
+            "sqlite": SqliteJournal(Path(folder) / "journal.sqlite3"),
+            # No fsync: survives a killed process, not a power cut.
+            "sqlite-normal": SqliteJournal(Path(folder) / "normal.sqlite3", synchronous="normal"),
+        }
+        if args.postgres:
+            from apunto_connect.journal.postgres import PostgresJournal
+
+            stores["postgres"] = PostgresJournal(args.postgres)
+        results: dict[tuple[str, str], list[float]] = {}
+        offset = 0
+        for _ in range(args.rounds):
+            for vendor in args.vendors:
+                for name, store in stores.items():  # alternate: noise hits every store alike
+                    offset += args.stamps + 1
+                    results.setdefault((vendor, name), []).extend(
+                        per_stamp(vendor, store, args.stamps, offset)
+                    )
+        print(f"{args.stamps * args.rounds} keyed stamps per vendor and store, in-process sandbox")
+        names = list(stores)
+        header = f"{'vendor':<15}" + "".join(f"{n + ' ms':>14}" for n in names) + "".join(
+            f"{n + ' overhead':>20}" for n in names[1:]
+        )
+        print(header)
+        print("-" * len(header))
+        for vendor in args.vendors:
+            medians = {n: statistics.median(results[(vendor, n)]) for n in names}
+            row = f"{vendor:<15}" + "".join(f"{medians[n]:>14.2f}" for n in names)
+            row += "".join(
+                f"{(medians[n] / medians['memory'] - 1) * 100:>19.1f}%" for n in names[1:]
+            )
+            print(row)
+        for store in stores.values():
+            store.close()
+
+
+if __name__ == "__main__":
+    main()
