@@ -41,76 +41,33 @@ import argparse
 import csv
 import sys
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import apunto_connect
 from apunto_connect import (
-    Customer,
-    Invoice,
-    LineItem,
     LocalStorage,
     ProviderError,
     RateLimited,
     ServerError,
     StampedInvoice,
     StampRejected,
-    Tax,
     TransportError,
     ValidationError,
     archive_many,
-    sat,
 )
 from apunto_connect.archiving import ArchivedInvoice
-from apunto_connect.errors import ApuntoError, Issue, Severity
+from apunto_connect.errors import ApuntoError, Issue
+from apunto_connect.invoicing import batch_files
 
-REQUIRED_COLUMNS = (
-    "invoice_id", "customer_rfc", "customer_name", "customer_regime", "customer_zip",
-    "cfdi_use", "payment_form", "currency", "exchange_rate", "product_code", "unit_code",
-    "description", "quantity", "unit_price", "iva_rate", "iva_withholding_rate",
-)
-# Columns that describe the invoice, not the line: every row of one invoice must agree on them.
-INVOICE_COLUMNS = (
-    "series", "customer_rfc", "customer_name", "customer_regime", "customer_zip", "cfdi_use",
-    "payment_form", "payment_method", "currency", "exchange_rate",
-)
 SAMPLE_CSV = Path(__file__).parent / "data" / "invoices.csv"
 RESULT_COLUMNS = ("invoice_id", "status", "uuid", "total", "error", "xml_file")
 
-
-@dataclass
-class CsvInvoice:
-    """One invoice of the CSV: its rows, the invoice built from them and every problem found."""
-
-    invoice_id: str
-    rows: list[dict[str, str]] = field(default_factory=list)
-    row_numbers: list[int] = field(default_factory=list)
-    invoice: Invoice | None = None
-    issues: list[Issue] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Issue]:
-        """The problems that block stamping."""
-        return [i for i in self.issues if i.severity is Severity.ERROR]
-
-    @property
-    def valid(self) -> bool:
-        """``True`` when the invoice was built and has no blocking problem."""
-        return self.invoice is not None and not self.errors
-
-    @property
-    def series(self) -> str:
-        """The series of the invoice (empty when the CSV has none)."""
-        return (self.rows[0].get("series") or "").strip() if self.rows else ""
-
-    @property
-    def idempotency_key(self) -> str:
-        """Stable per invoice: a second run of the same file returns the CFDI already stamped."""
-        return f"csv-{self.series}-{self.invoice_id}" if self.series else f"csv-{self.invoice_id}"
+# Reading and validating the CSV is the library's (the CLI's ``invoice stamp-many`` uses the
+# same code): one entry per invoice with every problem found, named by CSV row.
+CsvInvoice = batch_files.BatchEntry
 
 
 @dataclass
@@ -139,141 +96,14 @@ def read_invoices(path: str | Path) -> list[CsvInvoice]:
         CsvError: the file cannot be read or lacks required columns.
     """
     try:
-        return _read_groups(path)
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise CsvError(f"cannot read {path}: {exc}") from exc
-
-
-def _read_groups(path: str | Path) -> list[CsvInvoice]:
-    groups: dict[str, CsvInvoice] = {}
-    with open(path, newline="", encoding="utf-8-sig") as handle:  # -sig: Excel's BOM
-        reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise CsvError(f"{path} lacks the columns {', '.join(missing)}")
-        for row in reader:
-            values = {k: (v or "").strip() for k, v in row.items() if k is not None}
-            if not any(values.values()):
-                continue  # blank line
-            invoice_id = values.get("invoice_id", "")
-            group = groups.setdefault(invoice_id, CsvInvoice(invoice_id))
-            group.rows.append(values)
-            group.row_numbers.append(reader.line_num)
-    return list(groups.values())
-
-
-def _number(row: dict[str, str], column: str, where: str, issues: list[Issue],
-            required: bool = True) -> Decimal | None:
-    text = row.get(column, "")
-    if not text:
-        if required:
-            issues.append(Issue(f"{where} {column}", "CSV-001", "is empty", "está vacío"))
-        return None
-    try:
-        value = Decimal(text.replace(",", ""))
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite():
-        issues.append(Issue(f"{where} {column}", "CSV-002", f"{text!r} is not a number",
-                            f"{text!r} no es un número"))
-        return None
-    return value
-
-
-def _taxes(row: dict[str, str], where: str, issues: list[Issue]) -> list[Tax]:
-    taxes: list[Tax] = []
-    iva = row.get("iva_rate", "").lower()
-    if iva in ("exento", "exempt"):
-        taxes.append(Tax.iva_exempt())
-    elif iva:
-        rate = _number(row, "iva_rate", where, issues)
-        if rate is not None:
-            taxes.append(Tax.iva(rate))
-    for column, build in (("iva_withholding_rate", Tax.iva_withholding),
-                          ("isr_withholding_rate", Tax.isr_withholding)):
-        rate = _number(row, column, where, issues, required=False)
-        if rate:
-            taxes.append(build(rate))
-    return taxes
-
-
-# The SDK's field paths, in this CSV's column names.
-_COLUMN_OF = {
-    "customer.rfc": "customer_rfc", "customer.legal_name": "customer_name",
-    "customer.tax_regime": "customer_regime", "customer.zip_code": "customer_zip",
-    "customer.cfdi_use": "cfdi_use",
-}
-
-
-def _where(field_name: str, item: CsvInvoice, line_rows: list[int]) -> str:
-    """``items[1].quantity`` (the SDK's path) -> ``row 7 quantity`` (where to fix it)."""
-    if field_name.startswith("items["):
-        index, _, rest = field_name[len("items["):].partition("]")
-        if index.isdigit() and int(index) < len(line_rows):
-            return f"row {line_rows[int(index)]} {rest.lstrip('.') or 'line'}"
-    return f"invoice {item.invoice_id} {_COLUMN_OF.get(field_name, field_name)}"
+        return batch_files.read_csv_groups(path)
+    except ValidationError as exc:
+        raise CsvError(str(exc)) from exc
 
 
 def validate(item: CsvInvoice) -> CsvInvoice:
     """Build ``item.invoice`` from its rows and record every problem in ``item.issues``."""
-    issues = item.issues
-    first = item.rows[0]
-    if not item.invoice_id:
-        issues.append(Issue(f"row {item.row_numbers[0]} invoice_id", "CSV-001", "is empty",
-                            "está vacío"))
-    for column in INVOICE_COLUMNS:
-        values = {row.get(column, "") for row in item.rows}
-        if len(values) > 1:
-            issues.append(Issue(
-                f"invoice {item.invoice_id} {column}", "CSV-003",
-                f"rows disagree: {sorted(values)}", f"las filas no coinciden: {sorted(values)}",
-            ))
-    items: list[LineItem] = []
-    line_rows: list[int] = []  # items[k] comes from CSV row line_rows[k]
-    for row, number in zip(item.rows, item.row_numbers, strict=True):
-        where = f"row {number}"
-        quantity = _number(row, "quantity", where, issues)
-        price = _number(row, "unit_price", where, issues)
-        taxes = _taxes(row, where, issues)
-        # An unreadable number is already an error; a stand-in of 1 lets the SAT rules still
-        # check the rest of the line (the invoice is invalid anyway and is never stamped).
-        items.append(LineItem(
-            product_code=row["product_code"], unit_code=row["unit_code"],
-            description=row["description"], quantity=quantity if quantity is not None else Decimal(1),
-            unit_price=price if price is not None else Decimal(1), taxes=taxes,
-            sku=row.get("sku") or None, unit_name=row.get("unit_name") or None,
-        ))
-        line_rows.append(number)
-    exchange_rate = _number(first, "exchange_rate", f"invoice {item.invoice_id}", issues,
-                            required=False)
-    method = first.get("payment_method", "").upper() or None
-    if method not in (None, "PUE", "PPD"):
-        issues.append(Issue(f"invoice {item.invoice_id} payment_method", "CSV-004",
-                            f"{method!r} is not PUE or PPD", f"{method!r} no es PUE ni PPD"))
-        method = None
-    if items:
-        item.invoice = Invoice(
-            customer=Customer(
-                rfc=first["customer_rfc"], legal_name=first["customer_name"],
-                tax_regime=first["customer_regime"], zip_code=first["customer_zip"],
-                cfdi_use=first["cfdi_use"] or "G03",
-            ),
-            items=items,
-            currency=(first["currency"] or "MXN").upper(),
-            exchange_rate=exchange_rate,
-            payment_form=first["payment_form"] or None,
-            payment_method=method,
-            series=item.series or None,
-            folio=item.invoice_id,
-        )
-        # Every SAT rule that can be checked offline, errors and warnings, all at once.
-        for issue in sat.preflight(item.invoice):
-            issues.append(Issue(_where(issue.field, item, line_rows), issue.code,
-                                issue.message, issue.message_es, issue.severity))
-    elif not issues:
-        issues.append(Issue(f"invoice {item.invoice_id}", "CSV-001", "has no lines",
-                            "no tiene partidas"))
-    return item
+    return batch_files.build_entry(item)
 
 
 def report(invoices: Sequence[CsvInvoice], out: TextIO) -> None:
@@ -286,7 +116,7 @@ def report(invoices: Sequence[CsvInvoice], out: TextIO) -> None:
         if not shown:
             continue
         label = "INVALID" if not item.valid else "warnings"
-        out.write(f"  {item.invoice_id} {label} ({len(shown)}):\n")
+        out.write(f"  {item.row_id} {label} ({len(shown)}):\n")
         for issue in shown:
             out.write(f"    {issue.severity.value:7} {issue.field}: [{issue.code}] {issue.message}\n")
 
@@ -294,55 +124,42 @@ def report(invoices: Sequence[CsvInvoice], out: TextIO) -> None:
 # -- stamping and archiving ---------------------------------------------------------------------
 
 
-def _progress(total: int, enabled: bool, desc: str) -> Any:
-    if not enabled or total == 0:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:  # the progress bar is optional: apunto-connect[progress]
-        return None
-    return tqdm(total=total, desc=desc, unit="cfdi")
-
-
-def stamp_one(provider: Any, item: CsvInvoice) -> StampedInvoice | Outcome:
-    """Stamp one valid invoice; typed errors become an :class:`Outcome` instead of raising."""
+def classify(item: CsvInvoice, error: ApuntoError) -> Outcome:
+    """The results row of an invoice that was not stamped, from its typed error."""
     assert item.invoice is not None
-    fail = Outcome(item.invoice_id, "error", total=str(item.invoice.total))
-    try:
-        return provider.stamp(item.invoice, idempotency_key=item.idempotency_key)
-    except ValidationError as exc:  # the provider knows more (its issuer): still local, no call
-        fail.status, fail.error = "invalid", "; ".join(str(i) for i in exc.errors)
-    except (RateLimited, ServerError) as exc:
-        fail.status, fail.error = "retry", f"{exc.message} (run again: the same key is reused)"
-    except StampRejected as exc:
-        fail.status, fail.error = "rejected", exc.message  # the vendor's words, verbatim
-    except ProviderError as exc:
-        fail.error = exc.message
-    except TransportError as exc:
-        maybe = "may have been stamped" if exc.request_sent else "was not sent"
+    fail = Outcome(item.row_id, "error", total=str(item.invoice.total))
+    if isinstance(error, ValidationError):  # the provider knows more (its issuer): no call made
+        fail.status, fail.error = "invalid", "; ".join(str(i) for i in error.errors)
+    elif isinstance(error, (RateLimited, ServerError)):
+        fail.status, fail.error = "retry", f"{error.message} (run again: the same key is reused)"
+    elif isinstance(error, StampRejected):
+        fail.status, fail.error = "rejected", error.message  # the vendor's words, verbatim
+    elif isinstance(error, ProviderError):
+        fail.error = error.message
+    elif isinstance(error, TransportError):
+        maybe = "may have been stamped" if error.request_sent else "was not sent"
         fail.status = "retry"
-        fail.error = f"{exc}; it {maybe}: run again, the same idempotency key never stamps twice"
-    except ApuntoError as exc:
-        fail.error = str(exc)
+        fail.error = f"{error}; it {maybe}: run again, the same idempotency key never stamps twice"
+    else:
+        fail.error = str(error)
     return fail
 
 
 def stamp_all(provider: Any, invoices: Sequence[CsvInvoice], *, workers: int = 4,
               progress: bool = True) -> dict[str, StampedInvoice | Outcome]:
-    """Stamp every valid invoice with at most ``workers`` calls in flight."""
-    todo = [i for i in invoices if i.valid]
+    """Stamp every valid invoice with ``provider.stamp_many`` (at most ``workers`` at once)."""
+    todo = [i for i in invoices if i.valid and i.invoice is not None]
+    if not todo:
+        return {}
+    batch = provider.stamp_many(
+        [i.invoice for i in todo], concurrency=max(1, workers),
+        idempotency_keys=[i.key for i in todo], progress=progress,
+    )
     results: dict[str, StampedInvoice | Outcome] = {}
-    bar = _progress(len(todo), progress, "stamping")
-    try:
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {pool.submit(stamp_one, provider, item): item for item in todo}
-            for future in as_completed(futures):  # collected here, in this thread only
-                results[futures[future].invoice_id] = future.result()
-                if bar is not None:
-                    bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
+    for item, outcome in zip(todo, batch, strict=True):
+        results[item.row_id] = (
+            outcome.stamped if outcome.stamped is not None else classify(item, outcome.error)
+        )
     return results
 
 
@@ -357,25 +174,25 @@ def run(csv_path: str | Path, provider: Any, storage: Any, *, output: str | Path
     report(invoices, out)
     stamped = stamp_all(provider, invoices, workers=workers, progress=progress)
 
-    done = [(item.invoice_id, s) for item in invoices
-            if isinstance(s := stamped.get(item.invoice_id), StampedInvoice)]
+    done = [(item.row_id, s) for item in invoices
+            if isinstance(s := stamped.get(item.row_id), StampedInvoice)]
     archived = archive_many([s for _, s in done], provider, storage,
                             max_workers=workers, progress=progress)
     archive_of = {invoice_id: result for (invoice_id, _), result in zip(done, archived, strict=True)}
 
     outcomes: list[Outcome] = []
     for item in invoices:
-        result = stamped.get(item.invoice_id)
+        result = stamped.get(item.row_id)
         if not item.valid:
             errors = item.errors or [Issue("invoice", "CSV-001", "could not be read")]
-            outcomes.append(Outcome(item.invoice_id, "invalid",
+            outcomes.append(Outcome(item.row_id, "invalid",
                                     error="; ".join(str(i) for i in errors)))
         elif isinstance(result, Outcome):
             outcomes.append(result)
         elif isinstance(result, StampedInvoice) and item.invoice is not None:
             total = result.total if result.total is not None else item.invoice.total
-            outcome = Outcome(item.invoice_id, "stamped", str(result.uuid or ""), str(total))
-            stored = archive_of[item.invoice_id]
+            outcome = Outcome(item.row_id, "stamped", str(result.uuid or ""), str(total))
+            stored = archive_of[item.row_id]
             if isinstance(stored, ArchivedInvoice):
                 outcome.xml_file = stored.xml.id
             else:

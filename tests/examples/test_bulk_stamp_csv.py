@@ -132,26 +132,31 @@ def test_running_the_same_file_again_stamps_and_stores_nothing_twice(example, tm
 
 
 class CountingProvider:
-    """Wraps a provider and records how many stamps were in flight at once."""
+    """Wraps a provider and records how many stamp requests were in flight at once."""
 
     def __init__(self, provider):
         self._provider = provider
         self._lock = threading.Lock()
         self.in_flight = 0
         self.most = 0
+        send = provider.transport.request
+
+        def counted(method, path, *args, **kwargs):
+            if method != "POST" or not str(path).endswith("cfdis"):
+                return send(method, path, *args, **kwargs)
+            with self._lock:
+                self.in_flight += 1
+                self.most = max(self.most, self.in_flight)
+            try:
+                return send(method, path, *args, **kwargs)
+            finally:
+                with self._lock:
+                    self.in_flight -= 1
+
+        provider.transport.request = counted
 
     def __getattr__(self, name):
         return getattr(self._provider, name)
-
-    def stamp(self, invoice, **kwargs):
-        with self._lock:
-            self.in_flight += 1
-            self.most = max(self.most, self.in_flight)
-        try:
-            return self._provider.stamp(invoice, **kwargs)
-        finally:
-            with self._lock:
-                self.in_flight -= 1
 
 
 def test_stamping_never_exceeds_the_workers(example, tmp_path):
