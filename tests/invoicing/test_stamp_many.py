@@ -88,6 +88,6 @@ def test_bad_invoices_fail_alone_before_any_call_and_progress_is_reported() -> N
 
 
 def test_keys_and_invoices_must_pair_up() -> None:
-    with Sandbox(vendors=["facturama"]) as sb:
-        with pytest.raises(ValidationError, match="one per invoice"):
-            sb.invoice_provider("facturama").stamp_many([invoice(1)], idempotency_keys=[])
+    with Sandbox(vendors=["facturama"]) as sb, \
+            pytest.raises(ValidationError, match="one per invoice"):
+        sb.invoice_provider("facturama").stamp_many([invoice(1)], idempotency_keys=[])

@@ -12,15 +12,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from abc import abstractmethod
 import threading
+from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 import attrs
 
 from .._capabilities import ProviderBase
-from .bulk import Progress, StampBatch
 from ..errors import (
     ApuntoError,
     Conflict,
@@ -38,6 +37,7 @@ from ..models.common import Capability
 from ..models.convert import from_dict, to_dict
 from ..models.invoices import Cancellation, CancelMotive, Invoice, StampedInvoice
 from ..models.parties import Issuer
+from .bulk import Progress, StampBatch
 
 __all__ = ["DEFAULT_SETTLE_SECONDS", "DownloadFormat", "InvoiceProvider", "StampAttempt"]
 

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -89,7 +89,7 @@ class BatchSummary:
         )
 
 
-Progress = Union[bool, ProgressCallback, None]
+Progress = bool | ProgressCallback | None
 
 
 class StampBatch(Iterator[StampOutcome]):
