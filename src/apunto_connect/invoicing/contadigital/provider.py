@@ -216,7 +216,7 @@ class ContaDigitalProvider(InvoiceProvider):
     def __repr__(self) -> str:
         return f"ContaDigitalProvider(base_url={self.base_url!r}, environment={self.environment!r})"
 
-    # -- token -------------------------------------------------------------------------------
+    # -- account: token ----------------------------------------------------------------------
 
     def _authorize(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if getattr(self._local, "connecting", False) or _host_of(request.url or "") != self._host:
@@ -279,7 +279,7 @@ class ContaDigitalProvider(InvoiceProvider):
             )
         return self._company_id
 
-    # -- calls -------------------------------------------------------------------------------
+    # -- requests ----------------------------------------------------------------------------
 
     def _call(
         self,
@@ -320,7 +320,7 @@ class ContaDigitalProvider(InvoiceProvider):
         except ValueError:
             return self.transport.decode_json(response)  # raises TransportError(request_sent)
 
-    # -- catalog -----------------------------------------------------------------------------
+    # -- account: catalog, check_connection --------------------------------------------------
 
     def catalog(self, *, refresh: bool = False) -> Catalog:
         """The account's ids (``utiles``), fetched once and cached; ``refresh`` re-reads it."""
@@ -377,7 +377,7 @@ class ContaDigitalProvider(InvoiceProvider):
             detail=f"connected; serie {serie.name} is active", extra=extra,
         )
 
-    # -- ids ---------------------------------------------------------------------------------
+    # -- stamping hooks: the ids an invoice refers to ----------------------------------------
 
     def _resolve(self, invoice: Invoice) -> ResolvedIds:
         catalog = self.catalog()
@@ -514,7 +514,7 @@ class ContaDigitalProvider(InvoiceProvider):
             self._call("PUT", "customers", body)
         return existing_id
 
-    # -- stamping ----------------------------------------------------------------------------
+    # -- stamping hooks ----------------------------------------------------------------------
 
     def _vendor_issues(self, invoice: Invoice) -> list[Issue]:
         return contadigital_issues(invoice, self.spec)
@@ -701,7 +701,7 @@ class ContaDigitalProvider(InvoiceProvider):
             provider=self.name,
         )
 
-    # -- extras ------------------------------------------------------------------------------
+    # -- e-mail, release ---------------------------------------------------------------------
 
     def send_email(self, ref: str, email: str) -> str:
         """Ask ContaDigital to e-mail the XML and PDF of invoice ``ref``; returns its answer."""
