@@ -27,8 +27,8 @@ from apunto_connect.errors import (
     ValidationError,
 )
 from apunto_connect.invoicing.contadigital import (
-    DEFAULT_API,
     PRODUCTION_URL,
+    SPEC,
     ContaDigitalProvider,
     ResolvedIds,
     catalog_from_contadigital,
@@ -91,14 +91,14 @@ def test_body_carries_the_vendor_quirks_date_format_tipo_and_exact_totals():
     assert body["Fecha"] == "14-03-2025 10:30:00"  # dd-MM-yyyy HH:mm:ss, not ISO
     assert body["TipoComprobante"] == "Factura"  # not "I"
     text = encode_json(body).decode()
-    assert '"Total": 20653.33' in text and '"RetencionIVA": 706.67' in text  # never via float
+    assert '"Total":20653.33' in text and '"RetencionIVA":706.67' in text  # never via float
 
 
 def test_no_related_documents_are_sent_as_null_never_an_empty_list():
     invoice = freight_invoice().with_changes(related=())
     body = invoice_to_contadigital(invoice, IDS, issued_at=datetime(2030, 1, 1))
     assert body["CFDIRelacionados"] is None
-    assert b'"CFDIRelacionados": null' in encode_json(body)
+    assert b'"CFDIRelacionados":null' in encode_json(body)
 
 
 def test_invoice_without_date_uses_the_given_issue_time_and_draft_flags():
@@ -110,15 +110,15 @@ def test_invoice_without_date_uses_the_given_issue_time_and_draft_flags():
 
 
 def test_request_field_renames_apply_at_every_depth():
-    api = DEFAULT_API.override(request_fields={"Fecha": "FechaEmision", "Cantidad": "Qty"})
-    body = invoice_to_contadigital(freight_invoice(), IDS, issued_at=datetime(2030, 1, 1), api=api)
+    spec = {"field.request_renames": {"Fecha": "FechaEmision", "Cantidad": "Qty"}}
+    body = invoice_to_contadigital(freight_invoice(), IDS, issued_at=datetime(2030, 1, 1), spec=spec)
     assert "Fecha" not in body and body["FechaEmision"] == "14-03-2025 10:30:00"
     assert all("Qty" in line and "Cantidad" not in line for line in body["Productos"])
 
 
 def test_rates_can_be_sent_as_fractions_when_overridden():
-    api = DEFAULT_API.override(rates_as_percent=False)
-    body = invoice_to_contadigital(freight_invoice(), IDS, issued_at=datetime(2030, 1, 1), api=api)
+    spec = {"value.rates_as_percent": False}
+    body = invoice_to_contadigital(freight_invoice(), IDS, issued_at=datetime(2030, 1, 1), spec=spec)
     assert body["Productos"][2]["TipoRetIVA"] == Decimal("0.106667")
 
 
@@ -346,7 +346,7 @@ def test_token_expiry_is_timed_by_the_clock():
         connect_ok(TOKEN_A), (200, CATALOG), connect_ok(TOKEN_B), (200, CATALOG), clock=clock
     )
     provider.catalog()
-    clock.now += DEFAULT_API.token_ttl + 1
+    clock.now += SPEC["limit.token_ttl"] + 1
     provider.catalog(refresh=True)
     assert auth_headers(adapter)[3] == f"Bearer {TOKEN_B}"
 
@@ -390,8 +390,7 @@ def test_api_key_comes_from_the_environment(monkeypatch):
 
 
 def test_path_overrides_are_followed():
-    api = DEFAULT_API.override(paths={"connect": "/api/v2/login.json"})
-    provider, adapter = provider_with(connect_ok(), api=api)
+    provider, adapter = provider_with(connect_ok(), spec={"path.connect": "/api/v2/login.json"})
     provider.company_id  # noqa: B018
     assert adapter.requests[0].path_url == "/api/v2/login.json"
 
@@ -476,7 +475,7 @@ def test_cancel_sends_a_json_body_on_delete():
         (lambda p: p.get("A3C1F5D2-7B4E-4C1A-9E2F-0D6B8C4A1E37"), ValidationError),
         (lambda p: p.download("abc", "xml"), ValidationError),
         (lambda p: list(p.list()), UnsupportedOperation),
-        (lambda p: p.send_by_email("9001", "no-at-sign"), ValidationError),
+        (lambda p: p.send_email("9001", "no-at-sign"), ValidationError),
     ],
 )
 def test_bad_calls_fail_before_any_request(call, error):

@@ -115,9 +115,9 @@ def _kwargs(provider, emulator):
             "session": provider.transport.session, **emulator.provider_options()}
 
 
-def test_send_by_email(provider, emulator):
+def test_send_email(provider, emulator):
     stamped = provider.stamp(freight_invoice())
-    assert "cuentas@xenon.example" in provider.send_by_email(stamped.id, "cuentas@xenon.example")
+    assert "cuentas@xenon.example" in provider.send_email(stamped.id, "cuentas@xenon.example")
     assert emulator.invoices[int(stamped.id)].emails == ["cuentas@xenon.example"]
 
 

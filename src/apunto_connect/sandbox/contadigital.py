@@ -1,9 +1,8 @@
 """Offline emulator of ContaDigital's "API Facturación".
 
 ContaDigital's API is not public (see :mod:`apunto_connect.invoicing.contadigital`): this
-emulator speaks exactly the contract the SDK assumes, read from the same table
-(:data:`~apunto_connect.invoicing.contadigital.DEFAULT_API`), so a change of assumption moves
-both. What it does:
+emulator speaks exactly the contract the SDK assumes, read from the same spec
+(:data:`~apunto_connect.invoicing.contadigital.SPEC`), so a change of assumption moves both. What it does:
 
 * token exchange at ``POST /api/conectar.json``; tokens expire after :attr:`TOKEN_TTL` seconds of
   sandbox time; a missing, unknown or expired token gets HTTP 401 with the envelope;
@@ -38,8 +37,9 @@ from urllib.parse import unquote
 
 import attrs
 
-from ..errors import ApuntoError
-from ..invoicing.contadigital import DEFAULT_API, PRODUCTION_URL, encode_json
+from .._wire import encode_json
+from ..errors import ApuntoError, ConfigurationError
+from ..invoicing.contadigital.spec import SPEC
 from ..models.invoices import (
     CancelMotive,
     Invoice,
@@ -61,8 +61,10 @@ DEMO_API_KEY = "cd-sandbox-4f1c9a7e2b6d4e58"
 DISABLED_API_KEY = "cd-sandbox-disabled-0000"
 """A key whose account is not enabled for API invoicing (to test that failure)."""
 
-_API = DEFAULT_API
-_PATHS = _API.paths
+# Routes are fixed when the class is defined, so paths come from SPEC itself (read through
+# fact() so that defining routes does not count as relying on an assumption).
+_PATHS = {key[len("path."):]: SPEC.fact(key).value for key in SPEC if key.startswith("path.")}
+_PRODUCTION_URL: str = SPEC.fact("value.production_url").value
 _RFC = re.compile(r"^[A-ZÑ&]{3,4}\d{6}[A-Z0-9]{3}$")
 _GENERIC_RFCS = frozenset({"XAXX010101000", "XEXX010101000"})
 
@@ -171,7 +173,7 @@ class ContaDigitalEmulator(Emulator):
 
     name: ClassVar[str] = "contadigital"
     kind: ClassVar[str] = "invoicing"
-    base_urls: ClassVar[tuple[str, ...]] = (PRODUCTION_URL, PRODUCTION_URL + _API.test_prefix)
+    base_urls: ClassVar[tuple[str, ...]] = (_PRODUCTION_URL, _PRODUCTION_URL + _PATHS["test_prefix"])
     demo_credentials: ClassVar[Mapping[str, str]] = {
         "api_key": DEMO_API_KEY,
         "environment": "sandbox",
@@ -180,8 +182,23 @@ class ContaDigitalEmulator(Emulator):
     TOKEN_TTL: ClassVar[float] = 3600.0
     """Seconds of sandbox time a token lives (the real lifetime is unknown)."""
 
-    def __init__(self, clock: SandboxClock | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        clock: SandboxClock | None = None,
+        seed: int | None = None,
+        *,
+        spec: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``spec``: overrides of the vendor's values (codes, date format, rates, types).
+
+        Raises:
+            ConfigurationError: an unknown key, or a path or host (the routes are fixed).
+        """
         super().__init__(clock=clock, seed=seed)
+        fixed = sorted(k for k in spec or {} if k.startswith("path.") or k.endswith("_url"))
+        if fixed:
+            raise ConfigurationError(f"the ContaDigital emulator's routes are fixed: {fixed}")
+        self.spec = SPEC.with_overrides(spec)
         self._rng = random.Random(seed)
         self.company_id = 1207
         self.rfc_id = 88
@@ -252,7 +269,7 @@ class ContaDigitalEmulator(Emulator):
 
     def handle(self, request: EmulatorRequest) -> EmulatorResponse:
         """Answer on both environments: the test prefix maps onto the same routes."""
-        prefix = _API.test_prefix.lower()
+        prefix = _PATHS["test_prefix"].lower()
         if request.path.lower().startswith(prefix + "/"):
             request = attrs.evolve(request, path=request.path[len(prefix):])
         return super().handle(request)
@@ -419,7 +436,7 @@ class ContaDigitalEmulator(Emulator):
             raise _fail(f"{what} no existe ({value})") from None
 
     def _taxes(self, line: Mapping[str, Any]) -> list[Tax]:
-        scale = Decimal(100) if _API.rates_as_percent else Decimal(1)
+        scale = Decimal(100) if self.spec["value.rates_as_percent"] else Decimal(1)
         taxes = []
         if line.get("TasaCero"):
             taxes.append(Tax.iva("0"))
@@ -455,10 +472,10 @@ class ContaDigitalEmulator(Emulator):
     def _invoice_from(self, body: Mapping[str, Any]) -> tuple[Invoice, _Client, _Series]:
         if int(_number(body.get("IdEmpresa"), "IdEmpresa")) != self.company_id:
             raise _fail("La empresa no pertenece al usuario", status=403)
-        if body.get("TipoComprobante") not in _API.document_types.values():
+        if body.get("TipoComprobante") not in self.spec["value.document_types"].values():
             raise _fail(f"El tipo de comprobante {body.get('TipoComprobante')} no es válido")
         try:
-            issued_at = datetime.strptime(str(body.get("Fecha")), _API.date_format)
+            issued_at = datetime.strptime(str(body.get("Fecha")), self.spec["value.date_format"])
         except ValueError:
             raise _fail("El formato de la fecha debe ser dd-MM-yyyy HH:mm:ss") from None
         serie: _Series = self._lookup(self.series, body.get("IdSerie"), "La serie")
@@ -532,7 +549,7 @@ class ContaDigitalEmulator(Emulator):
             return _envelope(
                 {"Id": stored.id, "Mensaje": "La factura se guardó, pero no cuenta con timbres "
                  "disponibles para timbrarla."},
-                code=_API.no_credits_code,
+                code=self.spec["value.no_credits_code"],
             )
         folio = stored.series.next_folio
         invoice = attrs.evolve(stored.invoice, folio=str(folio))
@@ -580,9 +597,9 @@ class ContaDigitalEmulator(Emulator):
             "UUID": document.uuid if document else None,
             "Serie": stored.series.name,
             "Folio": stored.folio,
-            "Fecha": stored.invoice.issued_at.strftime(_API.date_format)
+            "Fecha": stored.invoice.issued_at.strftime(self.spec["value.date_format"])
             if stored.invoice.issued_at else None,
-            "FechaTimbrado": document.stamped_at.strftime(_API.date_format) if document else None,
+            "FechaTimbrado": document.stamped_at.strftime(self.spec["value.date_format"]) if document else None,
             "Total": stored.invoice.total,
             "Moneda": stored.invoice.currency,
             "RFCEmisor": self.issuer.rfc,
