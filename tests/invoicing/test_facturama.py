@@ -318,9 +318,9 @@ def test_cancellation_after_a_day_waits_for_the_receiver(provider, emulator, san
 
 
 def test_list_is_lazy_and_carries_filters_to_every_page(provider, emulator, spy):
-    from apunto_connect.invoicing.facturama import ASSUMPTIONS
+    from apunto_connect.invoicing.facturama import SPEC
 
-    size = ASSUMPTIONS["list_page_size"]
+    size = SPEC["limit.list_page_size"]
     for folio in range(1, size + 3):
         provider.stamp(freight(str(folio)))
     provider.stamp(freight("9", series="OTRA"))
