@@ -134,13 +134,7 @@ def invoice_to_facturama(
     kind = invoice.kind
     totals = invoice.totals
     customer = invoice.customer
-    receiver: dict[str, Any] = {
-        "Rfc": customer.rfc,
-        "Name": customer.legal_name,
-        "CfdiUse": invoice.effective_cfdi_use,
-        "FiscalRegime": customer.tax_regime,
-        "TaxZipCode": customer.zip_code,
-    }
+    receiver = _party(customer, invoice.effective_cfdi_use)
     if customer.tax_residence:
         receiver["TaxResidence"] = customer.tax_residence
     if customer.foreign_tax_id:
@@ -203,15 +197,20 @@ def invoice_to_facturama(
     return body
 
 
-def customer_to_facturama_client(customer: Customer, cfdi_use: str | None = None) -> dict[str, Any]:
-    """The ``Client`` record Facturama keeps for a receiver (created on the fly when stamping)."""
-    client: dict[str, Any] = {
+def _party(customer: Customer, cfdi_use: str | None) -> dict[str, Any]:
+    """What the CFDI's ``Receiver`` and a ``Client`` record both carry."""
+    return {
         "Rfc": customer.rfc,
         "Name": customer.legal_name,
-        "CfdiUse": cfdi_use or customer.cfdi_use,
+        "CfdiUse": cfdi_use,
         "FiscalRegime": customer.tax_regime,
         "TaxZipCode": customer.zip_code,
     }
+
+
+def customer_to_facturama_client(customer: Customer, cfdi_use: str | None = None) -> dict[str, Any]:
+    """The ``Client`` record Facturama keeps for a receiver (created on the fly when stamping)."""
+    client = _party(customer, cfdi_use or customer.cfdi_use)
     if customer.email:
         client["Email"] = customer.email
     if customer.tax_residence:

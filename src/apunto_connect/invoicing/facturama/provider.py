@@ -60,19 +60,9 @@ from ...models.parties import Customer, Issuer
 from ...redaction import redact
 from ...vendor_spec import VendorSpec
 from ..base import DownloadFormat, InvoiceProvider, StampAttempt
+from . import mapping
 from .errors import facturama_error
-from .mapping import (
-    _money,
-    customer_to_facturama_client,
-    customer_validation,
-    customer_validation_body,
-    facturama_issues,
-    facturama_to_cancellation,
-    facturama_to_stamped,
-    invoice_to_facturama,
-    line_to_facturama_product,
-    list_params,
-)
+from .mapping import facturama_to_stamped, list_params
 from .spec import SPEC, VENDOR
 
 __all__ = ["CREDENTIALS", "FacturamaProvider"]
@@ -248,7 +238,8 @@ class FacturamaProvider(InvoiceProvider):
         self._set_journal(journal)
 
     def __repr__(self) -> str:
-        return f"FacturamaProvider(base_url={self.transport.base_url!r}, username={self._username!r})"
+        base_url = self.transport.base_url
+        return f"FacturamaProvider(base_url={base_url!r}, username={self._username!r})"
 
     def release(self) -> None:
         """Close the connection pools this provider opened."""
@@ -264,7 +255,9 @@ class FacturamaProvider(InvoiceProvider):
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self._decode(self.transport.request("GET", path, params=params))
 
-    def _send_json(self, method: str, path: str, body: Any, *, idempotent: bool | None = None) -> Any:
+    def _send_json(
+        self, method: str, path: str, body: Any, *, idempotent: bool | None = None
+    ) -> Any:
         """``body`` as exact JSON (Decimal amounts as numbers); the decoded answer."""
         options: dict[str, Any] = {} if idempotent is None else {"idempotent": idempotent}
         response = self.transport.request(
@@ -327,15 +320,17 @@ class FacturamaProvider(InvoiceProvider):
         """
         self.require(Capability.VALIDATE_CUSTOMER)
         answer = self._send_json(
-            "POST", self.spec["path.validate_customer"], customer_validation_body(customer),
+            "POST",
+            self.spec["path.validate_customer"],
+            mapping.customer_validation_body(customer),
             idempotent=True,  # a read-only check: safe to repeat
         )
-        return customer_validation(answer or {})
+        return mapping.customer_validation(answer or {})
 
     # -- stamping hooks -----------------------------------------------------------------------
 
     def _vendor_issues(self, invoice: Invoice) -> list[Any]:
-        return list(facturama_issues(invoice))
+        return list(mapping.facturama_issues(invoice))
 
     def _journal_account(self) -> str:
         return self._username
@@ -357,7 +352,7 @@ class FacturamaProvider(InvoiceProvider):
 
     def _prepare_stamp(self, invoice: Invoice) -> dict[str, Any]:
         """The ``3/cfdis`` body; registers the Client and Products first (``register_catalog``)."""
-        body = invoice_to_facturama(
+        body = mapping.invoice_to_facturama(
             invoice, expedition_place=self._expedition_for(invoice), spec=self.spec
         )
         if self.register_catalog:
@@ -421,7 +416,7 @@ class FacturamaProvider(InvoiceProvider):
             if row.get("IsActive") is False:
                 continue
             same_receiver = str(row.get("Rfc") or "").upper() == invoice.customer.rfc
-            total = _money(row.get("Total"))
+            total = mapping._money(row.get("Total"))
             if not same_receiver or total is None or total != invoice.total:
                 raise Conflict(
                     f"serie {series!r} folio {folio!r} is already stamped (Id {row.get('Id')}) "
@@ -440,7 +435,9 @@ class FacturamaProvider(InvoiceProvider):
 
     def _ensure_client(self, invoice: Invoice) -> str:
         """Find the receiver among Facturama's Clients by RFC; create or refresh it."""
-        wanted = customer_to_facturama_client(invoice.customer, invoice.effective_cfdi_use)
+        wanted = mapping.customer_to_facturama_client(
+            invoice.customer, invoice.effective_cfdi_use
+        )
         rfc = invoice.customer.rfc
         # Keyed by the whole record: changed customer data (a new postal code) is looked up and
         # refreshed again instead of trusting the cache.
@@ -486,7 +483,7 @@ class FacturamaProvider(InvoiceProvider):
                 None,
             )
             if match is None:
-                product = line_to_facturama_product(item, invoice.currency, spec=self.spec)
+                product = mapping.line_to_facturama_product(item, invoice.currency, spec=self.spec)
                 match = self._send_json(
                     "POST", self.spec["path.product"], product, idempotent=False
                 ) or {}
@@ -615,7 +612,7 @@ class FacturamaProvider(InvoiceProvider):
                 "DELETE", self.spec["path.cancel"].format(id=cfdi_id), params=params
             )
         )
-        return facturama_to_cancellation(
+        return mapping.facturama_to_cancellation(
             data if isinstance(data, Mapping) else {}, ref=ref, motive=motive,
             replacement_uuid=params.get("uuidReplacement"), spec=self.spec,
         )

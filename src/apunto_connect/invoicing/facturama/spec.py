@@ -41,12 +41,19 @@ SPEC = VendorSpec(
         "path.cfdi": official("cfdi/{id}", f"{_DOTNET} (Retrieve: cfdi/{{id}}?type=issued)"),
         "path.list": official("Cfdi", f"{_POSTMAN} 'Cfdis filtrado completo'"),
         "path.cancel": official(
-            "cfdi/{id}", f"{_POSTMAN} 'Cancelar Cfdi'; {_DOCS}/DELETE-cfdi-id_type_motive_uuidReplacement"
+            "cfdi/{id}",
+            f"{_POSTMAN} 'Cancelar Cfdi'; {_DOCS}/DELETE-cfdi-id_type_motive_uuidReplacement",
         ),
-        "path.file": official("cfdi/{format}/{type}/{id}", f"{_DOCS}/GET-api-Cfdi-format-type-id"),
+        "path.file": official(
+            "cfdi/{format}/{type}/{id}", f"{_DOCS}/GET-api-Cfdi-format-type-id"
+        ),
         "path.acuse": official("acuse/{format}/{type}/{id}", f"{_POSTMAN}; research notes §1"),
-        "path.client": official("Client", f"{_POSTMAN}; https://apisandbox.facturama.mx/guias/clientes"),
-        "path.client_by_id": official("Client/{id}", f"{_POSTMAN}; Facturama/facturama-php-sdk #31"),
+        "path.client": official(
+            "Client", f"{_POSTMAN}; https://apisandbox.facturama.mx/guias/clientes"
+        ),
+        "path.client_by_id": official(
+            "Client/{id}", f"{_POSTMAN}; Facturama/facturama-php-sdk #31"
+        ),
         "path.clients_page": official("Clients", f"{_POSTMAN} 'Lista Paginada' GET api/Clients"),
         "path.product": official("Product", f"{_POSTMAN}; research notes §1"),
         "path.products_page": official(
@@ -136,7 +143,8 @@ SPEC = VendorSpec(
                 "requested": "cancel_pending",
                 "pending": "cancel_pending",
             }),
-            f"{_POSTMAN} 'Cfdis filtrado completo' (status=all|active|canceled); research notes §1",
+            f"{_POSTMAN} 'Cfdis filtrado completo' (status=all|active|canceled); "
+            "research notes §1",
         ),
         # Our InvoiceStatus value -> the list's status filter.
         "value.status_filter": official(
