@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +35,8 @@ from apunto_connect.errors import (
     UnsupportedOperation,
     ValidationError,
 )
-from apunto_connect.invoicing.facturama import BASE_URLS, FacturamaProvider
+from apunto_connect.invoicing import facturama
+from apunto_connect.invoicing.facturama import BASE_URLS, SPEC, FacturamaProvider
 from apunto_connect.models import (
     CancellationStatus,
     CancelMotive,
@@ -43,9 +45,11 @@ from apunto_connect.models import (
     Invoice,
     InvoiceStatus,
     LineItem,
+    RelatedDocuments,
     Tax,
 )
 from apunto_connect.sandbox import Sandbox
+from apunto_connect.sandbox.adapter import SandboxAdapter
 from apunto_connect.sandbox.facturama import FacturamaEmulator
 from tests import cassette_scrub
 from tests.fakes import FakeClock
@@ -318,9 +322,9 @@ def test_cancellation_after_a_day_waits_for_the_receiver(provider, emulator, san
 
 
 def test_list_is_lazy_and_carries_filters_to_every_page(provider, emulator, spy):
-    from apunto_connect.invoicing.facturama import ASSUMPTIONS
+    from apunto_connect.invoicing.facturama import SPEC
 
-    size = ASSUMPTIONS["list_page_size"]
+    size = SPEC["limit.list_page_size"]
     for folio in range(1, size + 3):
         provider.stamp(freight(str(folio)))
     provider.stamp(freight("9", series="OTRA"))
@@ -483,3 +487,94 @@ def test_cassette_wrong_password_is_an_authentication_failure(recorded_provider)
     assert not status.ok
     with pytest.raises(AuthenticationError):
         provider.get("abc2")
+
+
+# -- the spec: evidence, spec= overrides, the deprecated tables ------------------------------
+
+
+def test_every_fact_says_where_it_comes_from():
+    assert SPEC.vendor == "facturama"
+    for key in SPEC:
+        fact = SPEC.fact(key)
+        assert key.split(".")[0] in {"path", "field", "header", "limit", "value"}, key
+        assert fact.source in {"official", "public-integration", "assumed"}, key
+        assert fact.evidence.strip(), f"{key} has no evidence"
+    # what the evidence page lists as not public stays marked so
+    assert set(SPEC.assumed()) == {
+        "limit.list_page_size", "value.list_oldest_first", "value.list_date_format",
+    }
+
+
+def test_spec_values_cannot_be_changed_in_place():
+    with pytest.raises(TypeError):
+        SPEC["field.list_filters"]["colour"] = "color"  # type: ignore[index]
+
+
+def test_a_spec_override_changes_the_path_the_provider_calls(sandbox, spy):
+    provider = sandbox.invoice_provider("facturama", spec={"path.tax_entity": "api/TaxEntity"})
+    status = provider.check_connection()
+    assert status.ok
+    assert spy.paths() == ["GET /api/TaxEntity"]
+    assert provider.spec.fact("path.tax_entity").source == "override"
+    assert SPEC["path.tax_entity"] == "TaxEntity"  # the shared spec is untouched
+
+
+def test_an_unknown_spec_key_is_refused_before_anything_is_sent():
+    with pytest.raises(ConfigurationError, match=r"path\.stamps"):
+        FacturamaProvider(username="u", password="p", spec={"path.stamps": "4/cfdis"})
+
+
+def test_the_emulator_pages_by_its_spec_and_the_provider_reads_every_page():
+    emulator = FacturamaEmulator(seed=5, spec={"limit.list_page_size": 2})
+    spy = Spy(SandboxAdapter({"facturama": emulator}))
+    session = requests.Session()
+    for prefix in emulator.base_urls:
+        session.mount(prefix, spy)
+    provider = FacturamaProvider(
+        **emulator.demo_credentials, **emulator.provider_options(), session=session,
+        journal="memory",
+    )
+    assert provider.spec["limit.list_page_size"] == 2  # the emulator hands its spec on
+    for folio in ("1", "2", "3", "4", "5"):
+        provider.stamp(freight(folio))
+    spy.calls.clear()
+    folios = [row.folio for row in provider.list(series="FLT")]
+    assert folios == ["1", "2", "3", "4", "5"]
+    assert spy.paths().count("GET /Cfdi") == 4  # pages of 2, 2, 1 and the empty one
+    with pytest.raises(ConfigurationError):
+        FacturamaEmulator(spec={"limit.page_size": 2})
+
+
+def test_two_relation_types_are_a_preflight_issue_and_nothing_is_sent(sandbox, spy):
+    provider = sandbox.invoice_provider("facturama")
+    invoice = freight("7", related=[
+        RelatedDocuments("01", ["0F8C2B7E-5A14-4D3B-9E61-2C7A9B0D4E15"]),
+        RelatedDocuments("04", ["1F8C2B7E-5A14-4D3B-9E61-2C7A9B0D4E15"]),
+    ])
+    assert "APUNTO-FACTURAMA-002" in [issue.code for issue in provider.preflight(invoice)]
+    with pytest.raises(ValidationError) as info:
+        provider.stamp(invoice, idempotency_key="rel-7")
+    assert "APUNTO-FACTURAMA-002" in [issue.code for issue in info.value.issues]
+    assert spy.paths() == []
+
+
+def test_the_old_tables_still_override_for_one_release_with_a_warning(sandbox, spy):
+    with pytest.warns(DeprecationWarning, match="PATHS"):
+        paths = facturama.PATHS
+    original = paths["tax_entity"]
+    paths["tax_entity"] = "api/TaxEntity"
+    try:
+        with pytest.warns(DeprecationWarning, match=r"spec=\{'path\.tax_entity'"):
+            provider = sandbox.invoice_provider("facturama")
+        assert provider.check_connection().ok
+        assert spy.paths() == ["GET /api/TaxEntity"]
+    finally:
+        paths["tax_entity"] = original
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        untouched = FacturamaProvider(username="u", password="p")  # nothing changed: no warning
+    assert untouched.spec["path.tax_entity"] == "TaxEntity"
+    with pytest.warns(DeprecationWarning):
+        assert facturama.ASSUMPTIONS["name_id"] == SPEC["value.name_id"]
+    with pytest.raises(AttributeError):
+        facturama.NOT_A_NAME  # noqa: B018

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from apunto_connect.cfdi import parse
-from apunto_connect.invoicing.facturama import ASSUMPTIONS
+from apunto_connect.invoicing.facturama import SPEC
 from apunto_connect.sandbox import Sandbox
 from apunto_connect.sandbox.facturama import (
     SAT_NAME_MISMATCH,
@@ -243,7 +243,7 @@ def test_list_filters_and_pages(api, sandbox):
     by_uuid = api("GET", "Cfdi", type="issued", keyword=rows[2]["Uuid"].lower()).json()
     assert [row["Id"] for row in by_uuid] == [rows[2]["Id"]]
     assert api("GET", "Cfdi", type="issued", page=1).json() == []
-    assert ASSUMPTIONS["list_page_size"] > 5
+    assert SPEC["limit.list_page_size"] > 5
     today = rows[0]["Date"][:10]
     assert len(api("GET", "Cfdi", type="issued", dateStart=today, dateEnd=today).json()) == 5
     assert api("GET", "Cfdi", type="issued", dateStart="2000-01-01", dateEnd="2000-01-02"

@@ -1,7 +1,7 @@
 """Offline emulator of Facturama's API Web (production and sandbox hosts).
 
 It speaks the paths, Basic auth, bodies and ``{Message, ModelState}`` errors of
-:mod:`apunto_connect.invoicing.facturama` (same public facts, same :data:`ASSUMPTIONS`), keeps
+:mod:`apunto_connect.invoicing.facturama` (same public facts, the same ``SPEC``), keeps
 state (clients, products, branch offices, series and their folios, CFDIs, cancellations) and
 stamps for real in the sandbox sense: every CFDI gets a CFDI 4.0 XML with a TimbreFiscalDigital
 and a PDF from :mod:`apunto_connect.sandbox.documents`, both marked not fiscally valid.
@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import attrs
 
 from ..errors import ValidationError
-from ..invoicing.facturama import ASSUMPTIONS
+from ..invoicing.facturama.spec import SPEC
 from ..models.invoices import (
     CancelMotive,
     GlobalInformation,
@@ -360,8 +360,14 @@ class FacturamaEmulator(Emulator):
         "password": "sandbox-demo-password",
     }
 
-    def __init__(self, clock: Any = None, seed: int | None = None) -> None:
+    def __init__(
+        self, clock: Any = None, seed: int | None = None, *, spec: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(clock=clock, seed=seed)
+        # The provider's facts with the caller's overrides (unknown keys refused), so the
+        # emulator and a provider given the same spec= agree.
+        self._spec_overrides = dict(spec or {})
+        self.spec = SPEC.with_overrides(self._spec_overrides)
         self.rng = random.Random(seed)
         self.profile: dict[str, Any] = json.loads(json.dumps(DEMO_PROFILE))
         self.registry: dict[str, Taxpayer] = dict(SAT_TEST_TAXPAYERS)
@@ -390,7 +396,10 @@ class FacturamaEmulator(Emulator):
 
     def provider_options(self) -> dict[str, Any]:
         """Retry waits advance the sandbox clock instead of sleeping for real."""
-        return {"sleep": self.clock.sleep}
+        options: dict[str, Any] = {"sleep": self.clock.sleep}
+        if self._spec_overrides:
+            options["spec"] = dict(self._spec_overrides)
+        return options
 
     def authenticate(self, request: EmulatorRequest) -> EmulatorResponse | None:
         """Basic auth with the demo credentials; anything else gets Facturama's 401."""
@@ -959,11 +968,11 @@ class FacturamaEmulator(Emulator):
             page = max(0, int(query.get("page", "0") or 0))
         except ValueError:
             page = 0
-        size = int(ASSUMPTIONS["list_page_size"])
+        size = int(self.spec["limit.list_page_size"])
         # Candidates come from the narrowest index the filters allow, in stamping order (ids
         # are filed in the order they were stamped); the scan stops once the page is full.
         candidates = self._candidates(query)
-        ordered = candidates if ASSUMPTIONS["list_oldest_first"] else reversed(candidates)
+        ordered = candidates if self.spec["value.list_oldest_first"] else reversed(candidates)
         matched: list[IssuedCfdi] = []
         for cfdi_id in ordered:
             record = self.invoices[cfdi_id]
@@ -1149,7 +1158,7 @@ def _read_taxes(
     """Tax entries of item ``index`` -> our taxes, transferred and withheld sums."""
     taxes: list[Tax] = []
     transferred = withheld = Decimal(0)
-    exempt_suffix = str(ASSUMPTIONS["exempt_tax_name"]).format(tax="").strip().upper()
+    exempt_suffix = str(SPEC["value.exempt_tax_name"]).format(tax="").strip().upper()
     for position, entry in enumerate(raw if isinstance(raw, list) else []):
         key = f"Items[{index}].Taxes[{position}]"
         if not isinstance(entry, Mapping):
