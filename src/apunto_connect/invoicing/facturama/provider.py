@@ -34,7 +34,7 @@ import functools
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import requests
@@ -42,6 +42,7 @@ import requests
 from ..._wire import decode_json, encode_json, is_uuid, monotonic
 from ...credentials import CredentialField, Secret, resolve_credentials
 from ...errors import (
+    ApuntoError,
     AuthenticationError,
     ConfigurationError,
     Conflict,
@@ -426,6 +427,46 @@ class FacturamaProvider(InvoiceProvider):
                 )
             return self.get(str(row["Id"]))
         return None
+
+    def _find_existing_batch(
+        self, invoices: Sequence[Invoice]
+    ) -> Mapping[tuple[str, str], StampedInvoice | None] | None:
+        """One listing per serie for a batch's numeric folio range, instead of one per invoice.
+
+        A folio found for the same receiver and total is fetched; one taken by another CFDI is
+        left out, so the invoice's own look-up raises the ``Conflict``.
+        """
+        wanted: dict[str, dict[str, Invoice]] = {}
+        for invoice in invoices:
+            if invoice.folio and invoice.folio.isdigit():
+                wanted.setdefault(invoice.series or "", {})[invoice.folio] = invoice
+        known: dict[tuple[str, str], StampedInvoice | None] = {}
+        for series, by_folio in wanted.items():
+            numbers = [int(folio) for folio in by_folio]
+            filters: dict[str, Any] = {
+                "status": "active", "folio_start": str(min(numbers)), "folio_end": str(max(numbers)),
+            }
+            if series:
+                filters["series"] = series
+            try:
+                rows = list(self._rows(list_params(filters, spec=self.spec)))
+            except ApuntoError:
+                continue  # no batch answer: each invoice asks for itself
+            found = {
+                str(row.get("Folio") or ""): row for row in rows
+                if str(row.get("Serie") or "") == series and row.get("IsActive") is not False
+                and str(row.get("Status") or "active").lower() in ("active", "")
+            }
+            for folio, invoice in by_folio.items():
+                row = found.get(folio)
+                if row is None:
+                    known[(series, folio)] = None
+                    continue
+                same = (str(row.get("Rfc") or "").upper() == invoice.customer.rfc
+                        and mapping._money(row.get("Total")) == invoice.total)
+                if same:
+                    known[(series, folio)] = self.get(str(row["Id"]))
+        return known
 
     def _page(self, path: str, search: str) -> list[Mapping[str, Any]]:
         params = {"start": 0, "length": self.spec["limit.catalog_page_length"], "search": search}
