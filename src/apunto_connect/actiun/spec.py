@@ -47,6 +47,12 @@ def _frozen(table: dict[Any, Any]) -> MappingProxyType[Any, Any]:
     return MappingProxyType(table)
 
 
+def _tax(name: str, percentage: str, *, retention: bool = False) -> MappingProxyType[str, Any]:
+    """One entry of the tax catalog, shaped like the reference's ``taxes[]`` (all federal)."""
+    return _frozen({"name": name, "percentage": percentage, "category": "federal",
+                    "retention": retention})
+
+
 SPEC = VendorSpec("actiun", {
     # -- where and how -------------------------------------------------------------------------
     "path.base_url": official("https://api.actiun.com", f"{_INDEX} ('El URL base para todos "
@@ -165,20 +171,13 @@ SPEC = VendorSpec("actiun", {
     # Tax catalog by id; the invoicing provider maps taxes to ids with it unless given
     # tax_ids=, and the emulator serves exactly this catalog.
     "value.taxes": assumed(_frozen({
-        1: _frozen({"name": "IVA", "percentage": "16", "category": "federal",
-                    "retention": False}),
-        2: _frozen({"name": "IVA", "percentage": "0", "category": "federal",
-                    "retention": False}),
-        3: _frozen({"name": "IVA", "percentage": "8", "category": "federal",
-                    "retention": False}),
-        4: _frozen({"name": "IVA", "percentage": "4", "category": "federal",
-                    "retention": True}),
-        5: _frozen({"name": "IVA", "percentage": "10.6667", "category": "federal",
-                    "retention": True}),
-        6: _frozen({"name": "ISR", "percentage": "10", "category": "federal",
-                    "retention": True}),
-        7: _frozen({"name": "ISR", "percentage": "1.25", "category": "federal",
-                    "retention": True}),
+        1: _tax("IVA", "16"),
+        2: _tax("IVA", "0"),
+        3: _tax("IVA", "8"),
+        4: _tax("IVA", "4", retention=True),
+        5: _tax("IVA", "10.6667", retention=True),
+        6: _tax("ISR", "10", retention=True),
+        7: _tax("ISR", "1.25", retention=True),
     }), (
         f"ids 1 (IVA 16 %) and 2 (IVA 0 %) appear in {_INVOICES} with category 'federal'; "
         "ids 3-7 are assumed: the reference has no tax endpoint and ids are per account "
