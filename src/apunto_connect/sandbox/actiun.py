@@ -48,6 +48,7 @@ from urllib.parse import urlencode
 
 import attrs
 
+from .._wire import decode_json, mexico_tz
 from ..actiun.inputs import json_number
 from ..actiun.spec import SPEC
 from ..errors import ValidationError
@@ -105,7 +106,6 @@ _UNIT_KEYS = {
     "XBX": (2120, "Caja"),
 }
 _CURRENCY_SYMBOLS = {"MXN": "$", "USD": "$", "EUR": "€", "CAD": "$"}
-_MEXICO = timezone(timedelta(hours=-6))
 _BLANK = "no puede estar en blanco"
 
 
@@ -269,7 +269,7 @@ class ActiunEmulator(Emulator):
         return self.clock.now()
 
     def _timestamp(self, epoch: float) -> str:
-        moment = datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(_MEXICO)
+        moment = datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(mexico_tz())
         return moment.isoformat(timespec="milliseconds")
 
     def _take(self, counter: str) -> int:
@@ -280,7 +280,7 @@ class ActiunEmulator(Emulator):
     @staticmethod
     def _body(request: EmulatorRequest, envelope: str) -> dict[str, Any]:
         try:
-            data = json.loads(request.body or b"null")
+            data = decode_json(request.body)
         except ValueError as exc:
             meaning = SPEC["value.status_meanings"][400]
             raise HttpError(400, _error(f"{meaning} ({exc})")) from None
@@ -829,7 +829,7 @@ class ActiunEmulator(Emulator):
         """The record's documents, issued now for bulk-seeded invoices (same UUID and time)."""
         if record.document is None:
             assert record.sat_uuid is not None and record.stamped_at is not None
-            stamped = record.stamped_at.replace(tzinfo=_MEXICO).timestamp()
+            stamped = record.stamped_at.replace(tzinfo=mexico_tz()).timestamp()
             document = issue_document(
                 self._cfdi_invoice(record), self.issuer, clock=SandboxClock(start=stamped),
                 rng=_FixedBits(uuidlib.UUID(record.sat_uuid).int),
@@ -863,7 +863,7 @@ class ActiunEmulator(Emulator):
                 "sat_stamp": record.seals[0],
                 "cfd_stamp": record.seals[1],
                 "stamped_date": (record.stamped_at or mexico_local(record.updated_at))
-                .replace(tzinfo=_MEXICO).isoformat(timespec="milliseconds"),
+                .replace(tzinfo=mexico_tz()).isoformat(timespec="milliseconds"),
             }
             attachments = [
                 {"type": "Pdf", "download_url": f"{base}/documents/pdf/{record.token}"},
