@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from apunto_connect.actiun import ActiunClient, LineItemInput, Page, spec
+from apunto_connect.actiun import SPEC, ActiunClient, LineItemInput, Page
 from apunto_connect.actiun.pagination import iterate_pages, parse_link_header
 from apunto_connect.errors import (
     AuthenticationError,
@@ -69,7 +69,7 @@ def test_bad_order_field_is_refused_naming_the_field_and_its_allowed_values():
         client.invoices.list(order_field="total")
     issue = info.value.issues[0]
     assert issue.field == "order_field"
-    assert all(name in issue.message for name in spec.ORDER_FIELDS)
+    assert all(name in issue.message for name in SPEC["value.order_fields"])
     assert adapter.requests == []
 
 
@@ -119,10 +119,10 @@ def test_every_problem_of_an_invoice_is_reported_at_once():
 
 
 def test_the_fifteen_payment_methods_of_the_reference_are_accepted():
-    assert len(spec.PAYMENT_METHODS) == 15
+    assert len(SPEC["value.payment_methods"]) == 15
     steps = [(201, {"invoice": {"id": n}}) for n in range(15)]
     client, adapter = scripted(*steps)
-    for code in spec.PAYMENT_METHODS:
+    for code in SPEC["value.payment_methods"]:
         client.invoices.create(1, [line()], payment_method_code=code)
     assert len(adapter.requests) == 15
 
@@ -140,9 +140,18 @@ def test_money_travels_as_json_numbers_with_the_same_digits():
                            payment_method_code="cash", exchange_rate=Decimal("18.6574"),
                            currency_code="USD")
     raw = adapter.requests[0].body.decode()
-    assert '"price": 1234.57' in raw and '"quantity": 2.5' in raw
-    assert '"exchange_rate": 18.6574' in raw
-    assert '"retentions": [{"tax_id": 4}]' in raw
+    assert '"price":1234.57' in raw and '"quantity":2.5' in raw
+    assert '"exchange_rate":18.6574' in raw
+    assert '"retentions":[{"tax_id":4}]' in raw
+    assert adapter.requests[0].headers["Content-Type"] == "application/json"
+
+
+def test_money_with_more_digits_than_a_float_keeps_still_travels_exactly():
+    client, adapter = scripted((201, {"invoice": {"id": 1}}))
+    client.invoices.create(1, [line(price=Decimal("123456789012.123456"), quantity=1,
+                                    tax_ids=[1])],
+                           payment_method_code="cash")
+    assert '"price":123456789012.123456' in adapter.requests[0].body.decode()
 
 
 def test_item_create_checks_sat_keys_and_required_fields():
@@ -226,7 +235,7 @@ def test_a_503_on_get_is_retried_but_a_500_on_invoice_create_is_never_repeated()
     assert client.invoices.get(1).id == 1
     with pytest.raises(ServerError) as info:
         client.invoices.create(1, [line()], payment_method_code="cash")
-    assert info.value.message == spec.STATUS_MEANINGS[500]
+    assert info.value.message == SPEC["value.status_meanings"][500]
     assert [r.method for r in adapter.requests] == ["GET", "GET", "POST"]
 
 
@@ -266,9 +275,10 @@ def test_a_missing_key_names_where_it_was_looked_for():
         ActiunClient()
 
 
-def test_auth_prefix_is_overridable_for_servers_that_want_a_scheme(monkeypatch):
-    monkeypatch.setattr(spec, "AUTH_PREFIX", "Token ")
-    client, adapter = scripted((200, {"contact": {"id": 1}}))
+def test_auth_prefix_is_overridable_for_servers_that_want_a_scheme():
+    adapter = ScriptedAdapter((200, {"contact": {"id": 1}}))
+    client = ActiunClient(api_key=KEY, session=session_with(adapter),
+                          spec={"header.auth_prefix": "Token "})
     client.contacts.get(1)
     assert adapter.requests[0].headers["Authorization"] == f"Token {KEY}"
 

@@ -48,7 +48,7 @@ def loopback_provider(vendor: str, base_url: str, journal: str, read_timeout: fl
     if vendor == "enlace_fiscal":
         options["issuer"] = DEMO_ISSUER
     if vendor == "actiun":
-        options["poll_interval"] = 0.05
+        options["stamp_poll_interval"] = 0.05
     return load_provider_class("invoicing", vendor)(**options)
 
 

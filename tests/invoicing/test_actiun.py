@@ -15,7 +15,7 @@ import requests
 import requests.adapters
 
 import apunto_connect.sandbox.actiun as actiun_emulator
-from apunto_connect.actiun import spec
+from apunto_connect.actiun import SPEC
 from apunto_connect.actiun.models import Invoice as ActiunInvoice
 from apunto_connect.actiun.models import decode
 from apunto_connect.cfdi import parse
@@ -137,11 +137,11 @@ def test_only_production_exists():
 def test_sat_payment_forms_map_to_actiun_payment_methods(form, method):
     arguments = invoice_to_actiun(freight(payment_form=form), 7, [])
     assert arguments["payment_method_code"] == method
-    assert method in spec.PAYMENT_METHODS
+    assert method in SPEC["value.payment_methods"]
 
 
 def test_the_mapping_covers_every_actiun_payment_method_once():
-    assert sorted(spec.SAT_PAYMENT_FORMS.values()) == sorted(spec.PAYMENT_METHODS)
+    assert sorted(SPEC["value.sat_payment_forms"].values()) == sorted(SPEC["value.payment_methods"])
 
 
 def test_invoice_to_actiun_carries_use_currency_terms_and_notes():
@@ -353,7 +353,7 @@ def test_an_invoice_left_drafted_is_stamp_rejected(provider, monkeypatch):
 def test_a_slow_stamp_times_out_then_the_same_key_picks_it_up(sb, monkeypatch):
     emulator = sb.emulator("actiun")
     monkeypatch.setattr(type(emulator), "stamping_seconds", 600.0)
-    provider = sb.invoice_provider("actiun", stamp_timeout=30, poll_interval=2)
+    provider = sb.invoice_provider("actiun", stamp_wait=30, stamp_poll_interval=2)
     with pytest.raises(Timeout):
         provider.stamp(freight(), idempotency_key="slow-1")
     sb.clock.advance(600)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from apunto_connect.actiun import ActiunClient, LineItemInput, spec
+from apunto_connect.actiun import SPEC, ActiunClient, LineItemInput
 from apunto_connect.cfdi import parse
 from apunto_connect.errors import AuthenticationError, ProviderError
 from apunto_connect.invoicing.actiun import ActiunInvoiceProvider
@@ -31,7 +31,7 @@ from tests import cassette_scrub
 from tests.fakes import FakeClock
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes" / "actiun"
-REAL = spec.DEFAULT_BASE_URL
+REAL = SPEC["path.base_url"]
 _LOOPBACK = re.compile(r"http://127\.0\.0\.1:\d+/actiun")
 _LOOPBACK_BYTES = re.compile(rb"http://127\.0\.0\.1:\d+/actiun")
 

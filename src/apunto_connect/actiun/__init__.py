@@ -16,7 +16,7 @@ Base URL ``https://api.actiun.com`` (any other with ``base_url=``). Authenticati
 key in ``Authorization`` exactly as the reference's examples send it (no scheme). Everything
 the reference does not state — error body shape, soft-delete signal, retentions and per-line
 description/discount, tax ids beyond 1 and 2 — is an assumption kept in
-:mod:`apunto_connect.actiun.spec`, the one place to change it.
+``SPEC`` (:mod:`apunto_connect.actiun.spec`), changed per client with ``spec={...}``.
 
 >>> from apunto_connect.actiun import ActiunClient
 >>> with ActiunClient(api_key="...") as client:                 # doctest: +SKIP
@@ -46,9 +46,11 @@ from .models import (
 )
 from .pagination import Page, parse_link_header
 from .resources import Contacts, Invoices, Items
+from .spec import SPEC
 
 __all__ = [
     "CREDENTIALS",
+    "SPEC",
     "ActiunClient",
     "Address",
     "Attachment",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from urllib.parse import urlsplit
 
@@ -14,9 +15,10 @@ import requests
 
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..http import DEFAULT_TIMEOUT, RetryPolicy, TimeoutValue, Transport
-from . import spec
+from ..vendor_spec import VendorSpec
 from .errors import actiun_error
 from .resources import Contacts, Invoices, Items
+from .spec import SPEC
 
 __all__ = ["CREDENTIALS", "ActiunClient"]
 
@@ -53,8 +55,12 @@ class _KeyAuth(requests.auth.AuthBase):
     gets no key: neither a plain-HTTP link nor a third party's storage URL ever sees it.
     """
 
-    def __init__(self, key: Secret, base_url: str, extra_hosts: Iterable[str]) -> None:
+    def __init__(
+        self, key: Secret, base_url: str, extra_hosts: Iterable[str], *, header: str, prefix: str
+    ) -> None:
         self._key = key
+        self._header = header
+        self._prefix = prefix
         self._base = _origin(base_url)
         self._extra = frozenset(h.lower() for h in extra_hosts)
 
@@ -71,7 +77,7 @@ class _KeyAuth(requests.auth.AuthBase):
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         if self.trusts(request.url or ""):
-            request.headers[spec.AUTH_HEADER] = f"{spec.AUTH_PREFIX}{self._key.reveal()}"
+            request.headers[self._header] = f"{self._prefix}{self._key.reveal()}"
         return request
 
 
@@ -97,6 +103,8 @@ class ActiunClient:
         trusted_download_hosts: extra hosts that may receive the key when downloading
             attachments.
         provider: the name used in errors and logs.
+        spec: overrides of :data:`~apunto_connect.actiun.spec.SPEC` (``{"path.invoices":
+            "/v2/invoices"}``; unknown keys are refused), or a whole spec to share.
     """
 
     def __init__(
@@ -114,11 +122,15 @@ class ActiunClient:
         max_workers: int = 8,
         trusted_download_hosts: Iterable[str] = (),
         provider: str = "actiun",
+        spec: Mapping[str, object] | VendorSpec | None = None,
     ) -> None:
         resolved = resolve_credentials("actiun", CREDENTIALS, {"api_key": api_key})
         key: Secret = resolved["api_key"]
         self.provider = provider
-        self.base_url = (base_url or spec.DEFAULT_BASE_URL).rstrip("/")
+        # A whole spec is shared as it is (the provider's own, so both record the same
+        # assumptions); a mapping is a set of overrides.
+        self.spec = spec if isinstance(spec, VendorSpec) else SPEC.with_overrides(spec)
+        self.base_url = (base_url or self.spec["path.base_url"]).rstrip("/")
         self.sleep = sleep
         self.clock = clock
         policy = retry or RetryPolicy()
@@ -131,7 +143,9 @@ class ActiunClient:
                 max_retry_after=policy.max_retry_after,
                 retry_statuses=policy.retry_statuses,
             )
-        self.auth = _KeyAuth(key, self.base_url, trusted_download_hosts)
+        self.auth = _KeyAuth(key, self.base_url, trusted_download_hosts,
+                             header=self.spec["header.auth"],
+                             prefix=self.spec["header.auth_prefix"])
         self._fingerprint = hashlib.sha256(f"{self.base_url}#{key.reveal()}".encode()).hexdigest()
         self.transport = Transport(
             provider,
@@ -141,7 +155,7 @@ class ActiunClient:
             retry=policy,
             pool_maxsize=max(pool_maxsize, max_workers),
             session=session,
-            error_mapper=actiun_error,
+            error_mapper=functools.partial(actiun_error, spec=self.spec),
             secrets=(key.reveal(),),
             sleep=sleep,
             clock=clock,

@@ -1,29 +1,26 @@
 """Turn an Actiun error answer into the SDK's error tree, keeping the server's words.
 
 The reference lists the statuses (400, 401, 404, 405, 429, 500, 503) and what they mean, but
-shows no error body. The keys read for the message are the ASSUMED ones in
-:data:`apunto_connect.actiun.spec.ERROR_MESSAGE_KEYS`; when a server sends no text at all, the
-reference's own meaning of the status (:data:`~apunto_connect.actiun.spec.STATUS_MEANINGS`) is
-the message.
+shows no error body. The keys read for the message are the assumed ``field.error_message`` of
+:data:`apunto_connect.actiun.spec.SPEC`; when a server sends no text at all, the reference's own
+meaning of the status (``value.status_meanings``) is the message.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 import requests
 
+from .._wire import json_or_none, sat_code
 from ..errors import ProviderError, StampRejected
 from ..http import error_for_status
 from ..redaction import redact
-from . import spec
+from ..vendor_spec import VendorSpec
+from .spec import SPEC
 
 __all__ = ["actiun_error", "error_message"]
-
-_SAT_CODE = re.compile(r"\b(CFDI\d{5}|CRP\d{5}|CCE\d{5}|CP\d{3})\b")
-
 
 def _as_text(value: Any) -> str | None:
     """A message from a string, a list of strings or an object of field -> messages."""
@@ -42,27 +39,22 @@ def _as_text(value: Any) -> str | None:
     return None
 
 
-def error_message(body: Any) -> str | None:
+def error_message(body: Any, spec: VendorSpec = SPEC) -> str | None:
     """The server's message inside a decoded error body, verbatim, or ``None``."""
     if isinstance(body, str):
         return body.strip() or None
     if not isinstance(body, Mapping):
         return _as_text(body)
-    for key in spec.ERROR_MESSAGE_KEYS:
+    for key in spec["field.error_message"]:
         text = _as_text(body.get(key))
         if text:
             return text
     return None
 
 
-def _json(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
-def actiun_error(provider: str, response: requests.Response) -> ProviderError:
+def actiun_error(
+    provider: str, response: requests.Response, *, spec: VendorSpec = SPEC
+) -> ProviderError:
     """Map a failed Actiun answer to the error tree.
 
     ``.message`` is the server's text verbatim (else the reference's meaning of the status),
@@ -70,32 +62,32 @@ def actiun_error(provider: str, response: requests.Response) -> ProviderError:
     in the text of a 400 (``CFDI40145``) makes it a :class:`StampRejected` with ``sat_code``.
     429 becomes :class:`RateLimited` with the ``Retry-After`` seconds.
     """
-    body = _json(response)
-    message = error_message(body)
+    body = json_or_none(response.content)
+    message = error_message(body, spec)
     if message is None:
         text = response.text.strip() if response.content else ""
         if text and not text.startswith("<"):
             message = text[:500]
     status = response.status_code
     if not message:
-        meaning = spec.STATUS_MEANINGS.get(status)
+        meaning = spec["value.status_meanings"].get(status)
         message = meaning or f"HTTP {status} {response.reason or ''}".strip()
     details: Any = None
     if isinstance(body, Mapping):
-        for key in spec.ERROR_DETAIL_KEYS:
+        for key in spec["field.error_detail"]:
             if isinstance(body.get(key), (Mapping, list)):
                 details = body[key]
                 break
         else:
             details = dict(body)
-    sat_code = _SAT_CODE.search(message)
-    if status in (400, 422) and sat_code:
+    code = sat_code(message)
+    if status in (400, 422) and code:
         return StampRejected(
             message,
-            sat_code=sat_code.group(1),
+            sat_code=code,
             provider=provider,
             status_code=status,
-            vendor_code=sat_code.group(1),
+            vendor_code=code,
             details=details,
             raw_body=redact(response.text[:4000]) if response.content else None,
         )

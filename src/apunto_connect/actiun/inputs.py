@@ -19,7 +19,8 @@ import attrs
 
 from ..errors import Issue, ValidationError
 from ..money import to_decimal
-from . import spec
+from ..vendor_spec import VendorSpec
+from .spec import SPEC
 
 __all__ = [
     "LineItemInput",
@@ -150,7 +151,9 @@ class LineItemInput:
         )
 
 
-def _line_body(line: LineItemInput, index: int, issues: list[Issue]) -> dict[str, Any]:
+def _line_body(
+    line: LineItemInput, index: int, issues: list[Issue], spec: VendorSpec
+) -> dict[str, Any]:
     prefix = f"line_items[{index}]"
     _positive_id(issues, f"{prefix}.item_id", line.item_id)
     if line.price < 0:
@@ -169,28 +172,28 @@ def _line_body(line: LineItemInput, index: int, issues: list[Issue]) -> dict[str
                              "el descuento es un porcentaje entre 0 y 100"))
     body: dict[str, Any] = {
         "item_id": line.item_id,
-        "price": _safe_number(issues, f"{prefix}.price", line.price),
-        "quantity": _safe_number(issues, f"{prefix}.quantity", line.quantity),
+        "price": _exact_number(line.price),
+        "quantity": _exact_number(line.quantity),
         "taxes": [{"tax_id": tax_id} for tax_id in line.tax_ids],
     }
     optional = {
         "retentions": [{"tax_id": tax_id} for tax_id in line.retention_ids] or None,
         "description": line.description,
         "discount": None if line.discount is None
-        else _safe_number(issues, f"{prefix}.discount", line.discount),
+        else _exact_number(line.discount),
     }
-    for key in spec.LINE_ITEM_OPTIONAL_FIELDS:
+    for key in spec["field.line_item_optional"]:
         if optional.get(key) is not None:
             body[key] = optional[key]
     return body
 
 
-def _safe_number(issues: list[Issue], field: str, value: Decimal) -> int | float | None:
-    try:
-        return json_number(value, field=field)
-    except ValidationError as exc:
-        issues.extend(exc.issues)
-        return None
+def _exact_number(value: Decimal) -> int | Decimal:
+    """``value`` for a request body: whole numbers as integers, others as exact decimals.
+
+    The body is encoded with :func:`apunto_connect._wire.encode_json`, never through floats.
+    """
+    return int(value) if value == value.to_integral_value() else value
 
 
 def _date_text(issues: list[Issue], field: str, value: date | str | None) -> str | None:
@@ -222,6 +225,7 @@ def invoice_body(
     cfdi_use_code: str | None = None,
     description: str | None = None,
     account_number: str | None = None,
+    spec: VendorSpec = SPEC,
 ) -> dict[str, Any]:
     """The ``{"invoice": {...}}`` body of ``POST /invoices``, validated.
 
@@ -251,20 +255,21 @@ def invoice_body(
             if rate <= 0:
                 issues.append(_issue("exchange_rate", "ACTIUN-RATE",
                                      "exchange_rate must be greater than zero"))
-            body["exchange_rate"] = _safe_number(issues, "exchange_rate", rate)
+            body["exchange_rate"] = _exact_number(rate)
     if type_code is not None:
-        _choice(issues, "type_code", type_code, spec.TYPE_CODES)
+        _choice(issues, "type_code", type_code, spec["value.type_codes"])
         body["type_code"] = type_code
     if payment_method_code is None:
         issues.append(_issue("payment_method_code", "ACTIUN-REQUIRED",
                              "payment_method_code is required",
                              "payment_method_code es requerido"))
-    _choice(issues, "payment_method_code", payment_method_code, spec.PAYMENT_METHODS)
+    _choice(issues, "payment_method_code", payment_method_code, spec["value.payment_methods"])
     body["payment_method_code"] = payment_method_code
     if payment_type_code is not None:
-        _choice(issues, "payment_type_code", payment_type_code, spec.PAYMENT_TYPES)
-        if payment_type_code == "PPD" and payment_method_code not in spec.PAYMENT_TYPE_PPD_METHODS:
-            allowed = ", ".join(spec.PAYMENT_TYPE_PPD_METHODS)
+        _choice(issues, "payment_type_code", payment_type_code, spec["value.payment_types"])
+        ppd_methods = spec["value.ppd_payment_methods"]
+        if payment_type_code == "PPD" and payment_method_code not in ppd_methods:
+            allowed = ", ".join(ppd_methods)
             issues.append(_issue(
                 "payment_type_code", "ACTIUN-PPD",
                 f"with payment_type_code PPD the payment_method_code must be {allowed} "
@@ -300,11 +305,11 @@ def invoice_body(
         except (TypeError, KeyError) as exc:
             issues.append(_issue(f"line_items[{index}]", "ACTIUN-LINE", f"malformed line: {exc}"))
             continue
-        lines.append(_line_body(line, index, issues))
+        lines.append(_line_body(line, index, issues, spec))
     body["line_items"] = lines
     if issues:
         raise ValidationError(issues)
-    return {spec.ENVELOPES["invoices"][0]: body}
+    return {spec["field.envelope.invoices"][0]: body}
 
 
 def _text(issues: list[Issue], field: str, value: str | None, *, required: bool) -> None:
@@ -325,6 +330,7 @@ def contact_body(
     alias: str | None = None,
     extra: Mapping[str, Any] | None = None,
     partial: bool = False,
+    spec: VendorSpec = SPEC,
 ) -> dict[str, Any]:
     """The ``{"contact": {...}}`` body of creating (or, with ``partial``, editing) a contact.
 
@@ -351,7 +357,7 @@ def contact_body(
     }
     body = {key: value for key, value in fields.items() if value is not None}
     body.update(extra or {})
-    return {spec.ENVELOPES["contacts"][0]: body}
+    return {spec["field.envelope.contacts"][0]: body}
 
 
 def item_body(
@@ -365,6 +371,7 @@ def item_body(
     sku: str | None = None,
     extra: Mapping[str, Any] | None = None,
     partial: bool = False,
+    spec: VendorSpec = SPEC,
 ) -> dict[str, Any]:
     """The ``{"item": {...}}`` body of creating (or, with ``partial``, editing) an item.
 
@@ -399,7 +406,7 @@ def item_body(
     elif not _UNIT_KEY.match(unit_key_code):
         issues.append(_issue("unit_key_code", "ACTIUN-UNIT-KEY",
                              f"{unit_key_code!r} is not a ClaveUnidad such as H87 or E48"))
-    number = None if amount is None else _safe_number(issues, "price", amount)
+    number = None if amount is None else _exact_number(amount)
     if issues:
         raise ValidationError(issues)
     fields: dict[str, Any] = {
@@ -413,7 +420,7 @@ def item_body(
     }
     body = {key: value for key, value in fields.items() if value is not None}
     body.update(extra or {})
-    return {spec.ENVELOPES["items"][0]: body}
+    return {spec["field.envelope.items"][0]: body}
 
 
 def list_params(
@@ -421,6 +428,7 @@ def list_params(
     query: str | None = None,
     order_field: str | None = None,
     order_direction: str | None = None,
+    spec: VendorSpec = SPEC,
 ) -> dict[str, str]:
     """Query parameters of a listing, validated (``order_direction`` is upper-cased).
 
@@ -433,11 +441,11 @@ def list_params(
     if query is not None and query != "":
         params["query"] = query
     if order_field is not None:
-        _choice(issues, "order_field", order_field, spec.ORDER_FIELDS)
+        _choice(issues, "order_field", order_field, spec["value.order_fields"])
         params["order_field"] = order_field
     if order_direction is not None:
         direction = order_direction.upper()
-        _choice(issues, "order_direction", direction, spec.ORDER_DIRECTIONS)
+        _choice(issues, "order_direction", direction, spec["value.order_directions"])
         params["order_direction"] = direction
     if issues:
         raise ValidationError(issues)

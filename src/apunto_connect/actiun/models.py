@@ -23,7 +23,7 @@ from cattrs.gen import make_dict_structure_fn
 
 from ..errors import TransportError
 from ..money import to_decimal
-from . import spec
+from .spec import SPEC
 
 __all__ = [
     "Address",
@@ -131,8 +131,12 @@ class Contact:
 
     @property
     def soft_deleted(self) -> bool:
-        """``True`` when the server marks the contact as deleted (see ``spec.SOFT_DELETE_FIELDS``)."""
-        return any(self.raw.get(name) not in (None, False, "") for name in spec.SOFT_DELETE_FIELDS)
+        """``True`` when the server marks the contact as deleted (``SPEC["field.soft_delete"]``)."""
+        return self.marked_deleted(SPEC["field.soft_delete"])
+
+    def marked_deleted(self, fields: tuple[str, ...]) -> bool:
+        """``True`` when any of ``fields`` says the contact was deleted (a timestamp or true)."""
+        return any(self.raw.get(name) not in (None, False, "") for name in fields)
 
 
 @attrs.frozen(slots=True)

@@ -19,7 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import attrs
 
-from . import spec
+from ..vendor_spec import VendorSpec
+from .spec import SPEC
 
 __all__ = ["Page", "iterate_pages", "page_number_of", "parse_link_header"]
 
@@ -45,9 +46,9 @@ def parse_link_header(value: str | None) -> dict[str, str]:
     return links
 
 
-def page_number_of(url: str) -> int:
+def page_number_of(url: str, param: str = "page") -> int:
     """The ``page`` query parameter of ``url``; 1 when absent, as the reference specifies."""
-    values = parse_qs(urlsplit(url).query).get(spec.PAGE_PARAM)
+    values = parse_qs(urlsplit(url).query).get(param)
     if not values:
         return 1
     try:
@@ -76,6 +77,8 @@ class Page(Generic[T]):
         per_page: records per page (``Per-Page``), if sent.
         total: records in the whole listing (``Total``), if sent.
         links: ``rel -> URL`` from ``Link`` (first, prev, next, last).
+        page_size: records per page when the server does not say (``limit.per_page``).
+        page_param: the query parameter holding the page number (``field.page``).
     """
 
     items: tuple[T, ...]
@@ -83,24 +86,33 @@ class Page(Generic[T]):
     per_page: int | None = None
     total: int | None = None
     links: Mapping[str, str] = attrs.field(factory=dict)
+    page_size: int = attrs.field(default=25, kw_only=True, repr=False)
+    page_param: str = attrs.field(default="page", kw_only=True, repr=False)
 
     @classmethod
     def from_headers(
-        cls, items: tuple[T, ...], number: int, headers: Mapping[str, str]
+        cls,
+        items: tuple[T, ...],
+        number: int,
+        headers: Mapping[str, str],
+        *,
+        spec: VendorSpec = SPEC,
     ) -> Page[T]:
-        """Build a page from its records and the response headers."""
+        """Build a page from its records and the response headers (names from ``spec``)."""
         return cls(
             items=items,
             number=number,
-            per_page=_header_int(headers, spec.PER_PAGE_HEADER),
-            total=_header_int(headers, spec.TOTAL_HEADER),
+            per_page=_header_int(headers, spec["header.per_page"]),
+            total=_header_int(headers, spec["header.total"]),
             links=parse_link_header(headers.get("Link")),
+            page_size=spec["limit.per_page"],
+            page_param=spec["field.page"],
         )
 
     def link_number(self, rel: str) -> int | None:
         """The page number ``Link`` gives for ``rel``, or ``None`` when there is no such link."""
         url = self.links.get(rel)
-        return None if url is None else page_number_of(url)
+        return None if url is None else page_number_of(url, self.page_param)
 
     @property
     def next_number(self) -> int | None:
@@ -114,7 +126,7 @@ class Page(Generic[T]):
         if count is not None:
             return self.number + 1 if self.number < count else None
         # No headers at all: a full page suggests more may follow.
-        return self.number + 1 if self.items and len(self.items) >= spec.PER_PAGE else None
+        return self.number + 1 if self.items and len(self.items) >= self.page_size else None
 
     @property
     def prev_number(self) -> int | None:
@@ -131,7 +143,7 @@ class Page(Generic[T]):
         if last is not None:
             return max(last, self.number)
         if self.total is not None:
-            per_page = self.per_page or spec.PER_PAGE
+            per_page = self.per_page or self.page_size
             return max(1, math.ceil(self.total / per_page))
         if self.links and "next" not in self.links:
             return self.number

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 import requests
 
+from .._wire import decode_json, encode_json
 from ..errors import Timeout, TransportError, ValidationError
-from . import spec
 from .inputs import LineItemInput, contact_body, invoice_body, item_body, list_params
 from .models import Contact, Deletion, Invoice, InvoiceStatus, Item, decode
 from .pagination import Page, iterate_pages
@@ -37,12 +37,12 @@ class _Resource(Generic[T]):
     # -- paths and envelopes -----------------------------------------------------------------
 
     def _path(self, record_id: int | str | None = None) -> str:
-        base = spec.PATHS[self.kind]
+        base: str = self._client.spec[f"path.{self.kind}"]
         return base if record_id is None else f"{base}/{_id_segment(record_id)}"
 
     def _one(self, data: Any) -> T:
         """Unwrap ``{"<singular>": {...}}`` (or the plural key holding one object)."""
-        singular, plural = spec.ENVELOPES[self.kind]
+        singular, plural = self._client.spec[f"field.envelope.{self.kind}"]
         if isinstance(data, Mapping):
             for key in (singular, plural):
                 inner = data.get(key)
@@ -58,7 +58,7 @@ class _Resource(Generic[T]):
         )
 
     def _many(self, data: Any) -> tuple[T, ...]:
-        plural = spec.ENVELOPES[self.kind][1]
+        plural = self._client.spec[f"field.envelope.{self.kind}"][1]
         records = data.get(plural) if isinstance(data, Mapping) else data
         if records is None:
             records = []
@@ -71,20 +71,37 @@ class _Resource(Generic[T]):
         return tuple(decode(self.model, record, provider=self._client.provider)
                      for record in records)
 
+    def _send(self, method: str, path: str, body: Any, *, idempotent: bool | None = None) -> Any:
+        """Send ``body`` as JSON with amounts written exactly (``Decimal``, never floats)."""
+        options: dict[str, Any] = {} if idempotent is None else {"idempotent": idempotent}
+        response = self._client.transport.request(
+            method, path, data=encode_json(body),
+            headers={"Content-Type": "application/json"}, **options,
+        )
+        return self._decoded(response)
+
+    def _decoded(self, response: requests.Response) -> Any:
+        """The JSON answer with amounts kept exact (``Decimal``); ``None`` when empty."""
+        try:
+            return decode_json(response.content)
+        except ValueError:
+            # Not JSON: the transport raises its TransportError (request_sent=True).
+            return self._client.transport.decode_json(response)
+
     # -- reading -----------------------------------------------------------------------------
 
     def get(self, record_id: int | str) -> T:
         """Fetch one record by id."""
-        data = self._client.transport.request_json("GET", self._path(record_id))
+        data = self._decoded(self._client.transport.request("GET", self._path(record_id)))
         return self._one(data)
 
     def _fetch_page(self, number: int, params: Mapping[str, str]) -> Page[T]:
         query = dict(params)
         if number != 1:  # the server treats a missing page as page 1
-            query[spec.PAGE_PARAM] = str(number)
+            query[self._client.spec["field.page"]] = str(number)
         response = self._client.transport.request("GET", self._path(), params=query or None)
-        items = self._many(self._client.transport.decode_json(response))
-        return Page.from_headers(items, number, response.headers)
+        items = self._many(self._decoded(response))
+        return Page.from_headers(items, number, response.headers, spec=self._client.spec)
 
     def _iterate(
         self,
@@ -121,7 +138,7 @@ class Contacts(_Resource[Contact]):
 
     def page(self, number: int = 1, *, query: str | None = None) -> Page[Contact]:
         """One page of contacts whose name contains ``query``."""
-        return self._fetch_page(number, list_params(query=query))
+        return self._fetch_page(number, list_params(query=query, spec=self._client.spec))
 
     def list(
         self,
@@ -135,7 +152,7 @@ class Contacts(_Resource[Contact]):
 
         Soft-deleted contacts do not appear (the server hides them from searches).
         """
-        params = list_params(query=query)
+        params = list_params(query=query, spec=self._client.spec)
         return self._iterate(params, concurrency=concurrency, start_page=start_page,
                              max_pages=max_pages)
 
@@ -150,8 +167,9 @@ class Contacts(_Resource[Contact]):
     ) -> Contact:
         """Create a contact (``identification`` is the RFC in Mexico)."""
         body = contact_body(name=name, identification=identification,
-                            billing_address_email=billing_address_email, alias=alias, extra=extra)
-        return self._one(self._client.transport.request_json("POST", self._path(), json=body))
+                            billing_address_email=billing_address_email, alias=alias, extra=extra,
+                            spec=self._client.spec)
+        return self._one(self._send("POST", self._path(), body))
 
     def update(
         self,
@@ -166,8 +184,8 @@ class Contacts(_Resource[Contact]):
         """Change the given fields of a contact (``PUT``, only what is passed is sent)."""
         body = contact_body(name=name, identification=identification,
                             billing_address_email=billing_address_email, alias=alias,
-                            extra=extra, partial=True)
-        data = self._client.transport.request_json("PUT", self._path(record_id), json=body)
+                            extra=extra, partial=True, spec=self._client.spec)
+        data = self._send("PUT", self._path(record_id), body)
         return self._one(data)
 
     def delete(self, record_id: int | str) -> Deletion:
@@ -177,11 +195,12 @@ class Contacts(_Resource[Contact]):
         main searches (the reference's soft delete rule).
         """
         response = self._client.transport.request("DELETE", self._path(record_id))
-        data = self._client.transport.decode_json(response)
+        data = self._decoded(response)
         if not isinstance(data, Mapping) or not data:
             return Deletion(id=int(_id_segment(record_id)), soft=False)
         contact = self._one(data)
-        return Deletion(id=contact.id, soft=contact.soft_deleted, record=contact)
+        soft = contact.marked_deleted(self._client.spec["field.soft_delete"])
+        return Deletion(id=contact.id, soft=soft, record=contact)
 
     def find_by_identification(
         self, identification: str, *, name_hint: str | None = None, concurrency: int = 4
@@ -192,9 +211,12 @@ class Contacts(_Resource[Contact]):
         first and, when none matches, every contact is scanned (pages fetched concurrently).
         """
         wanted = _normalized_id(identification)
+        deleted_fields = self._client.spec["field.soft_delete"]
 
         def matches(contact: Contact) -> bool:
-            return _normalized_id(contact.identification) == wanted and not contact.soft_deleted
+            return _normalized_id(contact.identification) == wanted and not contact.marked_deleted(
+                deleted_fields
+            )
 
         if name_hint:
             found = next((c for c in self.list(query=name_hint) if matches(c)), None)
@@ -215,7 +237,7 @@ class Items(_Resource[Item]):
 
     def page(self, number: int = 1, *, query: str | None = None) -> Page[Item]:
         """One page of items whose name or description contains ``query``."""
-        return self._fetch_page(number, list_params(query=query))
+        return self._fetch_page(number, list_params(query=query, spec=self._client.spec))
 
     def list(
         self,
@@ -226,7 +248,7 @@ class Items(_Resource[Item]):
         max_pages: int | None = None,
     ) -> Iterator[Item]:
         """Every item (whose name or description contains ``query``), lazily."""
-        params = list_params(query=query)
+        params = list_params(query=query, spec=self._client.spec)
         return self._iterate(params, concurrency=concurrency, start_page=start_page,
                              max_pages=max_pages)
 
@@ -248,8 +270,8 @@ class Items(_Resource[Item]):
         """
         body = item_body(name=name, price=price, product_key_code=product_key_code,
                          unit_key_code=unit_key_code, units=units, description=description,
-                         sku=sku, extra=extra)
-        return self._one(self._client.transport.request_json("POST", self._path(), json=body))
+                         sku=sku, extra=extra, spec=self._client.spec)
+        return self._one(self._send("POST", self._path(), body))
 
     def update(
         self,
@@ -267,8 +289,8 @@ class Items(_Resource[Item]):
         """Change the given fields of an item (``PUT``, only what is passed is sent)."""
         body = item_body(name=name, price=price, product_key_code=product_key_code,
                          unit_key_code=unit_key_code, units=units, description=description,
-                         sku=sku, extra=extra, partial=True)
-        data = self._client.transport.request_json("PUT", self._path(record_id), json=body)
+                         sku=sku, extra=extra, partial=True, spec=self._client.spec)
+        data = self._send("PUT", self._path(record_id), body)
         return self._one(data)
 
     def delete(self, record_id: int | str) -> Deletion:
@@ -291,7 +313,8 @@ class Invoices(_Resource[Invoice]):
         order_direction: str | None = None,
     ) -> Page[Invoice]:
         """One page of invoices, ordered by ``order_field`` ``order_direction`` (ASC/DESC)."""
-        params = list_params(order_field=order_field, order_direction=order_direction)
+        params = list_params(order_field=order_field, order_direction=order_direction,
+                             spec=self._client.spec)
         return self._fetch_page(number, params)
 
     def list(
@@ -309,7 +332,8 @@ class Invoices(_Resource[Invoice]):
             ValidationError: (before any request) ``order_field`` not in id, date, due_at,
                 status, created_at, or ``order_direction`` not ASC/DESC.
         """
-        params = list_params(order_field=order_field, order_direction=order_direction)
+        params = list_params(order_field=order_field, order_direction=order_direction,
+                             spec=self._client.spec)
         return self._iterate(params, concurrency=concurrency, start_page=start_page,
                              max_pages=max_pages)
 
@@ -343,11 +367,9 @@ class Invoices(_Resource[Invoice]):
             date=date, due_offset_days=due_offset_days, currency_code=currency_code,
             exchange_rate=exchange_rate, type_code=type_code,
             payment_type_code=payment_type_code, cfdi_use_code=cfdi_use_code,
-            description=description, account_number=account_number,
+            description=description, account_number=account_number, spec=self._client.spec,
         )
-        data = self._client.transport.request_json(
-            "POST", self._path(), json=body, idempotent=False
-        )
+        data = self._send("POST", self._path(), body, idempotent=False)
         return self._one(data)
 
     def wait_while_stamping(

@@ -25,7 +25,7 @@ It follows the assumptions of :mod:`apunto_connect.actiun.spec` where the refere
 error bodies ``{"error": "...", "errors": {field: [...]}}``, a soft delete answered ``200``
 with the contact carrying ``deleted_at`` (a full delete answers ``204``), ``retentions``,
 ``description`` and ``discount`` (a percentage) accepted on invoice lines, the tax catalog of
-:data:`~apunto_connect.actiun.spec.DEFAULT_TAXES`, ``201 Created`` for creates.
+``SPEC["value.taxes"]`` (:data:`~apunto_connect.actiun.spec.SPEC`), ``201 Created`` for creates.
 
 Invoices created in bulk with :meth:`ActiunEmulator.seed_invoices` (benchmarks) are stamped at
 once; their documents are issued the first time they are downloaded, with the UUID and stamp
@@ -48,8 +48,9 @@ from urllib.parse import urlencode
 
 import attrs
 
-from ..actiun import spec
+from .._wire import decode_json, mexico_tz
 from ..actiun.inputs import json_number
+from ..actiun.spec import SPEC
 from ..errors import ValidationError
 from ..models.invoices import Invoice, LineItem, PaymentMethod, Tax, TaxKind
 from ..models.parties import Customer, Issuer
@@ -71,8 +72,10 @@ __all__ = ["DEMO_API_KEY", "ActiunEmulator"]
 DEMO_API_KEY = "actiun-sandbox-demo-key"
 """The private key the emulator accepts (it works nowhere else)."""
 
-_SAT_FORM_OF = {method: form for form, method in spec.SAT_PAYMENT_FORMS.items()}
-_PAYMENT_METHOD_LABELS = {**spec.PAYMENT_METHODS, "wire-transfer": "Transferencia electrónica"}
+_SAT_FORM_OF = {method: form for form, method in SPEC["value.sat_payment_forms"].items()}
+_PAYMENT_METHOD_LABELS = {
+    **SPEC["value.payment_methods"], "wire-transfer": "Transferencia electrónica"
+}
 _RFC = re.compile(r"^[A-ZÑ&]{3,4}\d{6}[A-Z0-9]{3}$")
 _CFDI_USES = {
     "G01": "Adquisición de mercancías",
@@ -104,7 +107,6 @@ _UNIT_KEYS = {
     "XBX": (2120, "Caja"),
 }
 _CURRENCY_SYMBOLS = {"MXN": "$", "USD": "$", "EUR": "€", "CAD": "$"}
-_MEXICO = timezone(timedelta(hours=-6))
 _BLANK = "no puede estar en blanco"
 
 
@@ -196,7 +198,7 @@ class ActiunEmulator(Emulator):
 
     name = "actiun"
     kind = "invoicing"
-    base_urls: ClassVar[tuple[str, ...]] = (spec.DEFAULT_BASE_URL,)
+    base_urls: ClassVar[tuple[str, ...]] = (SPEC["path.base_url"],)
     demo_credentials: ClassVar[Mapping[str, str]] = {"api_key": DEMO_API_KEY}
 
     issuer: ClassVar[Issuer] = Issuer(
@@ -209,8 +211,17 @@ class ActiunEmulator(Emulator):
     prefix: ClassVar[str] = "A"
     """Series of the invoices."""
 
-    def __init__(self, clock: SandboxClock | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        clock: SandboxClock | None = None,
+        seed: int | None = None,
+        *,
+        spec: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(clock=clock, seed=seed)
+        # Overrides reach paging, code lists and messages; the routes (fixed when the module
+        # is imported) and the tax catalog stay SPEC's.
+        self.spec = SPEC.with_overrides(spec)
         self.api_key = DEMO_API_KEY
         self.contacts: dict[int, dict[str, Any]] = {}
         self.items: dict[int, dict[str, Any]] = {}
@@ -245,24 +256,24 @@ class ActiunEmulator(Emulator):
         }
         if given in accepted:
             return None
-        return json_response(401, _error(spec.STATUS_MEANINGS[401]))
+        return json_response(401, _error(self.spec["value.status_meanings"][401]))
 
     def handle(self, request: EmulatorRequest) -> EmulatorResponse:
         """Answer like Actiun, errors included (``{"error": ...}`` bodies)."""
         response = super().handle(request)
         if response.status == 405:
-            return json_response(405, _error(spec.STATUS_MEANINGS[405]))
+            return json_response(405, _error(self.spec["value.status_meanings"][405]))
         return response
 
     def not_found(self, request: EmulatorRequest) -> EmulatorResponse:
         """Unknown paths: the reference's 404."""
-        return json_response(404, _error(spec.STATUS_MEANINGS[404]))
+        return json_response(404, _error(self.spec["value.status_meanings"][404]))
 
     def _now(self) -> float:
         return self.clock.now()
 
     def _timestamp(self, epoch: float) -> str:
-        moment = datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(_MEXICO)
+        moment = datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(mexico_tz())
         return moment.isoformat(timespec="milliseconds")
 
     def _take(self, counter: str) -> int:
@@ -273,18 +284,20 @@ class ActiunEmulator(Emulator):
     @staticmethod
     def _body(request: EmulatorRequest, envelope: str) -> dict[str, Any]:
         try:
-            data = json.loads(request.body or b"null")
+            data = decode_json(request.body)
         except ValueError as exc:
-            raise HttpError(400, _error(f"{spec.STATUS_MEANINGS[400]} ({exc})")) from None
+            meaning = SPEC["value.status_meanings"][400]
+            raise HttpError(400, _error(f"{meaning} ({exc})")) from None
         inner = data.get(envelope) if isinstance(data, dict) else None
         if not isinstance(inner, dict):
-            raise HttpError(400, _error(f"{spec.STATUS_MEANINGS[400]} (falta '{envelope}')"))
+            meaning = SPEC["value.status_meanings"][400]
+            raise HttpError(400, _error(f"{meaning} (falta '{envelope}')"))
         return inner
 
     @staticmethod
     def _record_id(value: str) -> int:
         if not value.isdigit():
-            raise HttpError(404, _error(spec.STATUS_MEANINGS[404]))
+            raise HttpError(404, _error(SPEC["value.status_meanings"][404]))
         return int(value)
 
     def _base(self, request: EmulatorRequest) -> str:
@@ -292,7 +305,8 @@ class ActiunEmulator(Emulator):
         host = request.header("host")
         if host and host.lower() != "api.actiun.com":
             return f"http://{host}/{self.name}"
-        return spec.DEFAULT_BASE_URL
+        base: str = self.spec["path.base_url"]
+        return base
 
     def _page(
         self,
@@ -301,17 +315,18 @@ class ActiunEmulator(Emulator):
         records: Sequence[dict[str, Any]] | Sequence[int],
         render: Any,
     ) -> EmulatorResponse:
-        raw_page = request.query.get(spec.PAGE_PARAM, "1")
+        raw_page = request.query.get(self.spec["field.page"], "1")
         number = int(raw_page) if raw_page.isdigit() and int(raw_page) > 0 else 1
         total = len(records)
-        last = max(1, -(-total // spec.PER_PAGE))
-        chunk = records[(number - 1) * spec.PER_PAGE: number * spec.PER_PAGE]
+        per_page: int = self.spec["limit.per_page"]
+        last = max(1, -(-total // per_page))
+        chunk = records[(number - 1) * per_page: number * per_page]
         payload = {envelope: [render(record) for record in chunk]}
-        filters = [(k, v) for k, v in request.query_all if k != spec.PAGE_PARAM]
+        filters = [(k, v) for k, v in request.query_all if k != self.spec["field.page"]]
         path = f"{self._base(request)}{request.path.rstrip('/')}"
 
         def link(page: int, rel: str) -> str:
-            query = urlencode([*filters, (spec.PAGE_PARAM, str(page))])
+            query = urlencode([*filters, (self.spec["field.page"], str(page))])
             return f'<{path}?{query}>; rel="{rel}"'
 
         links = [link(1, "first")]
@@ -322,8 +337,8 @@ class ActiunEmulator(Emulator):
             links.append(link(number + 1, "next"))
         headers = {
             "Link": ", ".join(links),
-            spec.PER_PAGE_HEADER: str(spec.PER_PAGE),
-            spec.TOTAL_HEADER: str(total),
+            self.spec["header.per_page"]: str(per_page),
+            self.spec["header.total"]: str(total),
         }
         return self._ok(200, payload, headers)
 
@@ -368,7 +383,7 @@ class ActiunEmulator(Emulator):
     def _contact(self, contact_id: str) -> dict[str, Any]:
         found = self.contacts.get(self._record_id(contact_id))
         if found is None:
-            raise HttpError(404, _error(spec.STATUS_MEANINGS[404]))
+            raise HttpError(404, _error(self.spec["value.status_meanings"][404]))
         return found
 
     @route("GET", "/contacts")
@@ -468,7 +483,7 @@ class ActiunEmulator(Emulator):
     def _item(self, item_id: str | int) -> dict[str, Any]:
         found = self.items.get(self._record_id(str(item_id)))
         if found is None:
-            raise HttpError(404, _error(spec.STATUS_MEANINGS[404]))
+            raise HttpError(404, _error(self.spec["value.status_meanings"][404]))
         return found
 
     @staticmethod
@@ -556,9 +571,10 @@ class ActiunEmulator(Emulator):
         """Invoices ordered by ``order_field`` (id) ``order_direction`` (ASC)."""
         field = request.query.get("order_field") or "id"
         direction = (request.query.get("order_direction") or "ASC").upper()
-        if field not in spec.ORDER_FIELDS or direction not in spec.ORDER_DIRECTIONS:
+        fields, directions = self.spec["value.order_fields"], self.spec["value.order_directions"]
+        if field not in fields or direction not in directions:
             raise _bad_request({
-                "order_field" if field not in spec.ORDER_FIELDS else "order_direction":
+                "order_field" if field not in fields else "order_direction":
                 ["no es válido"],
             })
         self._settle_all()
@@ -589,7 +605,7 @@ class ActiunEmulator(Emulator):
         invoice_id = self._documents.get(token)
         kind = fmt.lower()
         if invoice_id is None or kind not in ("pdf", "xml"):
-            raise HttpError(404, _error(spec.STATUS_MEANINGS[404]))
+            raise HttpError(404, _error(self.spec["value.status_meanings"][404]))
         record = self.invoices[invoice_id]
         document = self._document(record)
         body = document.pdf if kind == "pdf" else document.xml
@@ -602,7 +618,7 @@ class ActiunEmulator(Emulator):
     def _invoice(self, invoice_id: str) -> _InvoiceRecord:
         record = self.invoices.get(self._record_id(invoice_id))
         if record is None:
-            raise HttpError(404, _error(spec.STATUS_MEANINGS[404]))
+            raise HttpError(404, _error(self.spec["value.status_meanings"][404]))
         self._settle(record)
         return record
 
@@ -634,15 +650,15 @@ class ActiunEmulator(Emulator):
             raise HttpError(400, _error("El contacto fue eliminado y no puede facturarse.",
                                         {"client_id": ["fue eliminado"]}))
         method = data.get("payment_method_code")
-        if method not in spec.PAYMENT_METHODS:
+        if method not in self.spec["value.payment_methods"]:
             errors["payment_method_code"] = ["no es válido"]
         payment_type = data.get("payment_type_code") or "PUE"
-        if payment_type not in spec.PAYMENT_TYPES:
+        if payment_type not in self.spec["value.payment_types"]:
             errors["payment_type_code"] = ["no es válido"]
-        elif payment_type == "PPD" and method not in spec.PAYMENT_TYPE_PPD_METHODS:
+        elif payment_type == "PPD" and method not in self.spec["value.ppd_payment_methods"]:
             errors["payment_method_code"] = ["solo admite other (Por definir) con PPD"]
         type_code = data.get("type_code") or "FACT"
-        if type_code not in spec.TYPE_CODES:
+        if type_code not in self.spec["value.type_codes"]:
             errors["type_code"] = ["no es válido"]
         currency = str(data.get("currency_code") or "MXN").upper()
         rate = Decimal(1)
@@ -724,7 +740,7 @@ class ActiunEmulator(Emulator):
         ids = []
         for entry in raw or []:
             tax_id = entry.get("tax_id") if isinstance(entry, dict) else None
-            tax = spec.DEFAULT_TAXES.get(tax_id) if isinstance(tax_id, int) else None
+            tax = SPEC["value.taxes"].get(tax_id) if isinstance(tax_id, int) else None
             if tax is None or bool(tax["retention"]) is not retention:
                 errors[where] = [f"tax_id {tax_id!r} no existe"]
                 continue
@@ -778,7 +794,7 @@ class ActiunEmulator(Emulator):
 
     @staticmethod
     def _model_tax(tax_id: int, retention: bool) -> Tax:
-        entry = spec.DEFAULT_TAXES[tax_id]
+        entry = SPEC["value.taxes"][tax_id]
         rate = to_decimal(entry["percentage"]) / 100
         kind = TaxKind(str(entry["name"]).upper())
         return Tax(kind, rate.quantize(Decimal("0.000001")), withholding=retention)
@@ -820,7 +836,7 @@ class ActiunEmulator(Emulator):
         """The record's documents, issued now for bulk-seeded invoices (same UUID and time)."""
         if record.document is None:
             assert record.sat_uuid is not None and record.stamped_at is not None
-            stamped = record.stamped_at.replace(tzinfo=_MEXICO).timestamp()
+            stamped = record.stamped_at.replace(tzinfo=mexico_tz()).timestamp()
             document = issue_document(
                 self._cfdi_invoice(record), self.issuer, clock=SandboxClock(start=stamped),
                 rng=_FixedBits(uuidlib.UUID(record.sat_uuid).int),
@@ -854,7 +870,7 @@ class ActiunEmulator(Emulator):
                 "sat_stamp": record.seals[0],
                 "cfd_stamp": record.seals[1],
                 "stamped_date": (record.stamped_at or mexico_local(record.updated_at))
-                .replace(tzinfo=_MEXICO).isoformat(timespec="milliseconds"),
+                .replace(tzinfo=mexico_tz()).isoformat(timespec="milliseconds"),
             }
             attachments = [
                 {"type": "Pdf", "download_url": f"{base}/documents/pdf/{record.token}"},
@@ -897,7 +913,7 @@ class ActiunEmulator(Emulator):
         discount = round_money(amount * line.discount / 100, currency)
 
         def tax_json(tax_id: int) -> dict[str, Any]:
-            entry = spec.DEFAULT_TAXES[tax_id]
+            entry = SPEC["value.taxes"][tax_id]
             return {"id": tax_id, "percentage": _num(to_decimal(entry["percentage"])),
                     "name": entry["name"], "description": None, "category": entry["category"]}
 

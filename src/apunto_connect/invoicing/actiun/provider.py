@@ -2,7 +2,7 @@
 
 Actiun is a Mexican invoicing and accounting web app whose REST API (developers.actiun.com)
 creates contacts, products or services (items) and sales invoices, and stamps the invoices as
-CFDI. The full client lives in :mod:`apunto_connect.actiun`; this module adapts the SDK's
+CFDI. The full client lives in :mod:`apunto_connect.actiun`; this provider adapts the SDK's
 :class:`~apunto_connect.models.Invoice` to it.
 
 Base URL and auth (public): ``https://api.actiun.com`` (no public test host: ``environment``
@@ -12,26 +12,24 @@ exactly as the reference's examples show (no scheme).
 
 How a stamp works here:
 
-1. local pre-flight (:func:`apunto_connect.sat.preflight` plus Actiun's own limits) before any
-   request;
+1. local pre-flight (:func:`apunto_connect.sat.preflight` plus Actiun's own limits,
+   :func:`~apunto_connect.invoicing.actiun.mapping.actiun_issues`) before any request;
 2. the customer is found by RFC (``identification``) — the API searches by name only, so the
    contacts named like the customer are looked at first, then every contact — or created;
 3. each line's product is found by SKU or name with the same SAT product and unit keys, or
    created;
 4. ``POST /invoices`` with the SAT payment form mapped to ``payment_method_code``
-   (:data:`~apunto_connect.actiun.spec.SAT_PAYMENT_FORMS`), PUE/PPD, the CFDI use, currency and
-   taxes by tax id;
-5. while the invoice is ``stamping`` the provider polls (bounded by ``stamp_timeout``, with an
+   (``SPEC["value.sat_payment_forms"]``), PUE/PPD, the CFDI use, currency and taxes by tax id;
+5. while the invoice is ``stamping`` the provider polls (bounded by ``stamp_wait``, with an
    injectable ``sleep``); ``opened`` (or later) with a SAT UUID is a stamped invoice,
    ``drafted`` without one is :class:`~apunto_connect.errors.StampRejected`.
 
 Never twice: the create is sent once (no retry after the server may have got it). If the
 answer is lost (``TransportError`` with ``request_sent=True``), calling :meth:`stamp` again with
-the same ``idempotency_key`` first looks for the invoice among those newer than the first attempt (same
-customer, lines and total, not claimed by another key) and only creates
-it when it is not there. Actiun has no dedupe reference, so with a key the provider notes the
-newest invoice id before creating (one extra ``GET /invoices``) and this memory lives in the
-provider object.
+the same ``idempotency_key`` first looks for the invoice among those newer than the first attempt
+(same customer, lines and total, not claimed by another key) and only creates it when it is not
+there. Actiun has no dedupe reference, so with a key the provider notes the newest invoice id
+before creating (one extra ``GET /invoices``) and keeps it in the journal.
 
 What the reference does not offer, this provider does not pretend to: there is **no
 cancellation** (``cancel`` raises :class:`~apunto_connect.errors.UnsupportedOperation` before any
@@ -39,9 +37,9 @@ request, and ``Capability.CANCEL`` is not declared), Actiun assigns the series a
 itself (``Invoice.series``/``folio`` are ignored), and a contact carries no régimen fiscal or
 postal code through the API (keep them up to date in Actiun itself).
 
-Assumed (kept in :mod:`apunto_connect.actiun.spec`, the one place to change them): the tax ids
-other than 1 (IVA 16 %) and 2 (IVA 0 %) — pass ``tax_ids=`` with your account's ids — and the
-line fields ``retentions``, ``description`` and ``discount`` (a percentage).
+Assumed (in :data:`~apunto_connect.invoicing.actiun.spec.SPEC`, changed with ``spec={...}``):
+the tax ids other than 1 (IVA 16 %) and 2 (IVA 0 %) — pass ``tax_ids=`` with your account's
+ids — and the line fields ``retentions``, ``description`` and ``discount`` (a percentage).
 
 Sources: the Actiun API reference (developers.actiun.com), the SAT's c_FormaPago catalog.
 """
@@ -50,298 +48,75 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta, timezone, tzinfo
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 import requests
 
-from ..actiun import spec
-from ..actiun.client import CREDENTIALS as CLIENT_CREDENTIALS
-from ..actiun.client import ActiunClient
-from ..actiun.errors import actiun_error as _client_error
-from ..actiun.inputs import LineItemInput
-from ..actiun.models import Contact
-from ..actiun.models import Invoice as ActiunInvoice
-from ..actiun.models import InvoiceStatus as ActiunStatus
-from ..credentials import CredentialField, Secret
-from ..errors import (
+from ...actiun.client import CREDENTIALS as CLIENT_CREDENTIALS
+from ...actiun.client import ActiunClient
+from ...actiun.inputs import LineItemInput
+from ...actiun.models import Contact
+from ...actiun.models import Invoice as ActiunInvoice
+from ...credentials import CredentialField, Secret
+from ...errors import (
     AuthenticationError,
     ConfigurationError,
     Issue,
     NotFound,
-    ProviderError,
-    Severity,
     StampRejected,
     ValidationError,
 )
-from ..http import TimeoutValue
-from ..journal import JournalStore
-from ..models.common import Capability, ConnectionStatus
-from ..models.invoices import (
+from ...http import TimeoutValue
+from ...journal import JournalStore
+from ...models.common import Capability, ConnectionStatus
+from ...models.invoices import (
     Cancellation,
     CancelMotive,
     Invoice,
-    InvoiceKind,
-    InvoiceStatus,
     LineItem,
-    PaymentMethod,
     StampedInvoice,
-    Tax,
-    TaxFactor,
 )
-from ..models.parties import Customer, Issuer
-from ..money import round_money, to_decimal
-from .base import DownloadFormat, InvoiceProvider, StampAttempt
+from ...models.parties import Customer, Issuer
+from ...vendor_spec import VendorSpec
+from ..base import DownloadFormat, InvoiceProvider, StampAttempt
+from .mapping import (
+    PROVIDER,
+    TaxKey,
+    _as_int,
+    _catalog_tax_ids,
+    _signature,
+    _signature_text,
+    actiun_issues,
+    actiun_to_stamped,
+    invoice_to_actiun,
+    line_to_actiun,
+)
+from .spec import SPEC
 
-__all__ = [
-    "CREDENTIALS",
-    "DEFAULT_TAX_IDS",
-    "PROVIDER",
-    "STATUS_MAP",
-    "ActiunInvoiceProvider",
-    "TaxKey",
-    "actiun_error",
-    "actiun_issues",
-    "actiun_to_stamped",
-    "invoice_to_actiun",
-    "line_to_actiun",
-    "tax_key",
-]
+__all__ = ["CREDENTIALS", "ActiunInvoiceProvider"]
 
-PROVIDER = "actiun"
 CREDENTIALS: tuple[CredentialField, ...] = CLIENT_CREDENTIALS
 """``api_key``: the account's private key (``APUNTO_ACTIUN_API_KEY``)."""
 
 _ENVIRONMENTS = frozenset({"production"})
 
-STATUS_MAP: dict[ActiunStatus, InvoiceStatus] = {
-    ActiunStatus.DRAFTED: InvoiceStatus.DRAFT,
-    ActiunStatus.STAMPING: InvoiceStatus.PENDING,
-    ActiunStatus.OPENED: InvoiceStatus.ACTIVE,
-    ActiunStatus.SENT: InvoiceStatus.ACTIVE,
-    ActiunStatus.VIEWED: InvoiceStatus.ACTIVE,
-    ActiunStatus.PAID: InvoiceStatus.ACTIVE,
-    ActiunStatus.PARTIAL: InvoiceStatus.ACTIVE,
-    ActiunStatus.VOIDED: InvoiceStatus.CANCELLED,
-}
-"""Actiun's invoice status -> the SDK's."""
-
-TaxKey = tuple[str, Decimal, bool]
-"""``(tax name, rate as a fraction, withholding)``, e.g. ``("IVA", Decimal("0.16"), False)``."""
+_RENAMED = {"stamp_timeout": "stamp_wait", "poll_interval": "stamp_poll_interval"}
+"""Keywords of earlier releases and their names in the shared vocabulary."""
 
 
-def tax_key(tax: Tax) -> TaxKey | None:
-    """The key to look a tax's Actiun id up by; ``None`` for taxes Actiun cannot take (exempt)."""
-    if tax.factor is not TaxFactor.RATE or tax.rate is None:
-        return None
-    return (tax.kind.value, tax.rate.normalize(), tax.withholding)
-
-
-def _catalog_tax_ids(catalog: Mapping[int, Mapping[str, object]]) -> dict[TaxKey, int]:
-    ids: dict[TaxKey, int] = {}
-    for tax_id, entry in catalog.items():
-        rate = (to_decimal(entry["percentage"]) / 100).normalize()
-        ids.setdefault((str(entry["name"]).upper(), rate, bool(entry["retention"])), tax_id)
-    return ids
-
-
-DEFAULT_TAX_IDS: dict[TaxKey, int] = _catalog_tax_ids(spec.DEFAULT_TAXES)
-"""Tax ids from :data:`apunto_connect.actiun.spec.DEFAULT_TAXES` (1 and 2 from the reference,
-the rest assumed); override per account with ``tax_ids=``."""
-
-
-def _issue(field: str, code: str, message: str, message_es: str = "",
-           severity: Severity = Severity.ERROR) -> Issue:
-    return Issue(field=field, code=code, message=message, message_es=message_es,
-                 severity=severity)
-
-
-def _discount_percentage(item: LineItem, currency: str) -> Decimal | None:
-    """The line's discount as the percentage Actiun takes, if one reproduces it exactly."""
-    if not item.discount:
-        return Decimal(0)
-    amount = round_money(item.quantity * item.unit_price, currency)
-    if amount <= 0:
-        return None
-    for places in (2, 4, 6):
-        percentage = (item.discount * 100 / amount).quantize(Decimal(1).scaleb(-places))
-        if round_money(amount * percentage / 100, currency) == round_money(item.discount, currency):
-            return percentage.normalize()
-    return None
-
-
-def actiun_issues(invoice: Invoice, tax_ids: Mapping[TaxKey, int] = DEFAULT_TAX_IDS) -> list[Issue]:
-    """What Actiun cannot take, found without a network call (pure)."""
-    issues: list[Issue] = []
-    if invoice.kind is not InvoiceKind.INCOME:
-        issues.append(_issue("kind", "ACTIUN-KIND",
-                             "Actiun's API issues only income invoices (TipoDeComprobante I)",
-                             "El API de Actiun solo emite facturas de ingreso"))
-    form = invoice.effective_payment_form
-    if form not in spec.SAT_PAYMENT_FORMS:
-        issues.append(_issue("payment_form", "ACTIUN-PAYMENT-FORM",
-                             f"c_FormaPago {form} has no Actiun payment method; use one of "
-                             f"{', '.join(sorted(spec.SAT_PAYMENT_FORMS))}",
-                             f"La forma de pago {form} no existe en Actiun"))
-    elif invoice.effective_payment_method is PaymentMethod.PPD and \
-            spec.SAT_PAYMENT_FORMS[form] not in spec.PAYMENT_TYPE_PPD_METHODS:
-        issues.append(_issue("payment_form", "ACTIUN-PPD",
-                             "with PPD Actiun only admits payment form 99 (Por definir)",
-                             "Si el método de pago es PPD solo se admite la forma 99 Por definir"))
-    if invoice.currency not in ("MXN", "XXX") and invoice.exchange_rate is None:
-        issues.append(_issue("exchange_rate", "ACTIUN-RATE",
-                             f"an exchange rate is required for {invoice.currency}",
-                             f"se requiere el tipo de cambio para {invoice.currency}"))
-    if invoice.series or invoice.folio:
-        issues.append(_issue("series", "ACTIUN-SERIES",
-                             "Actiun assigns its own series and number; series/folio are ignored",
-                             "Actiun asigna su propia serie y folio",
-                             severity=Severity.WARNING))
-    for index, item in enumerate(invoice.items):
-        prefix = f"items[{index}]"
-        for position, tax in enumerate(item.taxes):
-            key = tax_key(tax)
-            if key is None:
-                issues.append(_issue(f"{prefix}.taxes[{position}]", "ACTIUN-TAX",
-                                     f"Actiun cannot take a {tax.factor.value} {tax.kind.value} tax",
-                                     f"Actiun no admite {tax.kind.value} {tax.factor.value}"))
-            elif key not in tax_ids:
-                kind = "withholding" if tax.withholding else "tax"
-                issues.append(_issue(
-                    f"{prefix}.taxes[{position}]", "ACTIUN-TAX-ID",
-                    f"no Actiun tax id known for {tax.kind.value} {kind} at {tax.rate}; pass "
-                    "tax_ids={(name, rate, withholding): id} with your account's ids",
-                    f"no se conoce el id del impuesto {tax.kind.value} {tax.rate} en Actiun",
-                ))
-        if _discount_percentage(item, invoice.currency) is None:
-            issues.append(_issue(f"{prefix}.discount", "ACTIUN-DISCOUNT",
-                                 "Actiun takes a discount as a percentage of the line and none "
-                                 "reproduces this amount exactly",
-                                 "Actiun recibe el descuento como porcentaje y ninguno lo "
-                                 "reproduce exactamente"))
-    return issues
-
-
-def line_to_actiun(
-    item: LineItem,
-    item_id: int,
-    currency: str,
-    tax_ids: Mapping[TaxKey, int] = DEFAULT_TAX_IDS,
-    *,
-    catalog_description: str | None = None,
-) -> LineItemInput:
-    """One invoice line for Actiun (pure); taxes and retentions by the account's tax ids."""
-    taxes: list[int] = []
-    retentions: list[int] = []
-    for tax in item.taxes:
-        key = tax_key(tax)
-        if key is None or key not in tax_ids:
-            raise ValidationError(f"no Actiun tax id for {tax}", field="taxes",
-                                  code="ACTIUN-TAX-ID")
-        (retentions if tax.withholding else taxes).append(tax_ids[key])
-    discount = _discount_percentage(item, currency)
-    if discount is None:
-        raise ValidationError("the discount is not an exact percentage of the line",
-                              field="discount", code="ACTIUN-DISCOUNT")
-    description = item.description.strip()
-    return LineItemInput(
-        item_id=item_id,
-        price=item.unit_price,
-        quantity=item.quantity,
-        tax_ids=tuple(taxes),
-        retention_ids=tuple(retentions),
-        description=None if description == (catalog_description or "").strip() else description,
-        discount=discount or None,
+def _renamed(old: str, value: float | None, new_value: float) -> float:
+    """``value`` given under an old keyword (with a warning), else the new keyword's value."""
+    if value is None:
+        return new_value
+    warnings.warn(
+        f"ActiunInvoiceProvider({old}=...) is deprecated; use {_RENAMED[old]}=",
+        DeprecationWarning,
+        stacklevel=3,
     )
-
-
-def invoice_to_actiun(
-    invoice: Invoice,
-    client_id: int,
-    lines: Sequence[LineItemInput],
-    *,
-    type_code: str = "FACT",
-) -> dict[str, Any]:
-    """Keyword arguments for :meth:`apunto_connect.actiun.Invoices.create` (pure)."""
-    method = invoice.effective_payment_method
-    form = invoice.effective_payment_form
-    credit_days = invoice.customer.credit_days
-    return {
-        "client_id": client_id,
-        "line_items": list(lines),
-        "payment_method_code": spec.SAT_PAYMENT_FORMS.get(form, form),
-        "payment_type_code": method.value,
-        "cfdi_use_code": invoice.effective_cfdi_use,
-        "currency_code": invoice.currency,
-        "exchange_rate": invoice.exchange_rate if invoice.currency != "MXN" else None,
-        "date": invoice.issued_at.date() if invoice.issued_at else None,
-        "due_offset_days": credit_days if credit_days > 0 else None,
-        "type_code": type_code,
-        "description": invoice.notes,
-    }
-
-
-def _mexico_tz() -> tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("America/Mexico_City")
-    except Exception:  # no tz database: central Mexico has been UTC-6 all year since 2022
-        return timezone(timedelta(hours=-6), "CST")
-
-
-def _local(moment: datetime | None) -> datetime | None:
-    """CFDI dates are Mexico local time without a zone."""
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(_mexico_tz()).replace(tzinfo=None)
-
-
-def actiun_to_stamped(invoice: ActiunInvoice, provider: str = PROVIDER) -> StampedInvoice:
-    """The SDK's view of an Actiun invoice (pure)."""
-    if invoice.status is not None:
-        status = STATUS_MAP[invoice.status]
-    else:  # a status this client does not know: judge by the stamp
-        status = InvoiceStatus.ACTIVE if invoice.sat_uuid else InvoiceStatus.PENDING
-    issued = datetime.combine(invoice.date, datetime.min.time()) if invoice.date else None
-    return StampedInvoice(
-        provider=provider,
-        id=str(invoice.id),
-        uuid=invoice.sat_uuid.upper() if invoice.sat_uuid else None,
-        status=status,
-        total=invoice.total,
-        currency=invoice.currency.code if invoice.currency else None,
-        series=invoice.prefix,
-        folio=invoice.number,
-        customer_rfc=invoice.client.identification if invoice.client else None,
-        issued_at=issued,
-        stamped_at=_local(invoice.stamp.stamped_date) if invoice.stamp else None,
-        raw=invoice.raw,
-    )
-
-
-def actiun_error(provider: str, response: requests.Response) -> ProviderError:
-    """Map a failed Actiun answer to the error tree (the server's message verbatim)."""
-    return _client_error(provider, response)
-
-
-def _signature(lines: Sequence[LineItemInput]) -> tuple[tuple[int, Decimal, Decimal], ...]:
-    return tuple(sorted((line.item_id, line.quantity.normalize(), line.price.normalize())
-                        for line in lines))
-
-
-def _signature_text(signature: Sequence[tuple[int, Decimal, Decimal]]) -> str:
-    """A line signature as stable text (stored in the journal)."""
-    return ";".join(f"{item}:{quantity}:{price}" for item, quantity, price in signature)
-
-
-def _as_int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
+    return value
 
 
 class ActiunInvoiceProvider(InvoiceProvider):
@@ -354,13 +129,19 @@ class ActiunInvoiceProvider(InvoiceProvider):
         session, timeout, max_retries, sleep, clock: transport options (see
             :class:`~apunto_connect.actiun.ActiunClient`).
         issuer: the account owner, for the SAT pre-flight checks that need it.
-        tax_ids: ``{(name, rate, withholding): tax_id}`` of the account, merged over
-            :data:`DEFAULT_TAX_IDS`.
+        tax_ids: ``{(name, rate, withholding): tax_id}`` of the account, merged over the ids of
+            ``SPEC["value.taxes"]`` (:data:`~apunto_connect.invoicing.actiun.DEFAULT_TAX_IDS`).
         type_code: Actiun document type (FACT, ARR, DON, HON).
-        stamp_timeout: longest wait, in seconds, for an invoice to leave ``stamping``.
-        poll_interval: first wait between polls (grows up to 5 s).
+        stamp_wait: longest wait, in seconds, for an invoice to leave ``stamping``.
+        stamp_poll_interval: first wait between polls (grows up to 5 s).
         concurrency: pages fetched at once when scanning (contacts by RFC, UUID look-ups, list).
-        client: an :class:`~apunto_connect.actiun.ActiunClient` to use instead of building one.
+        client: an :class:`~apunto_connect.actiun.ActiunClient` to use instead of building one
+            (it brings its own ``spec``).
+        journal: the stamping journal (see :doc:`idempotency`).
+        spec: overrides of :data:`~apunto_connect.invoicing.actiun.spec.SPEC`, e.g.
+            ``{"path.invoices": "/v2/invoices"}``; unknown keys are refused.
+        stamp_timeout, poll_interval: the earlier names of ``stamp_wait`` and
+            ``stamp_poll_interval`` (deprecated, still accepted for one release).
     """
 
     name = PROVIDER
@@ -384,32 +165,45 @@ class ActiunInvoiceProvider(InvoiceProvider):
         issuer: Issuer | None = None,
         tax_ids: Mapping[TaxKey, int] | None = None,
         type_code: str = "FACT",
-        stamp_timeout: float = 120.0,
-        poll_interval: float = 2.0,
+        stamp_wait: float = 120.0,
+        stamp_poll_interval: float = 2.0,
         concurrency: int = 4,
         client: ActiunClient | None = None,
         journal: JournalStore | str | None = None,
+        spec: Mapping[str, object] | None = None,
+        stamp_timeout: float | None = None,
+        poll_interval: float | None = None,
     ) -> None:
         if environment not in _ENVIRONMENTS:
             raise ConfigurationError(
                 f"Actiun has no {environment!r} environment (only production); use base_url= "
                 "for another compatible server or apunto_connect.Sandbox() to work offline"
             )
-        if type_code not in spec.TYPE_CODES:
+        if client is not None and spec is not None:
             raise ConfigurationError(
-                f"type_code {type_code!r} is not one of {', '.join(spec.TYPE_CODES)}"
+                "spec= cannot change a client that is passed in; build the ActiunClient with "
+                "spec= instead"
+            )
+        self.spec: VendorSpec = client.spec if client is not None else SPEC.with_overrides(spec)
+        type_codes = self.spec["value.type_codes"]
+        if type_code not in type_codes:
+            raise ConfigurationError(
+                f"type_code {type_code!r} is not one of {', '.join(type_codes)}"
             )
         self.environment = environment
         self._owns_client = client is None
         self.client = client or ActiunClient(
             api_key, base_url, session=session, timeout=timeout, max_retries=max_retries,
             sleep=sleep, clock=clock, max_workers=max(1, concurrency), provider=PROVIDER,
+            spec=self.spec,
         )
         self.issuer = issuer
-        self.tax_ids: dict[TaxKey, int] = {**DEFAULT_TAX_IDS, **(tax_ids or {})}
+        self.tax_ids: dict[TaxKey, int] = {
+            **_catalog_tax_ids(self.spec["value.taxes"]), **(tax_ids or {})
+        }
         self.type_code = type_code
-        self.stamp_timeout = stamp_timeout
-        self.poll_interval = poll_interval
+        self.stamp_wait = _renamed("stamp_timeout", stamp_timeout, stamp_wait)
+        self.stamp_poll_interval = _renamed("poll_interval", poll_interval, stamp_poll_interval)
         self.concurrency = max(1, concurrency)
         self._lock = threading.Lock()
         self._contacts: dict[str, int] = {}
@@ -426,7 +220,7 @@ class ActiunInvoiceProvider(InvoiceProvider):
         if self._owns_client:
             self.client.close()
 
-    # -- connection ---------------------------------------------------------------------------
+    # -- account ------------------------------------------------------------------------------
 
     def check_connection(self) -> ConnectionStatus:
         """Read the first page of contacts; refused credentials give ``ok=False``."""
@@ -444,17 +238,16 @@ class ActiunInvoiceProvider(InvoiceProvider):
         )
 
     def _environment(self) -> str:
-        return self.environment if self.client.base_url == spec.DEFAULT_BASE_URL else "custom"
-
-    # -- validation ---------------------------------------------------------------------------
-
-    def _vendor_issues(self, invoice: Invoice) -> list[Issue]:
-        return actiun_issues(invoice, self.tax_ids)
+        base = self.spec["path.base_url"].rstrip("/")
+        return self.environment if self.client.base_url == base else "custom"
 
     def _journal_account(self) -> str:
         return self.client.account_fingerprint()
 
-    # -- stamping -----------------------------------------------------------------------------
+    # -- stamping hooks -----------------------------------------------------------------------
+
+    def _vendor_issues(self, invoice: Invoice) -> list[Issue]:
+        return actiun_issues(invoice, self.tax_ids, self.spec)
 
     def _prepare_stamp(self, invoice: Invoice) -> tuple[int, list[LineItemInput]]:
         """Find or create the contact and the items; the create call's arguments."""
@@ -471,12 +264,13 @@ class ActiunInvoiceProvider(InvoiceProvider):
 
         Raises:
             StampRejected: Actiun left the invoice ``drafted`` without a SAT stamp.
-            Timeout: still ``stamping`` after ``stamp_timeout`` (the invoice id is kept: a
+            Timeout: still ``stamping`` after ``stamp_wait`` (the invoice id is kept: a
                 repeat with the same key waits for it instead of creating another).
         """
         client_id, lines = prepared
         invoice = attempt.invoice
-        arguments = invoice_to_actiun(invoice, client_id, lines, type_code=self.type_code)
+        arguments = invoice_to_actiun(invoice, client_id, lines, type_code=self.type_code,
+                                      spec=self.spec)
         if attempt.key is not None:
             attempt.remember(
                 newest_before=str(self._newest_invoice_id()),
@@ -509,7 +303,7 @@ class ActiunInvoiceProvider(InvoiceProvider):
 
     def _finish(self, invoice: ActiunInvoice) -> StampedInvoice:
         settled = self.client.invoices.wait_while_stamping(
-            invoice, timeout=self.stamp_timeout, interval=self.poll_interval
+            invoice, timeout=self.stamp_wait, interval=self.stamp_poll_interval
         )
         if not settled.sat_uuid:
             status = settled.status_text or "unknown"
@@ -554,7 +348,7 @@ class ActiunInvoiceProvider(InvoiceProvider):
                 return candidate.id
         return None
 
-    # -- catalog ------------------------------------------------------------------------------
+    # -- stamping hooks: the contact and items an invoice refers to --------------------------
 
     def _ensure_contact(self, customer: Customer) -> int:
         with self._lock:
@@ -652,6 +446,8 @@ class ActiunInvoiceProvider(InvoiceProvider):
         options = {"concurrency": self.concurrency, **filters}
         invoices = self.client.invoices.list(**options)  # validates before the first request
         return (actiun_to_stamped(invoice) for invoice in invoices)
+
+    # -- cancelling ---------------------------------------------------------------------------
 
     def cancel(
         self, ref: str, motive: CancelMotive, replacement_uuid: str | None = None

@@ -1,0 +1,46 @@
+"""Actiun: CFDI sales invoices through the Actiun API, behind the invoicing interface.
+
+The package has the shape every vendor shares (``docs/concepts.md``):
+
+* ``spec`` — :data:`SPEC`, the client's spec (paths, fields, code lists, the tax catalog);
+* ``mapping`` — pure functions between the SDK's models and Actiun's, and Actiun's own
+  pre-flight rules (:func:`actiun_issues`);
+* ``errors`` — :func:`actiun_error`, Actiun's error answers mapped to the error tree;
+* ``provider`` — :class:`ActiunInvoiceProvider`.
+
+>>> from apunto_connect.invoicing.actiun import ActiunInvoiceProvider
+>>> provider = ActiunInvoiceProvider(api_key="...")             # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from .errors import actiun_error
+from .mapping import (
+    DEFAULT_TAX_IDS,
+    PROVIDER,
+    STATUS_MAP,
+    TaxKey,
+    actiun_issues,
+    actiun_to_stamped,
+    invoice_to_actiun,
+    line_to_actiun,
+    tax_key,
+)
+from .provider import CREDENTIALS, ActiunInvoiceProvider
+from .spec import SPEC
+
+__all__ = [
+    "CREDENTIALS",
+    "DEFAULT_TAX_IDS",
+    "PROVIDER",
+    "SPEC",
+    "STATUS_MAP",
+    "ActiunInvoiceProvider",
+    "TaxKey",
+    "actiun_error",
+    "actiun_issues",
+    "actiun_to_stamped",
+    "invoice_to_actiun",
+    "line_to_actiun",
+    "tax_key",
+]
