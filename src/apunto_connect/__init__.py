@@ -134,168 +134,60 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     # "X as X" marks each name as an explicit re-export for mypy --strict users.
-    from .archiving import (
-        archive as archive,
-    )
-    from .archiving import (
-        archive_many as archive_many,
-    )
-    from .credentials import (
-        Secret as Secret,
-    )
-    from .errors import (
-        ApuntoError as ApuntoError,
-    )
-    from .errors import (
-        AuthenticationError as AuthenticationError,
-    )
-    from .errors import (
-        ConfigurationError as ConfigurationError,
-    )
-    from .errors import (
-        Conflict as Conflict,
-    )
-    from .errors import (
-        CredentialsNotFound as CredentialsNotFound,
-    )
-    from .errors import (
-        InsufficientCredits as InsufficientCredits,
-    )
-    from .errors import (
-        Issue as Issue,
-    )
-    from .errors import (
-        JournalUnavailable as JournalUnavailable,
-    )
-    from .errors import (
-        NotFound as NotFound,
-    )
-    from .errors import (
-        PermissionDenied as PermissionDenied,
-    )
-    from .errors import (
-        ProviderError as ProviderError,
-    )
-    from .errors import (
-        RateLimited as RateLimited,
-    )
-    from .errors import (
-        ServerError as ServerError,
-    )
-    from .errors import (
-        SignatureVerificationError as SignatureVerificationError,
-    )
-    from .errors import (
-        StampInProgress as StampInProgress,
-    )
-    from .errors import (
-        StampOutcomeUnknown as StampOutcomeUnknown,
-    )
-    from .errors import (
-        StampRejected as StampRejected,
-    )
-    from .errors import (
-        Timeout as Timeout,
-    )
-    from .errors import (
-        TransportError as TransportError,
-    )
-    from .errors import (
-        UnsupportedOperation as UnsupportedOperation,
-    )
-    from .errors import (
-        ValidationError as ValidationError,
-    )
-    from .http import (
-        Transport as Transport,
-    )
-    from .journal import (
-        open_journal as open_journal,
-    )
-    from .models import (
-        Assignment as Assignment,
-    )
-    from .models import (
-        Cancellation as Cancellation,
-    )
-    from .models import (
-        CancelMotive as CancelMotive,
-    )
-    from .models import (
-        Capability as Capability,
-    )
-    from .models import (
-        ConnectionStatus as ConnectionStatus,
-    )
-    from .models import (
-        Customer as Customer,
-    )
-    from .models import (
-        Driver as Driver,
-    )
-    from .models import (
-        FleetType as FleetType,
-    )
-    from .models import (
-        Invoice as Invoice,
-    )
-    from .models import (
-        InvoiceKind as InvoiceKind,
-    )
-    from .models import (
-        Issuer as Issuer,
-    )
-    from .models import (
-        LineItem as LineItem,
-    )
-    from .models import (
-        PaymentMethod as PaymentMethod,
-    )
-    from .models import (
-        Shipment as Shipment,
-    )
-    from .models import (
-        StampedInvoice as StampedInvoice,
-    )
-    from .models import (
-        StoredFile as StoredFile,
-    )
-    from .models import (
-        Tax as Tax,
-    )
-    from .models import (
-        Tracking as Tracking,
-    )
-    from .models import (
-        TrackingEvent as TrackingEvent,
-    )
-    from .models import (
-        TrackingMode as TrackingMode,
-    )
-    from .models import (
-        TrackingStatus as TrackingStatus,
-    )
-    from .models import (
-        Vehicle as Vehicle,
-    )
-    from .registry import (
-        available_providers as available_providers,
-    )
-    from .registry import (
-        invoice_provider as invoice_provider,
-    )
-    from .registry import (
-        storage_provider as storage_provider,
-    )
-    from .registry import (
-        tracking_provider as tracking_provider,
-    )
-    from .sandbox import (
-        Sandbox as Sandbox,
-    )
-    from .storage.local import (
-        LocalStorage as LocalStorage,
-    )
+    from .archiving import archive as archive
+    from .archiving import archive_many as archive_many
+    from .credentials import Secret as Secret
+    from .errors import ApuntoError as ApuntoError
+    from .errors import AuthenticationError as AuthenticationError
+    from .errors import ConfigurationError as ConfigurationError
+    from .errors import Conflict as Conflict
+    from .errors import CredentialsNotFound as CredentialsNotFound
+    from .errors import InsufficientCredits as InsufficientCredits
+    from .errors import Issue as Issue
+    from .errors import JournalUnavailable as JournalUnavailable
+    from .errors import NotFound as NotFound
+    from .errors import PermissionDenied as PermissionDenied
+    from .errors import ProviderError as ProviderError
+    from .errors import RateLimited as RateLimited
+    from .errors import ServerError as ServerError
+    from .errors import SignatureVerificationError as SignatureVerificationError
+    from .errors import StampInProgress as StampInProgress
+    from .errors import StampOutcomeUnknown as StampOutcomeUnknown
+    from .errors import StampRejected as StampRejected
+    from .errors import Timeout as Timeout
+    from .errors import TransportError as TransportError
+    from .errors import UnsupportedOperation as UnsupportedOperation
+    from .errors import ValidationError as ValidationError
+    from .http import Transport as Transport
+    from .journal import open_journal as open_journal
+    from .models import Assignment as Assignment
+    from .models import Cancellation as Cancellation
+    from .models import CancelMotive as CancelMotive
+    from .models import Capability as Capability
+    from .models import ConnectionStatus as ConnectionStatus
+    from .models import Customer as Customer
+    from .models import Driver as Driver
+    from .models import FleetType as FleetType
+    from .models import Invoice as Invoice
+    from .models import InvoiceKind as InvoiceKind
+    from .models import Issuer as Issuer
+    from .models import LineItem as LineItem
+    from .models import PaymentMethod as PaymentMethod
+    from .models import Shipment as Shipment
+    from .models import StampedInvoice as StampedInvoice
+    from .models import StoredFile as StoredFile
+    from .models import Tax as Tax
+    from .models import Tracking as Tracking
+    from .models import TrackingEvent as TrackingEvent
+    from .models import TrackingMode as TrackingMode
+    from .models import TrackingStatus as TrackingStatus
+    from .models import Vehicle as Vehicle
+    from .registry import available_providers as available_providers
+    from .registry import invoice_provider as invoice_provider
+    from .registry import storage_provider as storage_provider
+    from .registry import tracking_provider as tracking_provider
+    from .sandbox import Sandbox as Sandbox
+    from .storage.local import LocalStorage as LocalStorage
 
 
 def __getattr__(name: str) -> Any:
