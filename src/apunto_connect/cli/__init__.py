@@ -44,7 +44,7 @@ from . import (
     webhooks_cmd,
 )
 from ._options import add_base_url_option, add_global_options, add_verbose_option, merged
-from ._providers import save_sandbox_state
+from ._providers import check_base_url, save_sandbox_state
 
 __all__ = ["EXIT_CODES", "EXIT_PIPE_CLOSED", "build_parser", "main"]
 
@@ -132,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.base_url is not None:  # given before the command; checked for every command
+            check_base_url(args.base_url)
         try:
             result: int = args.handler(args)
         finally:
