@@ -319,7 +319,7 @@ def test_a_missing_extra_is_a_configuration_error_naming_it(
 ) -> None:
     (tmp_path / "inv.yaml").write_text("customer: {}\n", encoding="utf-8")
     process = cli_process(argv, tmp_path, blocked, stdout=subprocess.PIPE)
-    out, err = process.communicate(timeout=180)
+    _, err = process.communicate(timeout=180)
     assert b"Traceback" not in err, err.decode()
     assert process.returncode in codes, err.decode()
     if extra:
