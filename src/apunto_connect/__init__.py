@@ -39,6 +39,7 @@ _LAZY: dict[str, str] = {
     "StampRejected": "apunto_connect.errors",
     "Timeout": "apunto_connect.errors",
     "TransportError": "apunto_connect.errors",
+    "UnexpectedResponse": "apunto_connect.errors",
     "UnsupportedOperation": "apunto_connect.errors",
     "ValidationError": "apunto_connect.errors",
     "Transport": "apunto_connect.http",
@@ -119,6 +120,7 @@ __all__ = [
     "TrackingStatus",
     "Transport",
     "TransportError",
+    "UnexpectedResponse",
     "UnsupportedOperation",
     "ValidationError",
     "Vehicle",
@@ -156,6 +158,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .errors import StampRejected as StampRejected
     from .errors import Timeout as Timeout
     from .errors import TransportError as TransportError
+    from .errors import UnexpectedResponse as UnexpectedResponse
     from .errors import UnsupportedOperation as UnsupportedOperation
     from .errors import ValidationError as ValidationError
     from .http import Transport as Transport

@@ -58,6 +58,7 @@ from typing import Any
 import attrs
 import requests
 
+from .._answers import answer_mapper
 from ..actiun import spec
 from ..actiun.client import CREDENTIALS as CLIENT_CREDENTIALS
 from ..actiun.client import ActiunClient
@@ -300,6 +301,7 @@ def _local(moment: datetime | None) -> datetime | None:
     return moment.astimezone(_mexico_tz()).replace(tzinfo=None)
 
 
+@answer_mapper(PROVIDER, "invoice")
 def actiun_to_stamped(invoice: ActiunInvoice, provider: str = PROVIDER) -> StampedInvoice:
     """The SDK's view of an Actiun invoice (pure)."""
     if invoice.status is not None:

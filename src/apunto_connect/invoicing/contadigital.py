@@ -66,6 +66,7 @@ from typing import Any, ClassVar, Literal
 import attrs
 import requests
 
+from .._answers import answer_mapper
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
     AuthenticationError,
@@ -856,6 +857,7 @@ def _optional_str(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+@answer_mapper("contadigital", "invoice")
 def contadigital_to_stamped(
     result: Mapping[str, Any],
     *,
@@ -889,6 +891,7 @@ def contadigital_to_stamped(
     )
 
 
+@answer_mapper("contadigital", "cancellation")
 def contadigital_to_cancellation(
     result: Any,
     ref: str,

@@ -54,6 +54,7 @@ from typing import Any, ClassVar
 
 import requests
 
+from .._answers import answer_mapper, object_field
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
     ApuntoError,
@@ -68,6 +69,7 @@ from ..errors import (
     Severity,
     StampRejected,
     TransportError,
+    UnexpectedResponse,
     ValidationError,
 )
 from ..http import RetryPolicy, Transport, error_for_status
@@ -98,6 +100,7 @@ __all__ = [
     "FacturamaProvider",
     "customer_to_facturama_client",
     "facturama_error",
+    "facturama_stamp_answer",
     "facturama_to_cancellation",
     "facturama_to_stamped",
     "invoice_to_facturama",
@@ -456,15 +459,21 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value != "" else None
 
 
+@answer_mapper(VENDOR, "CFDI")
 def facturama_to_stamped(data: Mapping[str, Any], provider: str = VENDOR) -> StampedInvoice:
     """A :class:`StampedInvoice` from a Facturama CFDI object or a ``Cfdi`` list row.
 
-    Both shapes are read tolerantly: unknown fields are ignored and kept in ``raw``.
+    Both shapes are read tolerantly: unknown fields are ignored and kept in ``raw``. A field
+    of the wrong type (``Issuer`` that is not an object...) raises ``UnexpectedResponse``
+    naming it.
     """
-    complement = data.get("Complement") or {}
-    stamp = complement.get("TaxStamp") or data.get("TaxStamp") or {}
-    issuer = data.get("Issuer") or {}
-    receiver = data.get("Receiver") or {}
+    data = object_field(data, "(answer)", provider=provider)
+    complement = object_field(data.get("Complement"), "Complement", provider=provider)
+    stamp = object_field(
+        complement.get("TaxStamp"), "Complement.TaxStamp", provider=provider
+    ) or object_field(data.get("TaxStamp"), "TaxStamp", provider=provider)
+    issuer = object_field(data.get("Issuer"), "Issuer", provider=provider)
+    receiver = object_field(data.get("Receiver"), "Receiver", provider=provider)
     status_text = str(data.get("Status") or "").strip().lower()
     status = _INVOICE_STATUSES.get(status_text)
     if status is None:
@@ -490,6 +499,37 @@ def facturama_to_stamped(data: Mapping[str, Any], provider: str = VENDOR) -> Sta
         stamped_at=_parse_date(stamp.get("Date")),
         raw=dict(data),
     )
+
+
+def facturama_stamp_answer(data: Any, provider: str = VENDOR) -> StampedInvoice:
+    """The answer to a stamp request, which must carry the CFDI's ``Id`` and its UUID.
+
+    Raises:
+        UnexpectedResponse: no ``Id`` or no ``Complement.TaxStamp.Uuid`` (the message carries the
+            ``Id`` when there is one: the CFDI may exist at Facturama), or a field of the wrong
+            type.
+    """
+    if not isinstance(data, Mapping) or not data.get("Id"):
+        raise UnexpectedResponse(
+            f"{provider}: the stamp answer has no Id: {redact(str(data))[:200]}",
+            provider=provider, field="Id",
+        )
+    try:
+        stamped = facturama_to_stamped(data, provider)
+    except UnexpectedResponse as exc:
+        # The CFDI was committed at Facturama: the caller must learn which one.
+        raise UnexpectedResponse(
+            f"{exc}; the stamp answer is for Id {data['Id']}: the CFDI may exist at Facturama, "
+            "look it up before stamping again",
+            provider=provider, field=exc.field,
+        ) from exc
+    if not stamped.uuid:
+        raise UnexpectedResponse(
+            f"{provider}: the stamp answer for Id {stamped.id} has no Complement.TaxStamp.Uuid; "
+            "the CFDI may exist at Facturama: look it up before stamping again",
+            provider=provider, field="Complement.TaxStamp.Uuid",
+        )
+    return stamped
 
 
 def facturama_to_cancellation(
@@ -894,13 +934,7 @@ class FacturamaProvider(InvoiceProvider):
                 if found is not None:
                     return found
             raise
-        if not isinstance(data, Mapping) or not data.get("Id"):
-            raise TransportError(
-                f"{VENDOR}: the stamp answer has no Id: {redact(str(data))[:200]}",
-                provider=VENDOR,
-                request_sent=True,
-            )
-        return facturama_to_stamped(data)
+        return facturama_stamp_answer(data)
 
     def _preflight(self, invoice: Invoice) -> None:
         from .. import sat

@@ -1,4 +1,4 @@
-"""A user's script, checked with ``mypy --strict`` by tests/typing/test_typing.py.
+"""A user's script, checked with ``mypy --strict`` by tests/typecheck/test_user_script_types.py.
 
 It is also run against the sandbox, so the inferred types are the types that really come back.
 """

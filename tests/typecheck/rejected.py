@@ -1,6 +1,6 @@
 """Lines ``mypy --strict`` must reject: each one ends with the error code expected on it.
 
-tests/typing/test_typing.py checks that mypy reports exactly these errors, on these lines.
+tests/typecheck/test_user_script_types.py checks that mypy reports exactly these errors, on these lines.
 """
 
 from __future__ import annotations
