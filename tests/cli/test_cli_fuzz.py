@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import os
 import re
 import subprocess
@@ -34,11 +35,15 @@ def documented_exit_codes() -> set[int]:
 
 @pytest.fixture(autouse=True)
 def fresh_process_state(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Own sandbox and own user data folder (the default webhook outbox lives there)."""
+    """Own sandbox, own user data folder (the default outbox lives there), logging restored."""
     monkeypatch.setattr(_providers, "_sandbox", None)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    logger = logging.getLogger("apunto_connect")
+    handlers, level = list(logger.handlers), logger.level
     yield
+    logger.handlers[:] = handlers  # -vv attaches a stderr handler for the rest of a process
+    logger.setLevel(level)
 
 
 @pytest.fixture
