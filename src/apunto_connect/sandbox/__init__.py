@@ -70,6 +70,14 @@ def _seed_for(seed: int | None, name: str) -> int | None:
     return None if seed is None else zlib.crc32(f"{seed}:{name}".encode())
 
 
+def _marked(provider: Any) -> Any:
+    """``provider``, told that it runs on the emulator (its status says "sandbox")."""
+    mark = getattr(provider, "mark_sandbox", None)
+    if callable(mark):  # third-party providers may not derive from the SDK's bases
+        mark()
+    return provider
+
+
 def _load_emulator_class(target: str) -> type[Emulator]:
     module_name, _, attr = target.partition(":")
     cls: type[Emulator] = getattr(importlib.import_module(module_name), attr)
@@ -159,7 +167,7 @@ class Sandbox:
         from ..registry import load_provider_class
 
         cls = load_provider_class("invoicing", name)
-        return cast("InvoiceProvider", cls(**self.provider_kwargs(name, **overrides)))
+        return cast("InvoiceProvider", _marked(cls(**self.provider_kwargs(name, **overrides))))
 
     @overload
     def tracking_provider(
@@ -175,7 +183,7 @@ class Sandbox:
         from ..registry import load_provider_class
 
         cls = load_provider_class("tracking", name)
-        return cast("TrackingProvider", cls(**self.provider_kwargs(name, **overrides)))
+        return cast("TrackingProvider", _marked(cls(**self.provider_kwargs(name, **overrides))))
 
     @overload
     def storage_provider(
@@ -197,7 +205,7 @@ class Sandbox:
                 self._temp_dirs.append(root)
                 overrides["root"] = root
             return cast("StorageProvider", cls(**overrides))
-        return cast("StorageProvider", cls(**self.provider_kwargs(name, **overrides)))
+        return cast("StorageProvider", _marked(cls(**self.provider_kwargs(name, **overrides))))
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> LoopbackServer:
         """Serve every emulator over loopback HTTP (stopped by :meth:`close`)."""
