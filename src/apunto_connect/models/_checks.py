@@ -11,10 +11,10 @@ field, and checks the converted value against the field's annotation.
 from __future__ import annotations
 
 import decimal
+import enum
 import types
 import typing
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
 from typing import Any
 
 import attrs
@@ -50,61 +50,78 @@ def _guarded(cls_name: str, name: str, converter: Callable[[Any], Any]) -> Calla
     return convert
 
 
-_HINTS: dict[type[Any], dict[str, Any]] = {}
+Check = Callable[[Any], bool]
 
 
-def _hints(cls: type[Any]) -> dict[str, Any]:
-    # Resolved on first use: the annotations are strings until every model module is loaded.
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls)
-    return hints
+def _always(value: Any) -> bool:
+    return True
 
 
-def _matches(value: Any, expected: Any) -> bool:
-    """Whether ``value`` fits the annotation ``expected`` (the shapes the models use)."""
+def _compile(expected: Any) -> Check:
+    """A fast predicate for the annotation ``expected`` (the shapes the models use).
+
+    Built once per field: a model is made often (every line of every invoice), so the check
+    must cost about one ``isinstance``.
+    """
     if expected is Any or expected is object:
-        return True
+        return _always
     origin = typing.get_origin(expected)
     if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, option) for option in typing.get_args(expected))
+        args = typing.get_args(expected)
+        rest = [arg for arg in args if arg is not type(None)]
+        if len(rest) == 1 and len(args) == 2:  # X | None, the common case: one call
+            inner = _compile(rest[0])
+            return lambda value: value is None or inner(value)
+        options = [_compile(option) for option in args]
+        return lambda value: any(check(value) for check in options)
     if expected is type(None):
-        return value is None
+        return lambda value: value is None
     if origin is tuple:
         args = typing.get_args(expected)
-        if not isinstance(value, tuple):
-            return False
         if len(args) == 2 and args[1] is Ellipsis:
-            return all(_matches(item, args[0]) for item in value)
-        return len(args) == len(value) and all(map(_matches, value, args))
+            item = _compile(args[0])
+            return lambda value: isinstance(value, tuple) and all(map(item, value))
+        items = [_compile(arg) for arg in args]
+        return lambda value: (
+            isinstance(value, tuple) and len(value) == len(items)
+            and all(check(v) for check, v in zip(items, value, strict=True))
+        )
     if origin is not None:  # Mapping[str, Any], list[...]: the container is what can be checked
         container = Mapping if origin in (Mapping, typing.Mapping) else origin
-        return isinstance(value, container)
+        return lambda value: isinstance(value, container)
     if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return lambda value: isinstance(value, int) and not isinstance(value, bool)
     if expected is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return lambda value: isinstance(value, (int, float)) and not isinstance(value, bool)
     if expected is decimal.Decimal:
-        return isinstance(value, decimal.Decimal) and value.is_finite()
-    if expected is date:
-        return isinstance(value, date)
-    if expected is datetime:
-        return isinstance(value, datetime)
+        return lambda value: isinstance(value, decimal.Decimal) and value.is_finite()
     if isinstance(expected, type):
-        return isinstance(value, expected)
-    return True  # an annotation this check does not know: trust the converter
+        return lambda value: isinstance(value, expected)
+    return _always  # an annotation this check does not know: trust the converter
 
 
 def _type_name(expected: Any) -> str:
-    return str(expected).replace("typing.", "").replace("decimal.", "").replace(
-        "datetime.", ""
-    ) if not isinstance(expected, type) else expected.__name__
+    if isinstance(expected, type):
+        return expected.__name__
+    return str(expected).replace("typing.", "").replace("decimal.", "").replace("datetime.", "")
 
 
-def _check_type(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    expected = _hints(type(instance)).get(attribute.name, Any)
-    if not _matches(value, expected):
-        raise _fail(type(instance), attribute.name, f"must be {_type_name(expected)}, got {_describe(value)}")
+def _type_validator(name: str) -> Callable[[Any, attrs.Attribute[Any], Any], None]:
+    """The validator of field ``name``: its predicate is compiled on the first object made.
+
+    Annotations are strings until every model module is loaded, hence the late compile.
+    """
+    compiled: list[tuple[Check, Any]] = []
+
+    def validate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not compiled:
+            expected = typing.get_type_hints(type(instance)).get(name, Any)
+            compiled.append((_compile(expected), expected))
+        check, expected = compiled[0]
+        if not check(value):
+            raise _fail(type(instance), name, f"must be {_type_name(expected)}, got {_describe(value)}")
+
+    return validate
 
 
 def typed_fields(cls: type[Any], fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
@@ -112,10 +129,16 @@ def typed_fields(cls: type[Any], fields: list[attrs.Attribute[Any]]) -> list[att
     changed = []
     for field in fields:
         updates: dict[str, Any] = {}
-        converter = field.converter
-        if converter is not None and callable(converter):
+        converter: Any = field.converter
+        if isinstance(converter, type) and issubclass(converter, enum.Enum):
+            # An enum converter returns a member or raises: only its error needs a name.
             updates["converter"] = _guarded(cls.__name__, field.name, converter)
-        validators = [_check_type] if field.validator is None else [_check_type, field.validator]
-        updates["validator"] = attrs.validators.and_(*validators)
+        else:
+            if converter is not None and callable(converter):
+                updates["converter"] = _guarded(cls.__name__, field.name, converter)
+            check = _type_validator(field.name)
+            updates["validator"] = (
+                check if field.validator is None else attrs.validators.and_(check, field.validator)
+            )
         changed.append(field.evolve(**updates))
     return changed
