@@ -40,8 +40,12 @@ def _answering_unreachable(
                 detail=f"not reachable: {exc}",
                 extra={"error": type(exc).__name__},
             )
-        if self.__dict__.get("_sandbox"):
-            status = attrs.evolve(status, environment=SANDBOX_ENVIRONMENT)
+        if self.__dict__.get("_sandbox") and status.environment != SANDBOX_ENVIRONMENT:
+            # The vendor's own mode (Enlace Fiscal's "production" vs "debug") stays visible.
+            extra = dict(status.extra)
+            if status.environment is not None:
+                extra["vendor_environment"] = status.environment
+            status = attrs.evolve(status, environment=SANDBOX_ENVIRONMENT, extra=extra)
         return status
 
     answer._answers_unreachable = True  # type: ignore[attr-defined]
@@ -67,7 +71,8 @@ class ProviderBase:
     def mark_sandbox(self) -> None:
         """Note that this provider talks to the offline emulator (``Sandbox`` calls it).
 
-        ``check_connection()`` then reports ``environment="sandbox"``.
+        ``check_connection()`` then reports ``environment="sandbox"``, and the mode the
+        provider was set up for in ``extra["vendor_environment"]``.
         """
         self.__dict__["_sandbox"] = True
 
