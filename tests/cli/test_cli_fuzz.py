@@ -329,3 +329,31 @@ def test_a_missing_extra_is_a_configuration_error_naming_it(
     assert process.returncode in codes, err.decode()
     if extra:
         assert extra in err.decode()
+
+
+@pytest.mark.slow
+def test_the_sandbox_without_its_pdf_extra_names_it_or_works(tmp_path: Path) -> None:
+    # Stamping in the sandbox may draw the PDF at once or only when it is downloaded; either
+    # way a missing fpdf2 is exit 6 naming the extra, never a traceback.
+    invoice = Invoice(
+        customer=Customer("URE180429TM6", "UNIVERSIDAD ROBOTICA ESPAÑOLA", "601", "86991"),
+        items=[LineItem("78101802", "E48", "Flete", 1, "2500", taxes=[Tax.iva()])],
+        payment_form="03",
+    )
+    (tmp_path / "inv.json").write_text(json.dumps(to_dict(invoice)), encoding="utf-8")
+    state = ["--sandbox", "--sandbox-state", "s.json"]
+    stamp = cli_process(["invoice", "stamp", "inv.json", "--provider", "facturama", *state],
+                        tmp_path, "fpdf", stdout=subprocess.PIPE)
+    out, err = stamp.communicate(timeout=120)
+    assert b"Traceback" not in err, err.decode()
+    assert stamp.returncode in (0, CONFIG), err.decode()
+    if stamp.returncode == CONFIG:
+        assert "apunto-connect[sandbox]" in err.decode()
+        return
+    ref = json.loads(out)["id"]
+    download = cli_process(["invoice", "download", ref, "--provider", "facturama", *state,
+                            "--format", "pdf", "--output", "f.pdf"], tmp_path, "fpdf",
+                           stdout=subprocess.PIPE)
+    _, err = download.communicate(timeout=120)
+    assert b"Traceback" not in err, err.decode()
+    assert download.returncode == CONFIG and "apunto-connect[sandbox]" in err.decode()
