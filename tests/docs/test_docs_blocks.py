@@ -94,7 +94,7 @@ def test_every_page_type_checks(tmp_path: Path) -> None:
     stdout, stderr, _ = mypy_api.run(
         [
             "--config-file", str(config),
-            "--cache-dir", str(tmp_path / "cache"),
+            "--cache-dir", str(ROOT / ".mypy_cache" / "docs-checks"),  # kept between runs
             "--check-untyped-defs",
             "--disable-error-code", "import-untyped",  # pandas ships no stubs
             "--no-error-summary",

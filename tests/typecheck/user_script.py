@@ -68,13 +68,14 @@ def stamp_in_the_sandbox() -> list[StampedInvoice]:
         assert_type(alegra, AlegraProvider)
         stamped = alegra.stamp(invoice)
         assert_type(stamped, StampedInvoice)
-        xml = alegra.download(stamped.id, "xml")
-        assert_type(xml, bytes)
+        assert_type(alegra.get(stamped.id), StampedInvoice)
 
         facturama = invoice_provider("facturama", **sb.provider_kwargs("facturama"))
         assert_type(facturama, FacturamaProvider)
         by_facturama = facturama.stamp(invoice)
         assert_type(by_facturama, StampedInvoice)
+        xml = facturama.download(by_facturama.id, "xml")
+        assert_type(xml, bytes)
 
         assert_type(sb.invoice_provider(configured_vendor()), InvoiceProvider)
         assert_type(sb.tracking_provider("shipsgo"), ShipsGoProvider)
