@@ -149,9 +149,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _stdout_closed()
     except ImportError as exc:  # an optional extra is not installed
         return _fail(str(missing_module_error(exc)), EXIT_CODES[ConfigurationError])
-    except OSError as exc:  # a local file the command was told to read or write
-        where = f"{exc.filename}: " if exc.filename else ""
-        return _fail(f"{where}{exc.strerror or exc}", EXIT_CODES[ValidationError])
+    except OSError as exc:
+        if exc.filename is not None:  # a local file the command was told to read or write
+            return _fail(f"{exc.filename}: {exc.strerror or exc}", EXIT_CODES[ValidationError])
+        # A socket error a vendor library let through: no usable answer, as TransportError.
+        return _fail(f"{type(exc).__name__}: {exc}", EXIT_CODES[TransportError])
     except KeyboardInterrupt:
         with contextlib.suppress(OSError, ValueError):
             print("interrupted", file=sys.stderr)
