@@ -115,7 +115,10 @@ def _type_validator(name: str) -> Callable[[Any, attrs.Attribute[Any], Any], Non
 
     def validate(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         if not compiled:
-            expected = typing.get_type_hints(type(instance)).get(name, Any)
+            try:
+                expected = typing.get_type_hints(type(instance)).get(name, Any)
+            except NameError:  # an annotation only a type checker can resolve: no check
+                expected = Any
             compiled.append((_compile(expected), expected))
         check, expected = compiled[0]
         if not check(value):
