@@ -29,7 +29,6 @@ from typing import Any, ClassVar
 
 import attrs
 
-from .._extras import require_extra
 from ..errors import ValidationError
 from ..invoicing.facturama import ASSUMPTIONS
 from ..models.invoices import (
@@ -1382,7 +1381,6 @@ def _original_string(record: IssuedCfdi) -> str:
 
 def _acuse_pdf(record: IssuedCfdi) -> bytes:
     """A one-page PDF of the cancellation receipt (fpdf2, loaded lazily)."""
-    require_extra("sandbox", "The sandbox's PDF cancellation receipt")
     from fpdf import FPDF
 
     pdf: Any = FPDF(format="Letter")
