@@ -2,15 +2,54 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, TypeVar
+import functools
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
-from .errors import UnsupportedOperation
+import attrs
+
+from .errors import ServerError, TransportError, UnsupportedOperation
 from .events import EventBus
 from .models.common import Capability, ConnectionStatus
 
 __all__ = ["ProviderBase"]
 
 _P = TypeVar("_P", bound="ProviderBase")
+SANDBOX_ENVIRONMENT = "sandbox"
+
+
+def _answering_unreachable(
+    check: Callable[[Any], ConnectionStatus],
+) -> Callable[[Any], ConnectionStatus]:
+    """Make ``check_connection`` answer ``ok=False`` with the reason when the vendor is down.
+
+    A health check that raises on the one condition it exists to report is no health check:
+    an unreachable host, a timeout or a 5xx become a status, every other error still raises.
+    """
+
+    @functools.wraps(check)
+    def answer(self: ProviderBase) -> ConnectionStatus:
+        try:
+            status = check(self)
+        except (TransportError, ServerError) as exc:
+            environment = getattr(self, "environment", None)
+            status = ConnectionStatus(
+                provider=self.name or type(self).__name__,
+                ok=False,
+                environment=environment if isinstance(environment, str) else None,
+                detail=f"not reachable: {exc}",
+                extra={"error": type(exc).__name__},
+            )
+        if self.__dict__.get("_sandbox") and status.environment != SANDBOX_ENVIRONMENT:
+            # The vendor's own mode (Enlace Fiscal's "production" vs "debug") stays visible.
+            extra = dict(status.extra)
+            if status.environment is not None:
+                extra["vendor_environment"] = status.environment
+            status = attrs.evolve(status, environment=SANDBOX_ENVIRONMENT, extra=extra)
+        return status
+
+    answer._answers_unreachable = True  # type: ignore[attr-defined]
+    return answer
 
 
 class ProviderBase:
@@ -22,6 +61,20 @@ class ProviderBase:
 
     name: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        check = cls.__dict__.get("check_connection")
+        if check is not None and not getattr(check, "_answers_unreachable", False):
+            cls.check_connection = _answering_unreachable(check)  # type: ignore[method-assign,assignment]
+
+    def mark_sandbox(self) -> None:
+        """Note that this provider talks to the offline emulator (``Sandbox`` calls it).
+
+        ``check_connection()`` then reports ``environment="sandbox"``, and the mode the
+        provider was set up for in ``extra["vendor_environment"]``.
+        """
+        self.__dict__["_sandbox"] = True
 
     @property
     def events(self) -> EventBus:

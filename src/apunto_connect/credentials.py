@@ -61,11 +61,9 @@ class Secret:
         """Return the real value (only for sending it to the vendor)."""
         return self._value
 
-    def masked(self, visible: int = 4) -> str:
-        """A hint for humans: the last ``visible`` characters, the rest masked."""
-        if len(self._value) <= visible * 2:
-            return "*" * len(self._value)
-        return "*" * 8 + self._value[-visible:]
+    def masked(self) -> str:
+        """What humans see: a fixed mask that tells nothing of the value, not even its length."""
+        return "*" * 8
 
     def __repr__(self) -> str:
         return f"Secret({MASK!r})"

@@ -22,6 +22,7 @@ from typing import Any
 
 import attrs
 
+from ._extras import missing_modules
 from .errors import ApuntoError, Issue, Severity
 from .models import (
     CancelMotive,
@@ -228,7 +229,9 @@ def run_demo(
     vendors = [name for name in available_providers("invoicing") if name in EMULATORS]
     with Sandbox(seed=2026) as sb:
         local = sb.storage_provider("local", root=Path(archive_dir))
-        drive = sb.storage_provider("google_drive") if "google_drive" in EMULATORS else None
+        # Drive is an optional extra: without it the demo archives locally only.
+        with_drive = "google_drive" in EMULATORS and not missing_modules("drive")
+        drive = sb.storage_provider("google_drive") if with_drive else None
         stamped_by: dict[str, tuple[Any, StampedInvoice]] = {}
 
         for number, name in enumerate(vendors):

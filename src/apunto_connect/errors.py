@@ -20,6 +20,7 @@ as broadly or narrowly as they need::
     │   └── ServerError
     ├── TransportError                  (no usable answer at all)
     │   ├── Timeout
+    │   ├── UnexpectedResponse        (an answer whose shape cannot be read; names the field)
     │   └── StampOutcomeUnknown       (sent before, no answer, the vendor cannot tell yet)
     ├── UnsupportedOperation
     └── SignatureVerificationError
@@ -60,6 +61,7 @@ __all__ = [
     "StampRejected",
     "Timeout",
     "TransportError",
+    "UnexpectedResponse",
     "UnsupportedOperation",
     "ValidationError",
 ]
@@ -195,6 +197,14 @@ class ProviderError(ApuntoError):
         self.raw_body = raw_body
         super().__init__(message)
 
+    def __repr__(self) -> str:
+        from .redaction import redact
+
+        return (
+            f"{type(self).__name__}(provider={self.provider!r}, status_code={self.status_code!r}, "
+            f"vendor_code={self.vendor_code!r}, message={redact(self.message)!r})"
+        )
+
     def __str__(self) -> str:
         head = self.provider or "provider"
         if self.status_code is not None:
@@ -278,9 +288,30 @@ class TransportError(ApuntoError):
         self.request_sent = request_sent
         super().__init__(message)
 
+    def __repr__(self) -> str:
+        from .redaction import redact
+
+        return (
+            f"{type(self).__name__}(provider={self.provider!r}, "
+            f"request_sent={self.request_sent!r}, message={redact(str(self))!r})"
+        )
+
 
 class Timeout(TransportError):
     """The call ran out of time (read timeout or the caller's total deadline)."""
+
+
+class UnexpectedResponse(TransportError):
+    """The vendor answered, but not in a shape the SDK can read (a field of the wrong type).
+
+    ``field`` is the dotted path of the field (``Complement.TaxStamp.Uuid``), or ``""`` when
+    the whole answer is unreadable. ``request_sent`` is ``True``: the vendor did receive the
+    request, so a create may have happened (look the document up before trying again).
+    """
+
+    def __init__(self, message: str, *, provider: str = "", field: str = "") -> None:
+        self.field = field
+        super().__init__(message, provider=provider, request_sent=True)
 
 
 class StampOutcomeUnknown(TransportError):

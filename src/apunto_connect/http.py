@@ -46,6 +46,7 @@ from .errors import (
     Timeout,
     TransportError,
 )
+from .logsetup import configure_from_environment
 from .redaction import Redactor, redact
 
 __all__ = [
@@ -295,6 +296,7 @@ class Transport:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        configure_from_environment()  # APUNTO_LOG, read on the first provider built
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self.auth = auth

@@ -49,8 +49,19 @@ def _exponent(decimals: int) -> Decimal:
 
 
 def quantize(value: Decimal, decimals: int) -> Decimal:
-    """Round half up to ``decimals`` places (the SAT's rounding rule)."""
-    return value.quantize(_exponent(decimals), rounding=ROUND_HALF_UP)
+    """Round half up to ``decimals`` places (the SAT's rounding rule).
+
+    Raises:
+        ValidationError: ``value`` has too many digits to be written with ``decimals`` places
+            (the Decimal context's precision), or is not finite.
+    """
+    try:
+        return value.quantize(_exponent(decimals), rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise ValidationError(
+            f"{value} cannot be rounded to {decimals} decimals (too many digits or not a number)",
+            field="amount", code="APUNTO-001",
+        ) from None
 
 
 def round_money(value: Decimal, currency: str) -> Decimal:

@@ -13,9 +13,23 @@ from __future__ import annotations
 
 import importlib
 from importlib.metadata import entry_points
-from typing import Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:  # the concrete classes only name return types; nothing heavy loads at run time
+    from .invoicing.actiun import ActiunInvoiceProvider
+    from .invoicing.alegra import AlegraProvider
+    from .invoicing.base import InvoiceProvider
+    from .invoicing.contadigital import ContaDigitalProvider
+    from .invoicing.enlace_fiscal import EnlaceFiscalProvider
+    from .invoicing.facturama import FacturamaProvider
+    from .storage.base import StorageProvider
+    from .storage.google_drive import GoogleDriveStorage
+    from .storage.local import LocalStorage
+    from .tracking.base import TrackingProvider
+    from .tracking.controlt import ControlTProvider
+    from .tracking.shipsgo import ShipsGoProvider
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -87,16 +101,51 @@ def load_provider_class(kind: Kind, name: str) -> type[Any]:
     return cast(type[Any], cls)
 
 
-def invoice_provider(name: str, **kwargs: Any) -> Any:
+# The overloads let a type checker infer the concrete provider from a literal vendor name
+# (``invoice_provider("facturama")`` is a FacturamaProvider); any other name, such as a
+# third-party entry point or a name read from configuration, gives the base interface.
+
+
+@overload
+def invoice_provider(name: Literal["actiun"], **kwargs: Any) -> ActiunInvoiceProvider: ...
+@overload
+def invoice_provider(name: Literal["alegra"], **kwargs: Any) -> AlegraProvider: ...
+@overload
+def invoice_provider(name: Literal["contadigital"], **kwargs: Any) -> ContaDigitalProvider: ...
+@overload
+def invoice_provider(name: Literal["enlace_fiscal"], **kwargs: Any) -> EnlaceFiscalProvider: ...
+@overload
+def invoice_provider(name: Literal["facturama"], **kwargs: Any) -> FacturamaProvider: ...
+@overload
+def invoice_provider(name: str, **kwargs: Any) -> InvoiceProvider: ...
+
+
+def invoice_provider(name: str, **kwargs: Any) -> InvoiceProvider:
     """Build the invoicing provider ``name``; missing credentials come from env or keyring."""
-    return load_provider_class("invoicing", name)(**kwargs)
+    return cast("InvoiceProvider", load_provider_class("invoicing", name)(**kwargs))
 
 
-def tracking_provider(name: str, **kwargs: Any) -> Any:
+@overload
+def tracking_provider(name: Literal["controlt"], **kwargs: Any) -> ControlTProvider: ...
+@overload
+def tracking_provider(name: Literal["shipsgo"], **kwargs: Any) -> ShipsGoProvider: ...
+@overload
+def tracking_provider(name: str, **kwargs: Any) -> TrackingProvider: ...
+
+
+def tracking_provider(name: str, **kwargs: Any) -> TrackingProvider:
     """Build the tracking provider ``name``; missing credentials come from env or keyring."""
-    return load_provider_class("tracking", name)(**kwargs)
+    return cast("TrackingProvider", load_provider_class("tracking", name)(**kwargs))
 
 
-def storage_provider(name: str, **kwargs: Any) -> Any:
+@overload
+def storage_provider(name: Literal["google_drive"], **kwargs: Any) -> GoogleDriveStorage: ...
+@overload
+def storage_provider(name: Literal["local"], **kwargs: Any) -> LocalStorage: ...
+@overload
+def storage_provider(name: str, **kwargs: Any) -> StorageProvider: ...
+
+
+def storage_provider(name: str, **kwargs: Any) -> StorageProvider:
     """Build the storage provider ``name`` (``local`` needs ``root=``)."""
-    return load_provider_class("storage", name)(**kwargs)
+    return cast("StorageProvider", load_provider_class("storage", name)(**kwargs))

@@ -256,7 +256,9 @@ def test_production_mode_has_its_own_credentials_balance_and_documents(sb, emula
     production = sb.invoice_provider(
         "enlace_fiscal", **EnlaceFiscalEmulator.production_credentials
     )
-    assert production.check_connection().environment == "production"
+    status = production.check_connection()
+    assert status.environment == "sandbox"
+    assert status.extra["vendor_environment"] == "production"
     assert (debug.balance(), production.balance()) == (100, 10)
     stamped = production.stamp(invoice(folio="1"))
     assert (debug.balance(), production.balance()) == (100, 9)

@@ -380,7 +380,7 @@ def test_status_check_connection_and_disconnect(sb, emu, drive):
     assert status.scopes == ("https://www.googleapis.com/auth/drive.file",)
     assert status.token_expiry is not None
     check = drive.check_connection()
-    assert check.ok and check.environment == "emulator" and check.account == status.account
+    assert check.ok and check.environment == "sandbox" and check.account == status.account
 
     assert drive.disconnect() is True
     assert emu.refresh_tokens[emu.demo_credentials["refresh_token"]].revoked

@@ -413,7 +413,7 @@ def test_bad_credentials_keep_the_vendor_message(sandbox):
 
 def test_check_connection_on_the_emulator(controlt):
     status = controlt.check_connection()
-    assert status.ok and status.account == "apunto.sandbox @ APT001" and status.environment == "emulator"
+    assert status.ok and status.account == "apunto.sandbox @ APT001" and status.environment == "sandbox"
 
 
 def test_api_key_never_shows_in_errors_or_repr(sandbox):

@@ -262,7 +262,7 @@ def test_wrong_token_is_an_authentication_error_with_the_vendor_code(sandbox):
 
 def test_check_connection_reports_credits(shipsgo):
     status = shipsgo.check_connection()
-    assert status.ok and status.extra["credits"] == 25 and status.environment == "emulator"
+    assert status.ok and status.extra["credits"] == 25 and status.environment == "sandbox"
 
 
 def test_credits_are_unknown_when_the_server_has_no_balance_path(sandbox):

@@ -14,7 +14,6 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 from ..errors import AuthenticationError, ConfigurationError
@@ -60,12 +59,13 @@ def open_drive(args: argparse.Namespace) -> Iterator[Any]:
         return
 
     from ..sandbox import Sandbox
+    from ..sandbox.state import dump_sandbox, load_sandbox
 
-    state = Path(args.sandbox_state) if args.sandbox_state else None
+    state = args.sandbox_state
     with Sandbox(vendors=["google_drive"]) as sb:
         emulator = sb.emulator("google_drive")
-        if state is not None and state.exists():
-            emulator.load_state(json.loads(state.read_text(encoding="utf-8")))  # type: ignore[attr-defined]
+        if state:
+            load_sandbox(sb, state)
         if store is not None:
             common["refresh_token"] = None  # the sign-in lives in the token file, not the demo token
         drive = sb.storage_provider("google_drive", **common)
@@ -73,9 +73,8 @@ def open_drive(args: argparse.Namespace) -> Iterator[Any]:
         try:
             yield drive
         finally:
-            if state is not None:
-                text = json.dumps(emulator.dump_state())  # type: ignore[attr-defined]
-                state.write_text(text, encoding="utf-8")
+            if state:
+                dump_sandbox(sb, state)
 
 
 def register(sub: Any) -> None:

@@ -5,8 +5,8 @@ The invoice is a JSON file (or ``-`` for standard input) shaped like
 PyYAML is installed. Answers are JSON on standard output, so the command composes with ``jq``.
 Credentials come from the environment (``APUNTO_<VENDOR>_<FIELD>``) or the keyring, as
 everywhere else. ``--sandbox`` uses the in-process emulators instead; their state lives as long
-as the process, so for a flow spread over several commands serve the sandbox over loopback and
-pass ``--base-url``. Vendor rejections print the vendor's structured details (Facturama's
+as the process unless ``--sandbox-state FILE`` saves it for the next command (or serve the
+sandbox over loopback and pass ``--base-url``). Vendor rejections print the vendor's structured details (Facturama's
 ``ModelState``, for example) on standard error before the usual one-line error.
 
 Examples::
@@ -32,7 +32,8 @@ import cattrs
 from ..errors import ConfigurationError, ProviderError, ValidationError
 from ..models.convert import from_dict, to_dict
 from ..models.invoices import CancelMotive, Invoice
-from ._providers import provider_from_args
+from ._options import add_base_url_option
+from ._providers import add_sandbox_options, provider_from_args
 
 __all__ = ["read_invoice", "register"]
 
@@ -46,8 +47,8 @@ def register(sub: Any) -> None:
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
         p.add_argument("--provider", required=True, help="facturama, alegra, enlace_fiscal, ...")
-        p.add_argument("--sandbox", action="store_true", help="use the offline emulator")
-        p.add_argument("--base-url", help="another server speaking the vendor's API")
+        add_sandbox_options(p)
+        add_base_url_option(p)
         p.add_argument("--raw", action="store_true", help="include the vendor's own answer")
         return p
 
@@ -85,12 +86,15 @@ def read_invoice(source: str) -> Invoice:
         ConfigurationError: a YAML file without PyYAML installed.
     """
     if source == "-":
-        text, suffix = sys.stdin.read(), ".json"
+        try:
+            text, suffix = sys.stdin.read(), ".json"
+        except UnicodeDecodeError as exc:
+            raise ValidationError(f"standard input is not UTF-8 text: {exc}", field="invoice") from None
     else:
         path = Path(source)
         try:
             text = path.read_text(encoding="utf-8")
-        except OSError as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise ValidationError(f"cannot read {source}: {exc}", field="invoice") from None
         suffix = path.suffix.lower()
     data = _parse(text, suffix)

@@ -3,8 +3,8 @@
 JSON in (``--data '{...}'``, ``--data @file.json`` or standard input) and JSON out, so the
 command composes with ``jq`` and scripts. Credentials come from the environment or the keyring
 like everywhere else; ``--sandbox`` uses the in-process emulators instead (their state lives as
-long as the process: for a lifecycle spread over several commands, serve the sandbox over
-loopback and pass ``--base-url``).
+long as the process: for a lifecycle spread over several commands, pass ``--sandbox-state
+FILE``, or serve the sandbox over loopback and pass ``--base-url``).
 
 Examples::
 
@@ -26,7 +26,8 @@ import cattrs
 from ..errors import UnsupportedOperation, ValidationError
 from ..models.convert import from_dict, to_dict
 from ..models.tracking import Assignment, Shipment, Tracking
-from ._providers import provider_from_args
+from ._options import add_base_url_option
+from ._providers import add_sandbox_options, provider_from_args
 
 __all__ = ["register"]
 
@@ -40,8 +41,8 @@ def register(sub: Any) -> None:
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
         p.add_argument("--provider", required=True, help="controlt or shipsgo")
-        p.add_argument("--sandbox", action="store_true", help="use the offline emulator")
-        p.add_argument("--base-url", help="another server speaking the vendor's API")
+        add_sandbox_options(p)
+        add_base_url_option(p)
         return p
 
     create = action("create", "start tracking a shipment (JSON Shipment)")
@@ -78,13 +79,16 @@ def _provider(args: argparse.Namespace) -> Any:
 
 
 def _read_json(value: str | None) -> Any:
-    if value is None or value == "-":
-        text = sys.stdin.read()
-    elif value.startswith("@"):
-        with open(value[1:], encoding="utf-8") as handle:
-            text = handle.read()
-    else:
-        text = value
+    try:
+        if value is None or value == "-":
+            text = sys.stdin.read()
+        elif value.startswith("@"):
+            with open(value[1:], encoding="utf-8") as handle:
+                text = handle.read()
+        else:
+            text = value
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"cannot read --data: {exc}", field="data") from None
     try:
         return json.loads(text)
     except ValueError as exc:

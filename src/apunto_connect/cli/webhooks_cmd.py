@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 from typing import Any
+
+from ..errors import JournalUnavailable
 
 __all__ = ["register"]
 
@@ -12,19 +15,26 @@ __all__ = ["register"]
 def register(sub: Any) -> None:
     """Add the ``webhooks`` command group."""
     parser = sub.add_parser("webhooks", help="list or retry outgoing webhook deliveries")
-    parser.add_argument(
-        "--outbox",
-        help="outbox: a SQLite file or a postgresql:// URL "
-        "(default: APUNTO_JOURNAL, else the journal file in the user's data folder)",
-    )
+    _outbox_option(parser, default=None)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     list_parser = actions.add_parser("list", help="deliveries with their status")
+    _outbox_option(list_parser, default=argparse.SUPPRESS)
     list_parser.add_argument("--status", choices=["pending", "delivered", "failed"])
     list_parser.add_argument("--json", action="store_true", help="machine-readable output")
     list_parser.set_defaults(handler=_list)
     retry_parser = actions.add_parser("retry", help="put parked (failed) deliveries back in line")
     retry_parser.add_argument("event_id", nargs="?", help="only this event (default: all failed)")
+    _outbox_option(retry_parser, default=argparse.SUPPRESS)
     retry_parser.set_defaults(handler=_retry)
+
+
+def _outbox_option(parser: argparse.ArgumentParser, default: Any) -> None:
+    # Accepted before and after the action (`webhooks --outbox F list`, `webhooks list --outbox F`).
+    parser.add_argument(
+        "--outbox", metavar="FILE", default=default,
+        help="outbox: a SQLite file or a postgresql:// URL "
+        "(default: APUNTO_JOURNAL, else the journal file in the user's data folder)",
+    )
 
 
 def _outbox(args: argparse.Namespace) -> Any:
@@ -33,10 +43,19 @@ def _outbox(args: argparse.Namespace) -> Any:
     return Outbox(args.outbox or None)
 
 
+def _rows(call: Any) -> Any:
+    """Run an outbox query; a file that is not an outbox is a clear error, not a traceback."""
+    try:
+        return call()
+    except sqlite3.Error as exc:
+        raise JournalUnavailable(f"the webhook outbox cannot be read: {exc}") from None
+
+
 def _list(args: argparse.Namespace) -> int:
     from ..webhooks import utc_timestamp
 
-    rows = _outbox(args).list(args.status)
+    outbox = _outbox(args)
+    rows = _rows(lambda: outbox.list(args.status))
     if args.json:
         print(json.dumps([
             {
@@ -56,6 +75,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _retry(args: argparse.Namespace) -> int:
-    count = _outbox(args).retry(args.event_id)
+    outbox = _outbox(args)
+    count = _rows(lambda: outbox.retry(args.event_id))
     print(f"{count} deliveries queued again; they go out on the next deliver_pending()")
     return 0

@@ -75,6 +75,7 @@ from urllib.parse import quote, urlsplit
 import attrs
 import requests
 
+from .._answers import answer_mapper
 from .._overrides import merged_table
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
@@ -552,6 +553,7 @@ def cancel_to_alegra(
 # -- pure mappers: Alegra JSON -> our models ----------------------------------------------
 
 
+@answer_mapper(PROVIDER, "invoice")
 def alegra_to_stamped(
     data: Mapping[str, Any],
     *,
@@ -587,6 +589,7 @@ def alegra_to_stamped(
     )
 
 
+@answer_mapper(PROVIDER, "cancellation")
 def alegra_to_cancellation(
     data: Mapping[str, Any],
     *,

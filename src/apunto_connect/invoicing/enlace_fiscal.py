@@ -62,6 +62,7 @@ from typing import Any, ClassVar
 
 import requests
 
+from .._answers import answer_mapper
 from .._overrides import merged_table
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
@@ -475,6 +476,7 @@ def _document_status(value: Any) -> InvoiceStatus:
     return DOCUMENT_STATUSES.get(text, InvoiceStatus.ACTIVE)
 
 
+@answer_mapper(NAME, "acknowledgement")
 def enlace_fiscal_to_stamped(
     ack: Mapping[str, Any], *, invoice: Invoice | None = None, provider: str = NAME
 ) -> StampedInvoice:
@@ -521,6 +523,7 @@ def enlace_fiscal_to_stamped(
     )
 
 
+@answer_mapper(NAME, "list row")
 def enlace_fiscal_row_to_stamped(
     row: Mapping[str, Any], *, api: Mapping[str, str] = API, provider: str = NAME
 ) -> StampedInvoice:
@@ -544,6 +547,7 @@ def enlace_fiscal_row_to_stamped(
     )
 
 
+@answer_mapper(NAME, "cancellation")
 def enlace_fiscal_to_cancellation(
     ack: Mapping[str, Any],
     *,

@@ -8,6 +8,8 @@ from typing import Any
 
 import attrs
 
+from ._checks import typed_fields
+
 __all__ = ["Capability", "ConnectionStatus"]
 
 
@@ -39,7 +41,7 @@ class Capability(str, enum.Enum):
     DELETE = "delete"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class ConnectionStatus:
     """What ``check_connection()`` learned about an account.
 

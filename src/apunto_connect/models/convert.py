@@ -13,11 +13,13 @@ from typing import Any, TypeVar
 
 import cattrs
 
+from ..errors import ApuntoError, Issue, ValidationError
 from ..money import to_decimal
 
 __all__ = ["converter", "from_dict", "to_dict"]
 
 T = TypeVar("T")
+_CODE = "APUNTO-001"
 
 
 def _make_converter() -> cattrs.Converter:
@@ -49,5 +51,23 @@ def to_dict(obj: Any) -> Any:
 
 
 def from_dict(cls: type[T], data: Any) -> T:
-    """Build a model of type ``cls`` from what :func:`to_dict` produced (or equivalent JSON)."""
-    return converter.structure(data, cls)
+    """Build a model of type ``cls`` from what :func:`to_dict` produced (or equivalent JSON).
+
+    Raises:
+        ValidationError: ``data`` does not describe a ``cls``; one issue per wrong field, each
+            naming its path (``Invoice.items[0].quantity``).
+    """
+    try:
+        return converter.structure(data, cls)
+    except cattrs.BaseValidationError as exc:
+        issues = []
+        for text in cattrs.transform_error(exc, path=cls.__name__):
+            message, _, where = text.rpartition(" @ ")
+            issues.append(Issue(field=where or cls.__name__, code=_CODE, message=message or text))
+        raise ValidationError(issues) from None
+    except ApuntoError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise ValidationError(
+            f"not a {cls.__name__}: {type(exc).__name__}: {exc}", field=cls.__name__, code=_CODE
+        ) from None

@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 
 from ..money import quantize, round_money, to_decimal
+from ._checks import typed_fields
 from .parties import Customer, Issuer
 
 __all__ = [
@@ -96,7 +97,7 @@ class TaxFactor(str, enum.Enum):
     EXEMPT = "Exento"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class Tax:
     """One tax on a line: transferred (traslado) or withheld (retención).
 
@@ -145,7 +146,7 @@ class Tax:
         return cls(TaxKind.IEPS, to_decimal(rate, field="rate"), factor=factor)
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class LineItem:
     """One concept (Concepto) of an invoice.
 
@@ -206,7 +207,7 @@ class PaymentMethod(str, enum.Enum):
     PPD = "PPD"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class RelatedDocuments:
     """CfdiRelacionados: a c_TipoRelacion code and the UUIDs it relates to."""
 
@@ -214,7 +215,7 @@ class RelatedDocuments:
     uuids: tuple[str, ...] = attrs.field(converter=_strings)
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class GlobalInformation:
     """InformacionGlobal of a factura global to the general public.
 
@@ -229,7 +230,7 @@ class GlobalInformation:
     year: int
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class TaxSummary:
     """Totals of one (tax, factor, rate) group, as the Comprobante/Impuestos node shows them."""
 
@@ -241,7 +242,7 @@ class TaxSummary:
     amount: Decimal | None
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class LineTotals:
     """Computed amounts of one line."""
 
@@ -260,7 +261,7 @@ class LineTotals:
         return sum((t.amount or _ZERO for t in self.taxes if t.withholding), _ZERO)
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class InvoiceTotals:
     """Computed totals of an invoice, all rounded to the currency's decimals."""
 
@@ -314,7 +315,7 @@ def _group(lines: Sequence[LineTotals], withholding: bool, currency: str) -> tup
     )
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class Invoice:
     """A CFDI 4.0 to be stamped.
 
@@ -423,7 +424,7 @@ class InvoiceStatus(str, enum.Enum):
     CANCELLED = "cancelled"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class StampedInvoice:
     """A CFDI as the vendor holds it after stamping.
 
@@ -486,7 +487,7 @@ class CancellationStatus(str, enum.Enum):
     REJECTED = "rejected"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class Cancellation:
     """The vendor's answer to a cancellation request."""
 
@@ -507,4 +508,4 @@ def line_total(item: LineItem, currency: str = "MXN") -> LineTotals:
 
 def quantize_rate(rate: Decimal) -> Decimal:
     """A TasaOCuota written the way the XML wants it: six decimals."""
-    return quantize(rate, 6)
+    return quantize(to_decimal(rate, field="rate"), 6)

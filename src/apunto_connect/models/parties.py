@@ -6,6 +6,8 @@ import enum
 
 import attrs
 
+from ._checks import typed_fields
+
 __all__ = ["Customer", "Issuer", "PartnerType"]
 
 
@@ -28,7 +30,7 @@ class PartnerType(str, enum.Enum):
     SUPPLIER = "supplier"
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class Issuer:
     """The taxpayer that issues the invoice (Emisor).
 
@@ -46,7 +48,7 @@ class Issuer:
     zip_code: str = attrs.field(converter=_stripped)
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class Customer:
     """The receiver of the invoice (Receptor), as registered with the vendors.
 

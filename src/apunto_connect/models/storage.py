@@ -7,10 +7,12 @@ from datetime import datetime
 
 import attrs
 
+from ._checks import typed_fields
+
 __all__ = ["StoredFile"]
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class StoredFile:
     """A file in a storage provider.
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 
+from ._checks import typed_fields
+
 __all__ = [
     "Assignment",
     "Container",
@@ -135,7 +137,7 @@ def _fleet_type(value: object) -> FleetType:
     return FleetType.parse(value)
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class Vehicle:
     """A truck assigned to a land trip.
 
@@ -150,7 +152,7 @@ class Vehicle:
     trailer_plate: str | None = attrs.field(default=None, converter=_optional_plate)
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class Driver:
     """The driver of a land trip.
 
@@ -167,7 +169,7 @@ class Driver:
     phone: str | None = attrs.field(default=None, converter=_optional_stripped)
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class Assignment:
     """Carrier, vehicle and driver assigned to a land trip.
 
@@ -184,7 +186,7 @@ class Assignment:
     driver: Driver
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class Shipment:
     """What to start tracking.
 
@@ -220,7 +222,7 @@ class Shipment:
     scheduled_at: datetime | None = None
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class TrackingEvent:
     """One milestone: gate out, loaded, departed, arrived, GPS report...
 
@@ -247,7 +249,7 @@ class TrackingEvent:
     voyage: str | None = None
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class Port:
     """A port of loading or discharge.
 
@@ -266,7 +268,7 @@ class Port:
     initial_date: datetime | None = None
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class Container:
     """One container of an ocean shipment and its movements.
 
@@ -285,7 +287,7 @@ class Container:
     events: tuple[TrackingEvent, ...] = attrs.field(default=(), converter=_events)
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class Tracking:
     """A shipment as the tracking vendor sees it.
 
@@ -339,7 +341,7 @@ class Tracking:
     extra: Mapping[str, Any] = attrs.field(factory=dict)
 
 
-@attrs.frozen(slots=True)
+@attrs.frozen(slots=True, field_transformer=typed_fields)
 class WebhookEvent:
     """A verified webhook delivery from a tracking vendor.
 

@@ -19,7 +19,7 @@ import tempfile
 import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import requests
 
@@ -29,8 +29,20 @@ from .faults import Fault, FaultKind, FaultPlan
 from .framework import Emulator, SandboxClock
 from .server import LoopbackServer
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # return types only: the vendor modules load when a provider is asked for
+    from ..invoicing.actiun import ActiunInvoiceProvider
+    from ..invoicing.alegra import AlegraProvider
+    from ..invoicing.base import InvoiceProvider
+    from ..invoicing.contadigital import ContaDigitalProvider
+    from ..invoicing.enlace_fiscal import EnlaceFiscalProvider
+    from ..invoicing.facturama import FacturamaProvider
     from ..journal import JournalStore
+    from ..storage.base import StorageProvider
+    from ..storage.google_drive import GoogleDriveStorage
+    from ..storage.local import LocalStorage
+    from ..tracking.base import TrackingProvider
+    from ..tracking.controlt import ControlTProvider
+    from ..tracking.shipsgo import ShipsGoProvider
 
 __all__ = [
     "EMULATORS",
@@ -58,6 +70,14 @@ EMULATORS: dict[str, str] = {
 def _seed_for(seed: int | None, name: str) -> int | None:
     """Derive each emulator's seed, so one sandbox seed never gives two vendors the same UUIDs."""
     return None if seed is None else zlib.crc32(f"{seed}:{name}".encode())
+
+
+def _marked(provider: Any) -> Any:
+    """``provider``, told that it runs on the emulator (its status says "sandbox")."""
+    mark = getattr(provider, "mark_sandbox", None)
+    if callable(mark):  # third-party providers may not derive from the SDK's bases
+        mark()
+    return provider
 
 
 def _load_emulator_class(target: str) -> type[Emulator]:
@@ -131,20 +151,63 @@ class Sandbox:
         kwargs.update(overrides)
         return kwargs
 
-    def invoice_provider(self, name: str, **overrides: Any) -> Any:
+    # The overloads mirror apunto_connect.registry: a literal vendor name gives the concrete
+    # provider class to a type checker, any other name the base interface.
+    @overload
+    def invoice_provider(
+        self, name: Literal["actiun"], **overrides: Any
+    ) -> ActiunInvoiceProvider: ...
+    @overload
+    def invoice_provider(self, name: Literal["alegra"], **overrides: Any) -> AlegraProvider: ...
+    @overload
+    def invoice_provider(
+        self, name: Literal["contadigital"], **overrides: Any
+    ) -> ContaDigitalProvider: ...
+    @overload
+    def invoice_provider(
+        self, name: Literal["enlace_fiscal"], **overrides: Any
+    ) -> EnlaceFiscalProvider: ...
+    @overload
+    def invoice_provider(
+        self, name: Literal["facturama"], **overrides: Any
+    ) -> FacturamaProvider: ...
+    @overload
+    def invoice_provider(self, name: str, **overrides: Any) -> InvoiceProvider: ...
+
+    def invoice_provider(self, name: str, **overrides: Any) -> InvoiceProvider:
         """An invoicing provider talking to the emulator, with demo credentials."""
         from ..registry import load_provider_class
 
         overrides.setdefault("journal", self.journal)
-        return load_provider_class("invoicing", name)(**self.provider_kwargs(name, **overrides))
+        cls = load_provider_class("invoicing", name)
+        return cast("InvoiceProvider", _marked(cls(**self.provider_kwargs(name, **overrides))))
 
-    def tracking_provider(self, name: str, **overrides: Any) -> Any:
+    @overload
+    def tracking_provider(
+        self, name: Literal["controlt"], **overrides: Any
+    ) -> ControlTProvider: ...
+    @overload
+    def tracking_provider(self, name: Literal["shipsgo"], **overrides: Any) -> ShipsGoProvider: ...
+    @overload
+    def tracking_provider(self, name: str, **overrides: Any) -> TrackingProvider: ...
+
+    def tracking_provider(self, name: str, **overrides: Any) -> TrackingProvider:
         """A tracking provider talking to the emulator, with demo credentials."""
         from ..registry import load_provider_class
 
-        return load_provider_class("tracking", name)(**self.provider_kwargs(name, **overrides))
+        cls = load_provider_class("tracking", name)
+        return cast("TrackingProvider", _marked(cls(**self.provider_kwargs(name, **overrides))))
 
-    def storage_provider(self, name: str, **overrides: Any) -> Any:
+    @overload
+    def storage_provider(
+        self, name: Literal["google_drive"], **overrides: Any
+    ) -> GoogleDriveStorage: ...
+    @overload
+    def storage_provider(self, name: Literal["local"], **overrides: Any) -> LocalStorage: ...
+    @overload
+    def storage_provider(self, name: str, **overrides: Any) -> StorageProvider: ...
+
+    def storage_provider(self, name: str, **overrides: Any) -> StorageProvider:
         """A storage provider: ``local`` in a temporary folder, others on their emulator."""
         from ..registry import load_provider_class
 
@@ -154,8 +217,8 @@ class Sandbox:
                 root = Path(tempfile.mkdtemp(prefix="apunto-sandbox-"))
                 self._temp_dirs.append(root)
                 overrides["root"] = root
-            return cls(**overrides)
-        return cls(**self.provider_kwargs(name, **overrides))
+            return cast("StorageProvider", cls(**overrides))
+        return cast("StorageProvider", _marked(cls(**self.provider_kwargs(name, **overrides))))
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> LoopbackServer:
         """Serve every emulator over loopback HTTP (stopped by :meth:`close`)."""

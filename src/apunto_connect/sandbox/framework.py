@@ -50,6 +50,10 @@ class SandboxClock:
         base = self._fixed if self._fixed is not None else time.time()
         return base + self._offset
 
+    def now_unshifted(self) -> float:
+        """What :meth:`now` would say had time never been advanced."""
+        return self._fixed if self._fixed is not None else time.time()
+
     def advance(self, seconds: float) -> None:
         """Move simulated time forward."""
         with self._lock:
@@ -255,6 +259,31 @@ class Emulator:
                 return handler(request, **params)
         except HttpError as exc:
             return exc.response()
+
+    # Attributes that are machinery rebuilt by __init__, not the emulated vendor's data.
+    _MACHINERY: ClassVar[frozenset[str]] = frozenset({"clock", "seed", "lock", "router"})
+
+    def dump_state(self) -> dict[str, Any]:
+        """Everything the emulator keeps, as JSON-ready data (the CLI's ``--sandbox-state``).
+
+        The default saves the emulator's attributes; an emulator may give a JSON form instead.
+        """
+        from .state import pickle_state
+
+        with self.lock:
+            return pickle_state(
+                {k: v for k, v in vars(self).items() if k not in self._MACHINERY}
+            )
+
+    def load_state(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`dump_state` returned."""
+        from .state import unpickle_state
+
+        data = unpickle_state(state)
+        with self.lock:
+            for key, value in data.items():
+                if key not in self._MACHINERY:
+                    setattr(self, key, value)
 
     def route_of(self, request: EmulatorRequest) -> str | None:
         """The pattern of the route ``request`` hits (used by fault plans), if any."""

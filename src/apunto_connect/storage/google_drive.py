@@ -69,6 +69,7 @@ from urllib.parse import urlsplit, urlunsplit
 import attrs
 
 from .._caches import BoundedCache, bounded_cache
+from .._extras import require_extra
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
     ApuntoError,
@@ -527,6 +528,8 @@ class GoogleDriveStorage(StorageProvider):
         limits: Mapping[str, int] | None = None,
         environment: str = "production",
     ) -> None:
+        # Google's client libraries are an extra: say so here, not at the first Drive call.
+        require_extra("drive", "Google Drive storage")
         if chunk_size <= 0 or chunk_size % CHUNK_QUANTUM:
             raise ValidationError(
                 f"must be a positive multiple of 256 KiB ({CHUNK_QUANTUM} bytes), got {chunk_size}",

@@ -5,7 +5,11 @@
 * Content hashes: every file's SHA-256 is kept in a metadata sidecar (``.<name>.meta.json``)
   together with the caller's metadata; uploading identical content again is a no-op.
 * Safe names: file ids are relative POSIX paths below ``root``; absolute paths, ``..``
-  segments, drive letters, NUL bytes and symlinks that lead outside ``root`` are refused.
+  segments, drive letters, NUL bytes and symlinks that lead outside ``root`` are refused, and
+  so are names longer than the filesystem allows (255 bytes, less the sidecar's affixes).
+* "Identical" is checked on the disk: a re-upload is skipped only when the file there still
+  hashes to the sidecar's SHA-256 (a crash between the rename and the sidecar write must not
+  make other bytes pass for the ones asked for).
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ __all__ = ["LocalStorage"]
 _CHUNK = 1024 * 1024
 _SIDECAR_PREFIX = "."
 _SIDECAR_SUFFIX = ".meta.json"
+# NAME_MAX of the common filesystems (ext4, APFS, NTFS in UTF-16 units is at least as generous)
+_NAME_MAX = 255
+_FILE_NAME_MAX = _NAME_MAX - len((_SIDECAR_PREFIX + _SIDECAR_SUFFIX).encode())
 
 
 def _clean_segments(value: str, field: str) -> list[str]:
@@ -46,7 +53,36 @@ def _clean_segments(value: str, field: str) -> list[str]:
         raise ValidationError(
             f"may not climb out of the storage root: {value!r}", field=field, code="APUNTO-STORAGE-503"
         )
+    for segment in segments:
+        size = len(segment.encode("utf-8", "surrogatepass"))
+        if size > _NAME_MAX:
+            raise ValidationError(
+                f"has a path segment of {size} bytes; the limit is {_NAME_MAX}",
+                field=field, code="APUNTO-STORAGE-506",
+            )
     return segments
+
+
+def _file_hash(path: Path) -> str | None:
+    """SHA-256 of the file at ``path``, or ``None`` when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as source:
+            while chunk := source.read(_CHUNK):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _parse_created(value: object) -> datetime | None:
+    """The sidecar's ``created_at``; a damaged value is simply unknown."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _hash_and_copy(source: BinaryIO, target: BinaryIO) -> tuple[str, int]:
@@ -125,6 +161,13 @@ class LocalStorage(StorageProvider):
             raise ValidationError(
                 f"must be a plain file name, got {name!r}", field="name", code="APUNTO-STORAGE-505"
             )
+        name_bytes = len(name_segments[0].encode("utf-8", "surrogatepass"))
+        if name_bytes > _FILE_NAME_MAX:
+            raise ValidationError(
+                f"is {name_bytes} bytes long; stored names may have {_FILE_NAME_MAX} "
+                f"(the metadata file beside it adds {_NAME_MAX - _FILE_NAME_MAX})",
+                field="name", code="APUNTO-STORAGE-506",
+            )
         folder_segments = _clean_segments(folder, "folder")
         path = self._path_for("/".join([*folder_segments, name_segments[0]]))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +180,7 @@ class LocalStorage(StorageProvider):
                 temp.flush()
                 os.fsync(temp.fileno())
             existing = self._read_sidecar(path)
-            if path.exists() and existing.get("sha256") == sha256:
+            if existing.get("sha256") == sha256 and _file_hash(path) == sha256:
                 os.unlink(temp_name)  # same bytes already there: keep the original untouched
                 old = existing.get("metadata")
                 old_metadata = dict(old) if isinstance(old, dict) else {}
@@ -236,7 +279,7 @@ class LocalStorage(StorageProvider):
             size=size if isinstance(size, int) else path.stat().st_size,
             sha256=str(info["sha256"]) if "sha256" in info else None,
             content_type=str(info["content_type"]) if "content_type" in info else None,
-            created_at=datetime.fromisoformat(created) if isinstance(created, str) else None,
+            created_at=_parse_created(created),
             metadata={str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {},
             url=path.as_uri(),
         )

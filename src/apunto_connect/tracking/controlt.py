@@ -64,6 +64,7 @@ from urllib.parse import quote
 import attrs
 import requests
 
+from .._answers import answer_mapper
 from .._caches import BoundedCache, bounded_cache
 from .._overrides import merged_table
 from ..credentials import CredentialField, Secret, resolve_credentials
@@ -497,6 +498,7 @@ def _assignment_from(travel: Mapping[str, Any], f: Mapping[str, str]) -> Assignm
     )
 
 
+@answer_mapper(PROVIDER, "trip")
 def controlt_to_tracking(
     trip_number: str,
     registration: Mapping[str, Any] | None,

@@ -49,6 +49,7 @@ from urllib.parse import quote
 import attrs
 import requests
 
+from .._answers import answer_mapper
 from .._overrides import merged_table
 from ..credentials import CredentialField, Secret, resolve_credentials
 from ..errors import (
@@ -398,6 +399,7 @@ def shipsgo_eta(shipment: Mapping[str, Any]) -> datetime | None:
     return parse_timestamp(pod.get("date_of_discharge"))
 
 
+@answer_mapper(PROVIDER, "shipment")
 def shipsgo_to_tracking(
     shipment: Mapping[str, Any],
     provider: str = PROVIDER,

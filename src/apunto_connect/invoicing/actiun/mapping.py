@@ -13,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from ..._answers import answer_mapper
 from ..._wire import mexico_tz
 from ...actiun.inputs import LineItemInput
 from ...actiun.models import Invoice as ActiunInvoice
@@ -244,6 +245,7 @@ def _local(moment: datetime | None) -> datetime | None:
     return moment.astimezone(mexico_tz()).replace(tzinfo=None)
 
 
+@answer_mapper(PROVIDER, "invoice")
 def actiun_to_stamped(invoice: ActiunInvoice, provider: str = PROVIDER) -> StampedInvoice:
     """The SDK's view of an Actiun invoice (pure)."""
     if invoice.status is not None:

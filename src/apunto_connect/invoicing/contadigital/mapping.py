@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import attrs
 
+from ..._answers import answer_mapper
 from ...errors import Issue, Severity, ValidationError
 from ...models.invoices import (
     Cancellation,
@@ -613,6 +614,7 @@ def _optional_str(value: Any) -> str | None:
     return None if value is None or value == "" else str(value)
 
 
+@answer_mapper("contadigital", "invoice")
 def contadigital_to_stamped(
     result: Mapping[str, Any],
     *,
@@ -648,6 +650,7 @@ def contadigital_to_stamped(
     )
 
 
+@answer_mapper("contadigital", "cancellation")
 def contadigital_to_cancellation(
     result: Any,
     ref: str,

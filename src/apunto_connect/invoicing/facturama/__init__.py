@@ -16,6 +16,7 @@ from .errors import facturama_error
 from .mapping import (
     customer_to_facturama_client,
     facturama_issues,
+    facturama_stamp_answer,
     facturama_to_cancellation,
     facturama_to_stamped,
     invoice_to_facturama,
@@ -34,6 +35,7 @@ __all__ = [
     "customer_to_facturama_client",
     "facturama_error",
     "facturama_issues",
+    "facturama_stamp_answer",
     "facturama_to_cancellation",
     "facturama_to_stamped",
     "invoice_to_facturama",

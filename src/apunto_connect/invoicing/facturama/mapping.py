@@ -14,8 +14,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from ..._answers import answer_mapper, object_field
 from ..._wire import local_text, mexico_tz
-from ...errors import Issue, ValidationError
+from ...errors import Issue, UnexpectedResponse, ValidationError
 from ...models.invoices import (
     Cancellation,
     CancellationStatus,
@@ -36,6 +37,7 @@ from .spec import SPEC, VENDOR
 __all__ = [
     "customer_to_facturama_client",
     "facturama_issues",
+    "facturama_stamp_answer",
     "facturama_to_cancellation",
     "facturama_to_stamped",
     "invoice_to_facturama",
@@ -303,17 +305,23 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
+@answer_mapper(VENDOR, "CFDI")
 def facturama_to_stamped(
     data: Mapping[str, Any], provider: str = VENDOR, *, spec: VendorSpec = SPEC
 ) -> StampedInvoice:
     """A :class:`StampedInvoice` from a Facturama CFDI object or a ``Cfdi`` list row.
 
-    Both shapes are read tolerantly: unknown fields are ignored and kept in ``raw``.
+    Both shapes are read tolerantly: unknown fields are ignored and kept in ``raw``. A field
+    of the wrong type (``Issuer`` that is not an object...) raises ``UnexpectedResponse``
+    naming it.
     """
-    complement = data.get("Complement") or {}
-    stamp = complement.get("TaxStamp") or data.get("TaxStamp") or {}
-    issuer = data.get("Issuer") or {}
-    receiver = data.get("Receiver") or {}
+    data = object_field(data, "(answer)", provider=provider)
+    complement = object_field(data.get("Complement"), "Complement", provider=provider)
+    stamp = object_field(
+        complement.get("TaxStamp"), "Complement.TaxStamp", provider=provider
+    ) or object_field(data.get("TaxStamp"), "TaxStamp", provider=provider)
+    issuer = object_field(data.get("Issuer"), "Issuer", provider=provider)
+    receiver = object_field(data.get("Receiver"), "Receiver", provider=provider)
     status_text = str(data.get("Status") or "").strip().lower()
     known = spec["value.invoice_statuses"].get(status_text)
     if known is not None:
@@ -341,6 +349,41 @@ def facturama_to_stamped(
         stamped_at=_parse_date(stamp.get("Date")),
         raw=dict(data),
     )
+
+
+def facturama_stamp_answer(
+    data: Any, provider: str = VENDOR, *, spec: VendorSpec = SPEC
+) -> StampedInvoice:
+    """The answer to a stamp request, which must carry the CFDI's ``Id`` and its UUID.
+
+    Raises:
+        UnexpectedResponse: no ``Id`` or no ``Complement.TaxStamp.Uuid`` (the message carries the
+            ``Id`` when there is one: the CFDI may exist at Facturama), or a field of the wrong
+            type.
+    """
+    from ...redaction import redact
+
+    if not isinstance(data, Mapping) or not data.get("Id"):
+        raise UnexpectedResponse(
+            f"{provider}: the stamp answer has no Id: {redact(str(data))[:200]}",
+            provider=provider, field="Id",
+        )
+    try:
+        stamped = facturama_to_stamped(data, provider, spec=spec)
+    except UnexpectedResponse as exc:
+        # The CFDI was committed at Facturama: the caller must learn which one.
+        raise UnexpectedResponse(
+            f"{exc}; the stamp answer is for Id {data['Id']}: the CFDI may exist at Facturama, "
+            "look it up before stamping again",
+            provider=provider, field=exc.field,
+        ) from exc
+    if not stamped.uuid:
+        raise UnexpectedResponse(
+            f"{provider}: the stamp answer for Id {stamped.id} has no Complement.TaxStamp.Uuid; "
+            "the CFDI may exist at Facturama: look it up before stamping again",
+            provider=provider, field="Complement.TaxStamp.Uuid",
+        )
+    return stamped
 
 
 def facturama_to_cancellation(

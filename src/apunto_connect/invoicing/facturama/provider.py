@@ -58,12 +58,11 @@ from ...journal import JournalStore
 from ...models.common import Capability, ConnectionStatus
 from ...models.invoices import Cancellation, CancelMotive, Invoice, StampedInvoice
 from ...models.parties import Customer, Issuer
-from ...redaction import redact
 from ...vendor_spec import VendorSpec
 from ..base import DownloadFormat, InvoiceProvider, StampAttempt
 from . import mapping
 from .errors import facturama_error
-from .mapping import facturama_to_stamped, list_params
+from .mapping import facturama_stamp_answer, facturama_to_stamped, list_params
 from .spec import SPEC, VENDOR
 
 __all__ = ["CREDENTIALS", "FacturamaProvider"]
@@ -365,13 +364,7 @@ class FacturamaProvider(InvoiceProvider):
         """``POST 3/cfdis`` once: Facturama has no idempotency header; serie+folio finds it."""
         attempt.sending()
         data = self._send_json("POST", self.spec["path.stamp"], prepared, idempotent=False)
-        if not isinstance(data, Mapping) or not data.get("Id"):
-            raise TransportError(
-                f"{VENDOR}: the stamp answer has no Id: {redact(str(data))[:200]}",
-                provider=VENDOR,
-                request_sent=True,
-            )
-        return facturama_to_stamped(data, spec=self.spec)
+        return facturama_stamp_answer(data, spec=self.spec)
 
     def _can_find(self, attempt: StampAttempt) -> bool:
         return bool(attempt.reference.get("folio"))  # without a folio nothing identifies it
