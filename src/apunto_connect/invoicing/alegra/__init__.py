@@ -1,0 +1,113 @@
+"""Alegra (Mexico): CFDI 4.0 sales invoices through Alegra's accounting API v1.
+
+Alegra is a cloud accounting and invoicing system; in Mexico it stamps (timbra) sales invoices
+through its own PAC. Only its *PLUS* plan enables the API Apunto needs.
+
+* ``https://api.alegra.com/api/v1`` (older clients used ``https://app.alegra.com/api/v1``).
+  **Alegra has no public test environment for Mexico**: ``environment`` only accepts
+  ``"production"``; use :class:`apunto_connect.Sandbox` to try things offline.
+* HTTP Basic with the account's **e-mail** (checked locally) and the API token from
+  *Configuración → Integraciones → API*.
+* 150 requests per minute per user, announced in ``X-Rate-Limit-*`` headers; the provider paces
+  itself from them (:class:`RateLimitBucket`).
+
+The package has one concern per file: :mod:`.spec` (:data:`SPEC`: every path, field name,
+header, limit and value, each official, public-integration or assumed with its evidence),
+:mod:`.mapping` (pure model ↔ wire functions), :mod:`.errors` (Alegra's errors → the error
+tree) and :mod:`.provider` (:class:`AlegraProvider`). Assumed facts are overridden per provider
+with ``AlegraProvider(spec={...})``; the emulator reads the same :data:`SPEC`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from .errors import alegra_error, stamp_result_error
+from .mapping import (
+    PROVIDER,
+    TaxRef,
+    _get,
+    _put,
+    alegra_tax_matches,
+    alegra_to_cancellation,
+    alegra_to_stamped,
+    cancel_to_alegra,
+    contact_is_current,
+    contact_matches,
+    customer_to_alegra,
+    idempotency_marker,
+    invoice_to_alegra,
+    item_matches,
+    line_to_alegra_item,
+    list_params,
+    tax_ref,
+    tax_to_alegra,
+)
+from .provider import CREDENTIALS, AlegraProvider, RateLimitBucket, StampOutcome
+from .spec import LEGACY_URL, PRODUCTION_URL, SPEC, legacy_key
+
+__all__ = [
+    "ALEGRA_API",
+    "CREDENTIALS",
+    "LEGACY_URL",
+    "MAX_PAGE_SIZE",
+    "MAX_STAMP_BATCH",
+    "PRODUCTION_URL",
+    "PROVIDER",
+    "RATE_LIMIT_PER_MINUTE",
+    "SPEC",
+    "AlegraProvider",
+    "RateLimitBucket",
+    "StampOutcome",
+    "TaxRef",
+    "alegra_error",
+    "alegra_tax_matches",
+    "alegra_to_cancellation",
+    "alegra_to_stamped",
+    "cancel_to_alegra",
+    "contact_is_current",
+    "contact_matches",
+    "customer_to_alegra",
+    "idempotency_marker",
+    "invoice_to_alegra",
+    "item_matches",
+    "line_to_alegra_item",
+    "list_params",
+    "stamp_result_error",
+    "tax_ref",
+    "tax_to_alegra",
+]
+
+MAX_PAGE_SIZE: int = SPEC.fact("limit.page_size").value
+"""Largest ``limit`` Alegra accepts on list calls (``SPEC["limit.page_size"]``)."""
+MAX_STAMP_BATCH: int = SPEC.fact("limit.stamp_batch").value
+"""Most invoice ids ``POST /invoices/stamp`` takes at once (``SPEC["limit.stamp_batch"]``)."""
+RATE_LIMIT_PER_MINUTE: int = SPEC.fact("limit.requests_per_minute").value
+"""Alegra's published budget per user and minute (``SPEC["limit.requests_per_minute"]``)."""
+
+_OLD_KEYS = (
+    "path.company path.contacts path.contact path.items path.taxes path.retentions "
+    "path.invoices path.invoice path.stamp path.void query.contact_rfc query.item_search "
+    "query.fields query.start query.limit query.metadata query.order_field query.order_direction "
+    "query.date_after query.date_before query.status query.text contact.name contact.rfc "
+    "contact.email contact.type contact.regime contact.zip item.name item.description "
+    "item.reference item.price item.product_key item.unit_key item.unit_name tax.name "
+    "tax.percentage tax.type tax.factor invoice.date invoice.due_date invoice.client "
+    "invoice.items invoice.series invoice.folio invoice.currency invoice.exchange_rate "
+    "invoice.payment_form invoice.payment_method invoice.cfdi_use invoice.export_code "
+    "invoice.notes invoice.payment_terms invoice.observations invoice.status invoice.stamp "
+    "line.id line.price line.quantity line.discount line.description line.taxes "
+    "line.retentions answer.id answer.status answer.total answer.uuid answer.stamped_at "
+    "answer.cancel_status answer.pdf answer.xml answer.client_rfc cancel.motive "
+    "cancel.replacement"
+).split()
+
+ALEGRA_API: Mapping[str, str] = MappingProxyType(
+    {key: SPEC.fact(legacy_key(key)).value for key in _OLD_KEYS}
+)
+"""Deprecated: the old table of paths and field names, read-only, derived from :data:`SPEC`.
+
+Kept for one release; read ``SPEC`` (``SPEC["field.cancel.motive"]``) and override with
+``AlegraProvider(spec={...})`` instead.
+"""
