@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from apunto_connect._wire import encode_json
 from apunto_connect.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -24,7 +25,6 @@ from apunto_connect.errors import (
     UnsupportedOperation,
     ValidationError,
 )
-from apunto_connect._wire import encode_json
 from apunto_connect.invoicing.alegra import (
     SPEC,
     AlegraProvider,

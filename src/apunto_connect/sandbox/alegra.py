@@ -29,8 +29,8 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ..errors import ValidationError
 from .._wire import encode_json
+from ..errors import ValidationError
 from ..invoicing.alegra.mapping import _get, _put
 from ..invoicing.alegra.spec import LEGACY_URL, PRODUCTION_URL, SPEC
 from ..models.invoices import (

@@ -27,8 +27,6 @@ from .errors import alegra_error, stamp_result_error
 from .mapping import (
     PROVIDER,
     TaxRef,
-    _get,
-    _put,
     alegra_tax_matches,
     alegra_to_cancellation,
     alegra_to_stamped,
@@ -45,7 +43,7 @@ from .mapping import (
     tax_to_alegra,
 )
 from .provider import CREDENTIALS, AlegraProvider, RateLimitBucket, StampOutcome
-from .spec import LEGACY_URL, PRODUCTION_URL, SPEC, legacy_key
+from .spec import LEGACY_URL, PRODUCTION_URL, SPEC
 
 __all__ = [
     "ALEGRA_API",
@@ -86,25 +84,12 @@ MAX_STAMP_BATCH: int = SPEC.fact("limit.stamp_batch").value
 RATE_LIMIT_PER_MINUTE: int = SPEC.fact("limit.requests_per_minute").value
 """Alegra's published budget per user and minute (``SPEC["limit.requests_per_minute"]``)."""
 
-_OLD_KEYS = (
-    "path.company path.contacts path.contact path.items path.taxes path.retentions "
-    "path.invoices path.invoice path.stamp path.void query.contact_rfc query.item_search "
-    "query.fields query.start query.limit query.metadata query.order_field query.order_direction "
-    "query.date_after query.date_before query.status query.text contact.name contact.rfc "
-    "contact.email contact.type contact.regime contact.zip item.name item.description "
-    "item.reference item.price item.product_key item.unit_key item.unit_name tax.name "
-    "tax.percentage tax.type tax.factor invoice.date invoice.due_date invoice.client "
-    "invoice.items invoice.series invoice.folio invoice.currency invoice.exchange_rate "
-    "invoice.payment_form invoice.payment_method invoice.cfdi_use invoice.export_code "
-    "invoice.notes invoice.payment_terms invoice.observations invoice.status invoice.stamp "
-    "line.id line.price line.quantity line.discount line.description line.taxes "
-    "line.retentions answer.id answer.status answer.total answer.uuid answer.stamped_at "
-    "answer.cancel_status answer.pdf answer.xml answer.client_rfc cancel.motive "
-    "cancel.replacement"
-).split()
-
 ALEGRA_API: Mapping[str, str] = MappingProxyType(
-    {key: SPEC.fact(legacy_key(key)).value for key in _OLD_KEYS}
+    {
+        key.removeprefix("field."): SPEC.fact(key).value
+        for key in SPEC
+        if key.startswith(("path.", "field."))
+    }
 )
 """Deprecated: the old table of paths and field names, read-only, derived from :data:`SPEC`.
 

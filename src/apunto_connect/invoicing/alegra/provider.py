@@ -416,7 +416,7 @@ class AlegraProvider(InvoiceProvider):
 
     def _path(self, key: str, **params: str) -> str:
         # Ids come from callers: quoted, so "1/void" or "../company" cannot reach another path.
-        return self.spec[key].format(**{k: quote(v, safe="") for k, v in params.items()})
+        return str(self.spec[key]).format(**{k: quote(v, safe="") for k, v in params.items()})
 
     def _decode(self, response: requests.Response) -> Any:
         try:

@@ -12,7 +12,7 @@ Dotted field values (``address.zipCode``) are nested objects.
 
 from __future__ import annotations
 
-from ...vendor_spec import VendorSpec, assumed, official, public
+from ...vendor_spec import Fact, VendorSpec, assumed, official, public
 
 __all__ = ["LEGACY_URL", "PRODUCTION_URL", "SPEC", "legacy_key"]
 
