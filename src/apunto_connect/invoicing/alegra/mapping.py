@@ -15,12 +15,13 @@ from typing import Any
 import attrs
 
 from ..._wire import mexico_tz
-from ...errors import ConfigurationError, ValidationError
+from ...errors import ConfigurationError, Issue, ValidationError
 from ...models.invoices import (
     Cancellation,
     CancellationStatus,
     CancelMotive,
     Invoice,
+    InvoiceKind,
     InvoiceStatus,
     LineItem,
     StampedInvoice,
@@ -30,11 +31,13 @@ from ...models.invoices import (
 )
 from ...models.parties import Customer
 from ...money import quantize, round_money
+from ...sat import validate_product_name
 from .spec import SPEC
 
 __all__ = [
     "PROVIDER",
     "TaxRef",
+    "alegra_issues",
     "alegra_tax_matches",
     "alegra_to_cancellation",
     "alegra_to_stamped",
@@ -434,6 +437,64 @@ def alegra_to_cancellation(
         message=_text(_get(data, spec["field.error.message"])) or "",
         raw=dict(data),
     )
+
+
+# -- what the wire cannot carry ------------------------------------------------------------
+
+
+def alegra_issues(invoice: Invoice) -> list[Issue]:
+    """What this mapping cannot carry to Alegra, as pre-flight issues (never raised here).
+
+    The provider's ``_vendor_issues`` hook reports them; they add to the SAT's rules.
+    """
+    issues = []
+    if invoice.kind is not InvoiceKind.INCOME:
+        issues.append(
+            Issue(
+                "kind",
+                "APUNTO-ALEGRA-010",
+                "the Alegra provider issues sales invoices (tipo I) only",
+                "Con Alegra solo se emiten facturas de venta (tipo I)",
+            )
+        )
+    if invoice.related:
+        issues.append(
+            Issue(
+                "related",
+                "APUNTO-ALEGRA-011",
+                "related CFDIs cannot be sent: Alegra's field for them is not public",
+                "No se pueden enviar CFDI relacionados: el campo de Alegra no es público",
+            )
+        )
+    if invoice.global_info is not None:
+        issues.append(
+            Issue(
+                "global_info",
+                "APUNTO-ALEGRA-012",
+                "global invoices cannot be sent: Alegra's field for them is not public",
+                "No se pueden enviar facturas globales: el campo de Alegra no es público",
+            )
+        )
+    for index, item in enumerate(invoice.items):
+        if item.name is None:
+            # The description becomes Alegra's product name: the vendor's 2–50 rule is an error
+            # here, not the general warning the SAT pre-flight gives.
+            issues.extend(validate_product_name(item.description, field=f"items[{index}].name"))
+        for position, tax in enumerate(item.taxes):
+            if tax.factor is TaxFactor.QUOTA:
+                issues.append(
+                    Issue(
+                        f"items[{index}].taxes[{position}]",
+                        "APUNTO-ALEGRA-021",
+                        "Alegra's taxes are percentages: a Cuota (per-unit) tax has no public field",
+                        "Los impuestos de Alegra son porcentajes: no hay un campo público para "
+                        "un impuesto por cuota",
+                    )
+                )
+    return issues
+
+
+# -- list filters ----------------------------------------------------------------------------
 
 
 def _as_date_text(value: Any) -> str:

@@ -16,13 +16,10 @@ Paths and field names come from ``self.spec`` (:data:`.spec.SPEC` with the calle
 
 from __future__ import annotations
 
-import base64
 import functools
-import math
 import re
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -32,6 +29,7 @@ from urllib.parse import quote, urlsplit
 import attrs
 import requests
 
+from ..._pacing import HeaderPacedBucket, PacedBasicAuth
 from ..._wire import decode_json, encode_json, is_uuid, mexico_now, monotonic, utc_now
 from ...credentials import CredentialField, Secret, resolve_credentials
 from ...errors import (
@@ -55,14 +53,12 @@ from ...models.invoices import (
     Cancellation,
     CancelMotive,
     Invoice,
-    InvoiceKind,
     InvoiceStatus,
     LineItem,
     StampedInvoice,
-    TaxFactor,
 )
 from ...models.parties import Customer, Issuer
-from ...sat import validate_cancellation, validate_product_name
+from ...sat import validate_cancellation
 from ...vendor_spec import VendorSpec
 from ..base import DownloadFormat, InvoiceProvider, StampAttempt
 from .errors import alegra_error, stamp_result_error
@@ -71,6 +67,7 @@ from .mapping import (
     TaxRef,
     _get,
     _text,
+    alegra_issues,
     alegra_tax_matches,
     alegra_to_cancellation,
     alegra_to_stamped,
@@ -87,7 +84,7 @@ from .mapping import (
     tax_ref,
     tax_to_alegra,
 )
-from .spec import PRODUCTION_URL, SPEC, legacy_key
+from .spec import PRODUCTION_URL, SPEC, with_legacy_keys
 
 __all__ = ["CREDENTIALS", "AlegraProvider", "RateLimitBucket", "StampOutcome"]
 
@@ -104,164 +101,40 @@ _MAX_PAGES = 100_000  # a server that ignores ``start`` must not make list() loo
 _JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
 
-# -- rate limiting --------------------------------------------------------------------------
+# -- pacing -----------------------------------------------------------------------------------
 
 
-class RateLimitBucket:
-    """A thread-safe token bucket that paces requests to Alegra's per-minute budget.
+class RateLimitBucket(HeaderPacedBucket):
+    """Alegra's request budget: 150 per user and minute, announced in ``X-Rate-Limit-*``.
 
-    Before the first answer it behaves as a plain bucket of ``limit`` tokens refilled at
-    ``limit / window`` per second. Every answer's ``X-Rate-Limit-*`` headers then correct it:
-    the server's ``Remaining`` caps the tokens (other processes may share the account), and while
-    the server's window is known the bucket does not refill until ``Reset`` seconds have passed,
-    when it is full again — the server counts in fixed windows, so refilling earlier would only
-    earn a 429.
+    A :class:`~apunto_connect._pacing.HeaderPacedBucket` with Alegra's budget and header names
+    from the spec (``limit.requests_per_minute``, ``header.rate_*``).
 
     Args:
         limit: requests per window (150 at Alegra).
         window: window length in seconds.
         clock: monotonic seconds (injectable for tests).
         sleep: how to wait (injectable for tests; the sandbox passes its clock's sleep).
-        spec: where the rate headers' names come from (``header.rate_*``).
+        spec: where the budget and the headers' names come from.
     """
 
     def __init__(
         self,
-        limit: int = SPEC.fact("limit.requests_per_minute").value,
+        limit: int | None = None,
         window: float = 60.0,
         *,
         clock: Callable[[], float] = monotonic,
         sleep: Callable[[float], None] = time.sleep,
         spec: Mapping[str, Any] = SPEC,
     ) -> None:
-        if limit < 1 or window <= 0:
-            raise ValueError("limit must be at least 1 and window positive")
-        self._lock = threading.Lock()
-        self._headers = (
-            spec["header.rate_limit"], spec["header.rate_remaining"], spec["header.rate_reset"]
+        names = (spec["header.rate_limit"], spec["header.rate_remaining"], spec["header.rate_reset"])
+        super().__init__(
+            int(spec["limit.requests_per_minute"]) if limit is None else limit,
+            window,
+            headers=names,
+            clock=clock,
+            sleep=sleep,
         )
-        self._clock = clock
-        self._sleep = sleep
-        self.window = window
-        self.limit = limit
-        self._tokens = float(limit)
-        self._updated = clock()
-        self._window_end: float | None = None
-        self.waited = 0.0
-        """Total seconds spent waiting for tokens (for reports and tests)."""
-
-    @property
-    def tokens(self) -> float:
-        """Tokens available now."""
-        with self._lock:
-            self._refill(self._clock())
-            return self._tokens
-
-    def _refill(self, now: float) -> None:
-        if self._window_end is not None:
-            if now >= self._window_end:
-                self._tokens = float(self.limit)
-                self._window_end = None
-                self._updated = now
-            return
-        rate = self.limit / self.window
-        self._tokens = min(float(self.limit), self._tokens + (now - self._updated) * rate)
-        self._updated = now
-
-    def _wait_for_token(self, now: float) -> float:
-        if self._window_end is not None:
-            return max(self._window_end - now, 0.0)
-        return max((1.0 - self._tokens) * self.window / self.limit, 0.0)
-
-    def acquire(self) -> float:
-        """Take one token, waiting (through ``sleep``) until there is one; returns the wait.
-
-        The wait is bounded: a token is taken after at most a few waits even if the injected
-        clock does not move (the server still has the last word with a 429).
-        """
-        waited = 0.0
-        for _ in range(4):
-            with self._lock:
-                now = self._clock()
-                self._refill(now)
-                if self._tokens >= 1.0 - _EPSILON:
-                    self._tokens = max(self._tokens - 1.0, 0.0)
-                    self.waited += waited
-                    return waited
-                wait = self._wait_for_token(now)
-            self._sleep(wait)
-            waited += wait
-        with self._lock:
-            self._tokens = max(self._tokens - 1.0, 0.0)
-            self.waited += waited
-        return waited
-
-    def observe(self, headers: Mapping[str, str]) -> None:
-        """Correct the bucket from an answer's ``X-Rate-Limit-*`` headers (absent ones are ignored)."""
-        limit, remaining, reset = (_header_number(headers, name) for name in self._headers)
-        if limit is None and remaining is None:
-            return
-        with self._lock:
-            now = self._clock()
-            self._refill(now)
-            if limit is not None and limit >= 1:
-                self.limit = int(limit)
-                self._tokens = min(self._tokens, float(self.limit))
-            if remaining is None:
-                return
-            new_end = now + reset if reset is not None else None
-            starts_new_window = (
-                new_end is not None
-                and self._window_end is not None
-                and new_end > self._window_end + 1.0
-            )
-            if starts_new_window:
-                self._tokens = float(remaining)
-            else:
-                self._tokens = min(self._tokens, float(remaining))
-            if new_end is not None:
-                self._window_end = new_end
-            self._updated = now
-
-
-_EPSILON = 1e-9  # refills computed in floating point land a hair below a whole token
-
-
-def _header_number(headers: Mapping[str, str], name: str) -> float | None:
-    value = headers.get(name)
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if math.isfinite(number) and number >= 0 else None
-
-
-class _PacedBasicAuth(requests.auth.AuthBase):
-    """Basic auth that takes a rate-limit token before every attempt and reads the answer's headers.
-
-    Sitting in the auth hook means retries made by the transport are paced too.
-    """
-
-    def __init__(self, email: str, token: Secret, bucket: RateLimitBucket) -> None:
-        self._email = email
-        self._token = token
-        self._bucket = bucket
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        self._bucket.acquire()
-        pair = f"{self._email}:{self._token.reveal()}".encode()
-        request.headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
-        request.register_hook("response", self._observe)  # type: ignore[no-untyped-call]
-        return request
-
-    def _observe(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        self._bucket.observe(response.headers)
-        return response
-
-    def __repr__(self) -> str:
-        return f"_PacedBasicAuth(email={self._email!r}, token={self._token!r})"
 
 
 # -- outcomes of stamp_many ---------------------------------------------------------------------
@@ -363,7 +236,7 @@ class AlegraProvider(InvoiceProvider):
         self.email = _validated_email(str(creds["email"]))
         secret: Secret = creds["token"]
         self.environment = environment
-        self.spec = SPEC.with_overrides(_spec_overrides(spec, api))
+        self.spec = SPEC.with_overrides(with_legacy_keys(spec, api))
         self.issuer = issuer
         self.file_wait = file_wait
         self.file_poll_interval = max(file_poll_interval, 0.01)
@@ -371,12 +244,7 @@ class AlegraProvider(InvoiceProvider):
         self._clock = clock
         self._now = now
         self._page_size = int(self.spec["limit.page_size"])
-        self.rate_limiter = RateLimitBucket(
-            rate_limit or int(self.spec["limit.requests_per_minute"]),
-            clock=clock,
-            sleep=sleep,
-            spec=self.spec,
-        )
+        self.rate_limiter = RateLimitBucket(rate_limit, clock=clock, sleep=sleep, spec=self.spec)
         retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
         common: dict[str, Any] = {
             "timeout": timeout or DEFAULT_TIMEOUT,
@@ -391,7 +259,7 @@ class AlegraProvider(InvoiceProvider):
         self.transport = Transport(
             PROVIDER,
             self.base_url,
-            auth=_PacedBasicAuth(self.email, secret, self.rate_limiter),
+            auth=PacedBasicAuth(self.email, secret, self.rate_limiter),
             **common,
         )
         # File URLs may point at a storage host: never send the account's credentials there.
@@ -412,7 +280,7 @@ class AlegraProvider(InvoiceProvider):
         self.transport.close()
         self._files.close()
 
-    # -- low-level I/O -----------------------------------------------------------------------
+    # -- construction: low-level I/O -----------------------------------------------------------
 
     def _path(self, key: str, **params: str) -> str:
         # Ids come from callers: quoted, so "1/void" or "../company" cannot reach another path.
@@ -435,7 +303,7 @@ class AlegraProvider(InvoiceProvider):
         )
         return self._decode(response)
 
-    # -- connection ---------------------------------------------------------------------------
+    # -- account -------------------------------------------------------------------------------
 
     def check_connection(self) -> ConnectionStatus:
         """Read the company behind the credentials (``GET /company``).
@@ -469,7 +337,7 @@ class AlegraProvider(InvoiceProvider):
             },
         )
 
-    # -- validation -------------------------------------------------------------------------------
+    # -- stamping hooks: validation ------------------------------------------------------------
 
     def _check(self, invoice: Invoice, prefix: str = "") -> list[Issue]:
         found = [i for i in self.preflight(invoice) if i.severity is Severity.ERROR]
@@ -477,7 +345,7 @@ class AlegraProvider(InvoiceProvider):
             found = [attrs.evolve(i, field=f"{prefix}{i.field}") for i in found]
         return found
 
-    # -- catalogs (contacts, items, taxes) ----------------------------------------------------------
+    # -- stamping hooks: catalogs (contacts, items, taxes) -------------------------------------
 
     def _ensure_contact(self, customer: Customer) -> str:
         cache_key = (customer.rfc, customer.legal_name)
@@ -563,13 +431,13 @@ class AlegraProvider(InvoiceProvider):
     def _today(self) -> date:
         return mexico_now(self._now).date()
 
-    # -- stamping -----------------------------------------------------------------------------------
+    # -- stamping hooks: the stamp -------------------------------------------------------------
 
     def _journal_account(self) -> str:
         return self.email
 
     def _vendor_issues(self, invoice: Invoice) -> list[Issue]:
-        return _alegra_issues(invoice)
+        return alegra_issues(invoice)
 
     def _prepare_stamp(self, invoice: Invoice) -> tuple[str, list[str], dict[TaxRef, str]]:
         """Register what is missing (contact, taxes, items) and return their Alegra ids."""
@@ -738,7 +606,7 @@ class AlegraProvider(InvoiceProvider):
                 results[invoice_id] = error
         return results
 
-    # -- reading ------------------------------------------------------------------------------------
+    # -- reading -------------------------------------------------------------------------------
 
     def _resolve_id(self, ref: str) -> str:
         ref = ref.strip()
@@ -817,7 +685,7 @@ class AlegraProvider(InvoiceProvider):
             )
         return content
 
-    # -- listing ------------------------------------------------------------------------------------
+    # -- reading: listing ----------------------------------------------------------------------
 
     def _list_page(
         self, params: Mapping[str, Any], *, start: int, limit: int
@@ -859,7 +727,7 @@ class AlegraProvider(InvoiceProvider):
                 return
 
 
-    # -- cancelling ---------------------------------------------------------------------------------
+    # -- cancelling ----------------------------------------------------------------------------
 
     def _cancel(
         self, ref: str, motive: CancelMotive, replacement_uuid: str | None
@@ -901,26 +769,6 @@ class AlegraProvider(InvoiceProvider):
 # -- module helpers ---------------------------------------------------------------------------
 
 
-def _spec_overrides(
-    spec: Mapping[str, Any] | VendorSpec | None, api: Mapping[str, str] | None
-) -> Mapping[str, Any] | VendorSpec | None:
-    """``spec=`` with the deprecated ``api=`` (old ``ALEGRA_API`` keys) folded in under it."""
-    if api is None:
-        return spec
-    warnings.warn(
-        "AlegraProvider(api=...) is deprecated; pass spec= with the SPEC keys "
-        "(e.g. 'cancel.motive' is now 'field.cancel.motive')",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    merged: dict[str, Any] = {legacy_key(key): value for key, value in api.items()}
-    if isinstance(spec, VendorSpec):
-        merged.update({key: fact.value for key, fact in spec.facts.items()})
-    elif spec is not None:
-        merged.update(spec)
-    return merged
-
-
 def _validated_email(value: str) -> str:
     email = value.strip()
     if not _EMAIL.match(email):
@@ -935,54 +783,3 @@ def _validated_email(value: str) -> str:
             ]
         )
     return email
-
-
-def _alegra_issues(invoice: Invoice) -> list[Issue]:
-    """Rules of this integration on top of the SAT's (what Alegra's API cannot take)."""
-    issues = []
-    if invoice.kind is not InvoiceKind.INCOME:
-        issues.append(
-            Issue(
-                "kind",
-                "APUNTO-ALEGRA-010",
-                "the Alegra provider issues sales invoices (tipo I) only",
-                "Con Alegra solo se emiten facturas de venta (tipo I)",
-            )
-        )
-    if invoice.related:
-        issues.append(
-            Issue(
-                "related",
-                "APUNTO-ALEGRA-011",
-                "related CFDIs cannot be sent: Alegra's field for them is not public",
-                "No se pueden enviar CFDI relacionados: el campo de Alegra no es público",
-            )
-        )
-    if invoice.global_info is not None:
-        issues.append(
-            Issue(
-                "global_info",
-                "APUNTO-ALEGRA-012",
-                "global invoices cannot be sent: Alegra's field for them is not public",
-                "No se pueden enviar facturas globales: el campo de Alegra no es público",
-            )
-        )
-    for index, item in enumerate(invoice.items):
-        if item.name is None:
-            # The description becomes Alegra's product name: the vendor's 2–50 rule is an error
-            # here, not the general warning the SAT pre-flight gives.
-            issues.extend(validate_product_name(item.description, field=f"items[{index}].name"))
-        for position, tax in enumerate(item.taxes):
-            if tax.factor is TaxFactor.QUOTA:
-                issues.append(
-                    Issue(
-                        f"items[{index}].taxes[{position}]",
-                        "APUNTO-ALEGRA-021",
-                        "Alegra's taxes are percentages: a Cuota (per-unit) tax has no public field",
-                        "Los impuestos de Alegra son porcentajes: no hay un campo público para "
-                        "un impuesto por cuota",
-                    )
-                )
-    return issues
-
-

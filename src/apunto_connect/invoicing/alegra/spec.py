@@ -12,9 +12,13 @@ Dotted field values (``address.zipCode``) are nested objects.
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
 from ...vendor_spec import Fact, VendorSpec, assumed, official, public
 
-__all__ = ["LEGACY_URL", "PRODUCTION_URL", "SPEC", "legacy_key"]
+__all__ = ["LEGACY_URL", "PRODUCTION_URL", "SPEC", "legacy_key", "with_legacy_keys"]
 
 PRODUCTION_URL = "https://api.alegra.com/api/v1"
 """Alegra's API host (there is no test host for Mexico)."""
@@ -203,3 +207,26 @@ SPEC = VendorSpec(
 def legacy_key(key: str) -> str:
     """The :data:`SPEC` key for a key of the old ``ALEGRA_API`` table (``cancel.motive``)."""
     return key if key.startswith("path.") else f"field.{key}"
+
+
+def with_legacy_keys(
+    spec: Mapping[str, Any] | VendorSpec | None, api: Mapping[str, str] | None
+) -> Mapping[str, Any] | VendorSpec | None:
+    """``spec=`` with the deprecated ``api=`` (old ``ALEGRA_API`` keys) folded in under it.
+
+    Warns (``DeprecationWarning``) when ``api`` is given; ``spec`` wins where both name a key.
+    """
+    if api is None:
+        return spec
+    warnings.warn(
+        "AlegraProvider(api=...) is deprecated; pass spec= with the SPEC keys "
+        "(e.g. 'cancel.motive' is now 'field.cancel.motive')",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    merged: dict[str, Any] = {legacy_key(key): value for key, value in api.items()}
+    if isinstance(spec, VendorSpec):
+        merged.update({key: fact.value for key, fact in spec.facts.items()})
+    elif spec is not None:
+        merged.update(spec)
+    return merged
