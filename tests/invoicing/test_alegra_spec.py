@@ -45,8 +45,14 @@ def test_every_fact_says_where_it_comes_from():
         assert fact.source in {"official", "public-integration", "assumed"}, key
         assert fact.evidence.strip(), f"{key} has no evidence"
     # The facts the evidence page could not confirm stay marked as assumed.
-    for key in ("path.void", "field.cancel.motive", "field.cancel.replacement",
-                "field.answer.uuid", "field.item.unit_key", "field.tax.factor"):
+    for key in (
+        "path.void",
+        "field.cancel.motive",
+        "field.cancel.replacement",
+        "field.answer.uuid",
+        "field.item.unit_key",
+        "field.tax.factor",
+    ):
         assert SPEC.fact(key).source == "assumed", key
 
 
@@ -61,8 +67,9 @@ def test_spec_overrides_reach_the_wire_and_unknown_keys_are_refused():
     assert provider.spec.fact("path.void").source == "override"
     assert SPEC["path.void"] == "invoices/{id}/void"  # the shared spec is never changed
     with pytest.raises(ConfigurationError, match=r"field\.cancel\.motiv"):
-        AlegraProvider(email="ops@forwarder.example", token="t" * 12,
-                       spec={"field.cancel.motiv": "x"})
+        AlegraProvider(
+            email="ops@forwarder.example", token="t" * 12, spec={"field.cancel.motiv": "x"}
+        )
 
 
 def test_the_old_api_keyword_still_works_with_a_deprecation_warning():
@@ -105,8 +112,12 @@ def test_now_gives_the_invoice_date_in_mexico_city():
 
 
 def test_the_rate_headers_named_in_the_spec_are_the_ones_read():
-    provider, _ = scripted(spec={"header.rate_limit": "X-Budget",
-                                 "header.rate_remaining": "X-Left",
-                                 "header.rate_reset": "X-Reset"})
+    provider, _ = scripted(
+        spec={
+            "header.rate_limit": "X-Budget",
+            "header.rate_remaining": "X-Left",
+            "header.rate_reset": "X-Reset",
+        }
+    )
     provider.rate_limiter.observe({"X-Budget": "40", "X-Left": "0", "X-Reset": "30"})
     assert provider.rate_limiter.limit == 40 and provider.rate_limiter.tokens == 0

@@ -23,25 +23,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from . import mapping as _mapping
 from .errors import alegra_error, stamp_result_error
-from .mapping import (
-    PROVIDER,
-    TaxRef,
-    alegra_tax_matches,
-    alegra_to_cancellation,
-    alegra_to_stamped,
-    cancel_to_alegra,
-    contact_is_current,
-    contact_matches,
-    customer_to_alegra,
-    idempotency_marker,
-    invoice_to_alegra,
-    item_matches,
-    line_to_alegra_item,
-    list_params,
-    tax_ref,
-    tax_to_alegra,
-)
+from .mapping import *  # noqa: F403  (the pure mappers are public names of the package)
 from .provider import CREDENTIALS, AlegraProvider, RateLimitBucket, StampOutcome
 from .spec import LEGACY_URL, PRODUCTION_URL, SPEC
 
@@ -52,30 +36,15 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "MAX_STAMP_BATCH",
     "PRODUCTION_URL",
-    "PROVIDER",
     "RATE_LIMIT_PER_MINUTE",
     "SPEC",
     "AlegraProvider",
     "RateLimitBucket",
     "StampOutcome",
-    "TaxRef",
     "alegra_error",
-    "alegra_tax_matches",
-    "alegra_to_cancellation",
-    "alegra_to_stamped",
-    "cancel_to_alegra",
-    "contact_is_current",
-    "contact_matches",
-    "customer_to_alegra",
-    "idempotency_marker",
-    "invoice_to_alegra",
-    "item_matches",
-    "line_to_alegra_item",
-    "list_params",
     "stamp_result_error",
-    "tax_ref",
-    "tax_to_alegra",
 ]
+__all__ += _mapping.__all__
 
 MAX_PAGE_SIZE: int = SPEC.fact("limit.page_size").value
 """Largest ``limit`` Alegra accepts on list calls (``SPEC["limit.page_size"]``)."""

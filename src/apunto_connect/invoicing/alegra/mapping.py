@@ -41,6 +41,7 @@ __all__ = [
     "alegra_tax_matches",
     "alegra_to_cancellation",
     "alegra_to_stamped",
+    "answer_rows",
     "cancel_to_alegra",
     "contact_is_current",
     "contact_matches",
@@ -50,7 +51,6 @@ __all__ = [
     "item_matches",
     "line_to_alegra_item",
     "list_params",
-    "rows",
     "tax_ref",
     "tax_to_alegra",
 ]
@@ -139,7 +139,7 @@ _CANCEL_STATUS_FROM_ALEGRA = {
 }
 
 
-def rows(answer: Any, spec: Mapping[str, Any] = SPEC) -> list[Any]:
+def answer_rows(answer: Any, spec: Mapping[str, Any] = SPEC) -> list[Any]:
     """The rows of a list answer: ``{"data": [...]}`` with metadata, or a bare array."""
     if isinstance(answer, list):
         return answer
@@ -194,7 +194,11 @@ def tax_to_alegra(ref: TaxRef, spec: Mapping[str, Any] = SPEC) -> dict[str, Any]
     _put(body, spec["field.tax.name"], ref.label)
     _put(body, spec["field.tax.type"], ref.kind.value)
     _put(body, spec["field.tax.factor"], ref.factor.value)
-    _put(body, spec["field.tax.percentage"], ref.percentage if ref.percentage is not None else Decimal(0))
+    _put(
+        body,
+        spec["field.tax.percentage"],
+        ref.percentage if ref.percentage is not None else Decimal(0),
+    )
     return body
 
 
@@ -232,7 +236,9 @@ def contact_matches(entry: Mapping[str, Any], customer: Customer, spec: Mapping[
     return rfc == customer.rfc and name == customer.legal_name
 
 
-def contact_is_current(entry: Mapping[str, Any], customer: Customer, spec: Mapping[str, Any]) -> bool:
+def contact_is_current(
+    entry: Mapping[str, Any], customer: Customer, spec: Mapping[str, Any]
+) -> bool:
     """Tell whether a matching contact already carries the customer's régimen and postal code."""
     return (
         _text(_get(entry, spec["field.contact.regime"])) == customer.tax_regime
@@ -310,7 +316,11 @@ def invoice_to_alegra(
     when = invoice.issued_at.date() if invoice.issued_at else issued_on
     body: dict[str, Any] = {}
     _put(body, spec["field.invoice.date"], when.isoformat())
-    _put(body, spec["field.invoice.due_date"], (when + timedelta(days=invoice.customer.credit_days)).isoformat())
+    _put(
+        body,
+        spec["field.invoice.due_date"],
+        (when + timedelta(days=invoice.customer.credit_days)).isoformat(),
+    )
     _put(body, spec["field.invoice.client"], client_id)
     lines = []
     for item, item_id in zip(invoice.items, item_ids, strict=True):

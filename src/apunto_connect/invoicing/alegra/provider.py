@@ -71,6 +71,7 @@ from .mapping import (
     alegra_tax_matches,
     alegra_to_cancellation,
     alegra_to_stamped,
+    answer_rows,
     cancel_to_alegra,
     contact_is_current,
     contact_matches,
@@ -80,7 +81,6 @@ from .mapping import (
     item_matches,
     line_to_alegra_item,
     list_params,
-    rows,
     tax_ref,
     tax_to_alegra,
 )
@@ -127,7 +127,8 @@ class RateLimitBucket(HeaderPacedBucket):
         sleep: Callable[[float], None] = time.sleep,
         spec: Mapping[str, Any] = SPEC,
     ) -> None:
-        names = (spec["header.rate_limit"], spec["header.rate_remaining"], spec["header.rate_reset"])
+        limit_name, left_name = spec["header.rate_limit"], spec["header.rate_remaining"]
+        names = (limit_name, left_name, spec["header.rate_reset"])
         super().__init__(
             int(spec["limit.requests_per_minute"]) if limit is None else limit,
             window,
@@ -347,16 +348,19 @@ class AlegraProvider(InvoiceProvider):
 
     # -- stamping hooks: catalogs (contacts, items, taxes) -------------------------------------
 
+    def _cached(self, table: Mapping[Any, str], key: object) -> str | None:
+        with self._cache_lock:
+            return table.get(key)
+
     def _ensure_contact(self, customer: Customer) -> str:
         cache_key = (customer.rfc, customer.legal_name)
-        with self._cache_lock:
-            cached = self._contacts.get(cache_key)
+        cached = self._cached(self._contacts, cache_key)
         if cached:
             return cached
         found = self._get_json(
             self._path("path.contacts"), {self.spec["field.query.contact_rfc"]: customer.rfc}
         )
-        found_rows = rows(found, self.spec)
+        found_rows = answer_rows(found, self.spec)
         match = next((row for row in found_rows if contact_matches(row, customer, self.spec)), None)
         body = customer_to_alegra(customer, self.spec)
         if match is None:
@@ -376,7 +380,8 @@ class AlegraProvider(InvoiceProvider):
     def _load_tax_catalogs(self) -> list[tuple[bool, Mapping[str, Any]]]:
         entries: list[tuple[bool, Mapping[str, Any]]] = []
         for withholding, key in ((False, "path.taxes"), (True, "path.retentions")):
-            entries.extend((withholding, row) for row in rows(self._get_json(self._path(key)), self.spec))
+            answer = self._get_json(self._path(key))
+            entries.extend((withholding, row) for row in answer_rows(answer, self.spec))
         return entries
 
     def _ensure_taxes(self, refs: Iterable[TaxRef]) -> dict[TaxRef, str]:
@@ -405,14 +410,14 @@ class AlegraProvider(InvoiceProvider):
 
     def _ensure_item(self, item: LineItem, currency: str) -> str:
         cache_key = (item.product_code, item.product_name, item.unit_code, item.sku or "")
-        with self._cache_lock:
-            cached = self._items.get(cache_key)
+        cached = self._cached(self._items, cache_key)
         if cached:
             return cached
         found = self._get_json(
             self._path("path.items"), {self.spec["field.query.item_search"]: item.product_name}
         )
-        match = next((row for row in rows(found, self.spec) if item_matches(row, item, self.spec)), None)
+        found_rows = answer_rows(found, self.spec)
+        match = next((row for row in found_rows if item_matches(row, item, self.spec)), None)
         if match is None:
             match = self._send_json(
                 "POST", self._path("path.items"), line_to_alegra_item(item, currency, self.spec)
@@ -466,7 +471,8 @@ class AlegraProvider(InvoiceProvider):
         stamped = self._to_stamped(data)
         if stamped.uuid is None:
             raise StampRejected(
-                _text(_get(data, self.spec["field.answer.stamp_message"])) or "Alegra saved the invoice without a stamp",
+                _text(_get(data, self.spec["field.answer.stamp_message"]))
+                or "Alegra saved the invoice without a stamp",
                 provider=PROVIDER,
                 details=data if isinstance(data, Mapping) else None,
             )
@@ -505,9 +511,14 @@ class AlegraProvider(InvoiceProvider):
             for row in page_rows:
                 if marker in (_text(_get(row, self.spec["field.invoice.observations"])) or ""):
                     return row
-            if len(page_rows) < self._page_size or (total is not None and (page + 1) * self._page_size >= total):
+            if self._last_page(len(page_rows), total, page):
                 break
         return None
+
+    def _last_page(self, count: int, total: int | None, page: int) -> bool:
+        """Whether page ``page`` (0-based, ``count`` rows) of a scan is the last one."""
+        size = self._page_size
+        return count < size or (total is not None and (page + 1) * size >= total)
 
     def _finish_previous(self, row: Mapping[str, Any]) -> StampedInvoice:
         found = self._to_stamped(row)
@@ -591,7 +602,7 @@ class AlegraProvider(InvoiceProvider):
             return dict.fromkeys(ids, exc)
         id_field = self.spec["field.answer.id"]
         entries = {
-            str(_get(e, id_field)): e for e in rows(answer, self.spec) if isinstance(e, Mapping)
+            str(_get(e, id_field)): e for e in answer_rows(answer, self.spec) if isinstance(e, Mapping)
         }
         for invoice_id in ids:
             entry = entries.get(invoice_id)
@@ -618,7 +629,7 @@ class AlegraProvider(InvoiceProvider):
             for row in page_rows:
                 if (_text(_get(row, self.spec["field.answer.uuid"])) or "").upper() == wanted:
                     return str(_get(row, self.spec["field.answer.id"]))
-            if len(page_rows) < self._page_size or (total is not None and (page + 1) * self._page_size >= total):
+            if self._last_page(len(page_rows), total, page):
                 break
         raise NotFound(
             f"no Alegra invoice with UUID {wanted} among the newest "
@@ -637,7 +648,8 @@ class AlegraProvider(InvoiceProvider):
         self.require(Capability.GET)
         invoice_id = self._resolve_id(ref)
         data = self._get_json(
-            self._path("path.invoice", id=invoice_id), {self.spec["field.query.fields"]: self.spec["value.files"]}
+            self._path("path.invoice", id=invoice_id),
+            {self.spec["field.query.fields"]: self.spec["value.files"]},
         )
         urls = {}
         for fmt in ("xml", "pdf"):
@@ -701,7 +713,7 @@ class AlegraProvider(InvoiceProvider):
         if isinstance(answer, Mapping):
             total_value = _get(answer, self.spec["field.answer.total_rows"])
             total = int(total_value) if isinstance(total_value, int | Decimal | str) else None
-        return [row for row in rows(answer, self.spec) if isinstance(row, Mapping)], total
+        return [row for row in answer_rows(answer, self.spec) if isinstance(row, Mapping)], total
 
     def list(self, **filters: Any) -> Iterator[StampedInvoice]:
         """Iterate lazily over invoices, newest pages fetched only when needed.

@@ -47,7 +47,8 @@ _PATHS: dict[str, Fact] = {
     "path.items": public("items", _BOTH),
     "path.taxes": public("taxes", f"{_CLI} internal/api/taxes.go (get_taxes); {_PHP} src/Tax.php"),
     "path.retentions": public(
-        "retentions", f"{_CLI} internal/api/retentions.go (get_retentions); {_PHP} src/Retention.php"
+        "retentions",
+        f"{_CLI} internal/api/retentions.go (get_retentions); {_PHP} src/Retention.php",
     ),
     "path.invoices": official("invoices", f"{_REF}/get_invoices"),
     "path.invoice": public("invoices/{id}", _BOTH),
@@ -102,7 +103,9 @@ _ITEM: dict[str, Fact] = {
     "field.item.product_key": assumed(
         "productKey", f"apideck Alegra gotchas; {_CHEAT} names it claveProdServ (sources disagree)"
     ),
-    "field.item.unit_key": assumed("unitKey", f"{_CHEAT} names it claveUnidad; nothing has unitKey"),
+    "field.item.unit_key": assumed(
+        "unitKey", f"{_CHEAT} names it claveUnidad; nothing has unitKey"
+    ),
     "field.item.unit_name": assumed(
         "unit", f"{_BOTH} keep the unit in inventory.unit with word values: contradicted"
     ),
@@ -136,7 +139,9 @@ _INVOICE: dict[str, Fact] = {
     ),
     "field.invoice.payment_form": assumed("paymentForm", _CHEAT),
     "field.invoice.payment_method": assumed("paymentMethod", _CHEAT),
-    "field.invoice.cfdi_use": assumed("cfdiUse", f"{_CHEAT} (shown on the contact, not the invoice)"),
+    "field.invoice.cfdi_use": assumed(
+        "cfdiUse", f"{_CHEAT} (shown on the contact, not the invoice)"
+    ),
     "field.invoice.export_code": assumed("exportation", _NOT_FOUND),
     "field.invoice.notes": public("anotation", _BOTH),
     "field.invoice.payment_terms": public("termsConditions", _BOTH),
