@@ -747,7 +747,7 @@ class AlegraProvider(InvoiceProvider):
         """Void the invoice at Alegra, which cancels it at the SAT.
 
         How Alegra takes the SAT motive and the replacement UUID is **not public**: they are
-        sent as ``cancel.motive``/``cancel.replacement`` of :data:`ALEGRA_API`. After a lost
+        sent as the spec's ``field.cancel.motive``/``field.cancel.replacement``. After a lost
         answer the invoice is read back, so a repeated call never voids twice.
         """
         self.require(Capability.CANCEL)
