@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from apunto_connect._wire import encode_json
 from apunto_connect.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -25,10 +26,9 @@ from apunto_connect.errors import (
     ValidationError,
 )
 from apunto_connect.invoicing.alegra import (
-    ALEGRA_API,
+    SPEC,
     AlegraProvider,
     TaxRef,
-    _encode_json,
     alegra_error,
     alegra_to_cancellation,
     alegra_to_stamped,
@@ -68,12 +68,12 @@ def sample_invoice() -> Invoice:
 
 def raw(body: object) -> bytes:
     """A scripted answer body with exact decimals."""
-    return _encode_json(body)
+    return encode_json(body)
 
 
 def wire(body: object) -> object:
     """What actually goes on the wire, read back with exact decimals."""
-    return json.loads(_encode_json(body), parse_float=Decimal)
+    return json.loads(encode_json(body), parse_float=Decimal)
 
 
 IVA16 = TaxRef(TaxKind.IVA, TaxFactor.RATE, Decimal("0.16"), False)
@@ -104,7 +104,7 @@ def test_invoice_maps_to_the_alegra_create_and_stamp_body():
 
 
 def test_amounts_go_out_as_exact_json_numbers_not_floats_or_strings():
-    text = _encode_json({"price": Decimal("0.10"), "rate": Decimal("10.6667"), "n": "0.1"}).decode()
+    text = encode_json({"price": Decimal("0.10"), "rate": Decimal("10.6667"), "n": "0.1"}).decode()
     assert text == '{"price":0.10,"rate":10.6667,"n":"0.1"}'
 
 
@@ -186,7 +186,7 @@ def test_cancel_body_uses_the_assumed_motive_fields():
         "motive": "01",
         "replacementUuid": "6F1C2A9E-3B4D-4E5F-8A7B-1C2D3E4F5A6B",
     }
-    overridden = dict(ALEGRA_API, **{"cancel.motive": "cancellation.reason"})
+    overridden = SPEC.with_overrides({"field.cancel.motive": "cancellation.reason"})
     assert cancel_to_alegra(CancelMotive.NOT_CARRIED_OUT, None, overridden) == {
         "cancellation": {"reason": "03"}
     }
@@ -346,13 +346,13 @@ def test_there_is_no_alegra_sandbox_environment():
 
 def test_unknown_api_table_keys_are_refused():
     with pytest.raises(ConfigurationError, match=r"path\.vodi"):
-        AlegraProvider(email="ops@forwarder.example", token="t" * 12, api={"path.vodi": "x"})
+        AlegraProvider(email="ops@forwarder.example", token="t" * 12, spec={"path.vodi": "x"})
 
 
 def test_overridden_paths_are_the_ones_called():
     invoice = load("invoice_void.json")
     provider, adapter = provider_with(
-        (200, raw(invoice)), api={"path.void": "invoices/{id}/cancel"}
+        (200, raw(invoice)), spec={"path.void": "invoices/{id}/cancel"}
     )
     provider.cancel("2047", CancelMotive.WITHOUT_RELATION)
     assert adapter.requests[0].url == "https://api.alegra.com/api/v1/invoices/2047/cancel"

@@ -12,7 +12,7 @@ stamping, as at Alegra.
 
 Where Alegra's Mexican API is not public (field names, the void call and how it takes the SAT
 motive), the emulator reads and writes exactly the names of
-:data:`apunto_connect.invoicing.alegra.ALEGRA_API`, so it follows the provider's documented
+``apunto_connect.invoicing.alegra.SPEC``, so it follows the provider's documented
 assumptions. Alegra's numeric error codes are not public either: the emulator puts the HTTP
 status in ``code``. The fiscal checks are a small stand-in for the SAT: receivers found in its
 registry of SAT test taxpayers must match name, postal code and régimen.
@@ -29,18 +29,10 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._wire import encode_json
 from ..errors import ValidationError
-from ..invoicing.alegra import (
-    ALEGRA_API,
-    LEGACY_URL,
-    MAX_PAGE_SIZE,
-    MAX_STAMP_BATCH,
-    PRODUCTION_URL,
-    RATE_LIMIT_PER_MINUTE,
-    _encode_json,
-    _get,
-    _put,
-)
+from ..invoicing.alegra.mapping import _get, _put
+from ..invoicing.alegra.spec import LEGACY_URL, PRODUCTION_URL, SPEC
 from ..models.invoices import (
     CancelMotive,
     Invoice,
@@ -109,7 +101,7 @@ def _answer(
     status: int, payload: Any, headers: Mapping[str, str] | None = None
 ) -> EmulatorResponse:
     """A JSON answer with money as exact JSON numbers, as Alegra writes them."""
-    body = b"" if payload is None else _encode_json(payload)
+    body = b"" if payload is None else encode_json(payload)
     return EmulatorResponse(
         status, body, {"Content-Type": "application/json; charset=utf-8", **(headers or {})}
     )
@@ -131,7 +123,7 @@ def _decimal(value: Any, field: str) -> Decimal:
 
 
 def _field(data: Any, key: str) -> Any:
-    return _get(data, ALEGRA_API[key])
+    return _get(data, SPEC[f"field.{key}"])
 
 
 @attrs.define
@@ -172,7 +164,7 @@ class AlegraEmulator(Emulator):
         self.plan = "PLUS"
         self.stamps_left: int | None = None
         self.file_delay = 2.5
-        self.rate_limit = RATE_LIMIT_PER_MINUTE
+        self.rate_limit: int = SPEC["limit.requests_per_minute"]
         self.rate_window = 60.0
         self.rate_limited = 0
         """How many requests were refused with 429 (for tests and reports)."""
@@ -224,10 +216,10 @@ class AlegraEmulator(Emulator):
         percentage: Decimal,
     ) -> dict[str, Any]:
         entry: dict[str, Any] = {"id": self._new_id("tax"), "status": "active"}
-        _put(entry, ALEGRA_API["tax.name"], name)
-        _put(entry, ALEGRA_API["tax.type"], kind)
-        _put(entry, ALEGRA_API["tax.factor"], factor)
-        _put(entry, ALEGRA_API["tax.percentage"], percentage)
+        _put(entry, SPEC["field.tax.name"], name)
+        _put(entry, SPEC["field.tax.type"], kind)
+        _put(entry, SPEC["field.tax.factor"], factor)
+        _put(entry, SPEC["field.tax.percentage"], percentage)
         table[entry["id"]] = entry
         return entry
 
@@ -287,19 +279,20 @@ class AlegraEmulator(Emulator):
     def _window(request: EmulatorRequest) -> tuple[int, int]:
         """The ``start`` and ``limit`` of a list request, checked as Alegra does."""
         try:
-            start = int(request.query.get(ALEGRA_API["query.start"], "0"))
-            limit = int(request.query.get(ALEGRA_API["query.limit"], str(MAX_PAGE_SIZE)))
+            start = int(request.query.get(SPEC["field.query.start"], "0"))
+            largest = int(SPEC["limit.page_size"])
+            limit = int(request.query.get(SPEC["field.query.limit"], str(largest)))
         except ValueError:
             raise _fail(400, "Los parámetros start y limit deben ser enteros") from None
-        if limit > MAX_PAGE_SIZE or limit < 1 or start < 0:
-            raise _fail(400, f"El parámetro limit debe estar entre 1 y {MAX_PAGE_SIZE}")
+        if limit > largest or limit < 1 or start < 0:
+            raise _fail(400, f"El parámetro limit debe estar entre 1 y {largest}")
         return start, limit
 
     @classmethod
     def _page(cls, request: EmulatorRequest, rows: list[dict[str, Any]]) -> EmulatorResponse:
         start, limit = cls._window(request)
         window = rows[start : start + limit]
-        if request.query.get(ALEGRA_API["query.metadata"], "").lower() == "true":
+        if request.query.get(SPEC["field.query.metadata"], "").lower() == "true":
             return _answer(200, {"metadata": {"total": len(rows)}, "data": window})
         return _answer(200, window)
 
@@ -344,10 +337,10 @@ class AlegraEmulator(Emulator):
     def list_contacts(self, request: EmulatorRequest) -> EmulatorResponse:
         """Contacts, filtered by ``identification`` (RFC) or free text."""
         rows = list(self.contacts.values())
-        rfc = request.query.get(ALEGRA_API["query.contact_rfc"])
+        rfc = request.query.get(SPEC["field.query.contact_rfc"])
         if rfc:
             rows = [r for r in rows if str(_field(r, "contact.rfc")).upper() == rfc.upper()]
-        text = request.query.get(ALEGRA_API["query.text"], "").lower()
+        text = request.query.get(SPEC["field.query.text"], "").lower()
         if text:
             rows = [r for r in rows if text in str(_field(r, "contact.name")).lower()]
         return self._page(request, rows)
@@ -396,7 +389,7 @@ class AlegraEmulator(Emulator):
     def list_items(self, request: EmulatorRequest) -> EmulatorResponse:
         """Items, filtered by free text on the name or reference."""
         rows = list(self.items.values())
-        text = request.query.get(ALEGRA_API["query.item_search"], "").lower()
+        text = request.query.get(SPEC["field.query.item_search"], "").lower()
         if text:
             rows = [
                 r
@@ -492,28 +485,28 @@ class AlegraEmulator(Emulator):
     def _line_from(self, line: Any, currency: str, index: int) -> LineItem:
         if not isinstance(line, Mapping):
             raise _fail(400, f"El ítem {index + 1} de la factura no es válido")
-        item = self.items.get(str(_get(line, ALEGRA_API["line.id"])))
+        item = self.items.get(str(_get(line, SPEC["field.line.id"])))
         if item is None:
-            raise _fail(400, f"No se encontró el ítem {_get(line, ALEGRA_API['line.id'])}")
-        quantity = _decimal(_get(line, ALEGRA_API["line.quantity"]) or 0, "quantity")
-        price = _decimal(_get(line, ALEGRA_API["line.price"]) or 0, "price")
+            raise _fail(400, f"No se encontró el ítem {_get(line, SPEC['field.line.id'])}")
+        quantity = _decimal(_get(line, SPEC["field.line.quantity"]) or 0, "quantity")
+        price = _decimal(_get(line, SPEC["field.line.price"]) or 0, "price")
         if quantity <= 0:
             raise _fail(400, f"La cantidad del ítem {index + 1} debe ser mayor que cero")
-        percent = _decimal(_get(line, ALEGRA_API["line.discount"]) or 0, "discount")
+        percent = _decimal(_get(line, SPEC["field.line.discount"]) or 0, "discount")
         amount = round_money(quantity * price, currency)
         discount = round_money(amount * percent / 100, currency) if percent else Decimal(0)
         taxes = [
             self._tax_from(self.taxes, ref, False)
-            for ref in _get(line, ALEGRA_API["line.taxes"]) or ()
+            for ref in _get(line, SPEC["field.line.taxes"]) or ()
         ] + [
             self._tax_from(self.retentions, ref, True)
-            for ref in _get(line, ALEGRA_API["line.retentions"]) or ()
+            for ref in _get(line, SPEC["field.line.retentions"]) or ()
         ]
         return LineItem(
             product_code=str(_field(item, "item.product_key")),
             unit_code=str(_field(item, "item.unit_key")),
             description=str(
-                _get(line, ALEGRA_API["line.description"]) or _field(item, "item.description")
+                _get(line, SPEC["field.line.description"]) or _field(item, "item.description")
                 or _field(item, "item.name")
             ),
             quantity=quantity,
@@ -574,8 +567,8 @@ class AlegraEmulator(Emulator):
             self._next_numbers[prefix] = int(number) + 1
         elif (prefix, str(number)) in taken:
             raise _fail(400, f"Ya existe una factura con la numeración {prefix}{number}")
-        _put(body, ALEGRA_API["invoice.series"], prefix)
-        _put(body, ALEGRA_API["invoice.folio"], str(number))
+        _put(body, SPEC["field.invoice.series"], prefix)
+        _put(body, SPEC["field.invoice.folio"], str(number))
 
     def _sat_check(self, model: Invoice) -> None:
         """The SAT's receiver checks, answered the way a PAC relays them."""
@@ -639,7 +632,7 @@ class AlegraEmulator(Emulator):
             key: value for key, value in stored.body.items() if key not in ("stamp",)
         }
         view["id"] = stored.id
-        _put(view, ALEGRA_API["answer.status"], stored.status)
+        _put(view, SPEC["field.answer.status"], stored.status)
         contact = self.contacts.get(str(_field(stored.body, "invoice.client")), {})
         view["client"] = {
             "id": contact.get("id"),
@@ -656,14 +649,14 @@ class AlegraEmulator(Emulator):
         view["discount"] = totals.discount
         view["tax"] = totals.total_transferred
         view["retention"] = totals.total_withheld
-        _put(view, ALEGRA_API["answer.total"], totals.total)
+        _put(view, SPEC["field.answer.total"], totals.total)
         view["balance"] = totals.total
         if stored.document is not None:
             stamp: dict[str, Any] = {"legalStatus": "STAMPED"}
-            _put(stamp, ALEGRA_API["answer.uuid"].removeprefix("stamp."), stored.document.uuid)
+            _put(stamp, SPEC["field.answer.uuid"].removeprefix("stamp."), stored.document.uuid)
             _put(
                 stamp,
-                ALEGRA_API["answer.stamped_at"].removeprefix("stamp."),
+                SPEC["field.answer.stamped_at"].removeprefix("stamp."),
                 stored.document.stamped_at.isoformat(),
             )
             if stored.cancellation is not None:
@@ -672,8 +665,8 @@ class AlegraEmulator(Emulator):
         if files and self._files_ready(stored):
             base = f"{self._public_base(request)}/files/{stored.file_token}"
             number = f"{series}{folio}"
-            _put(view, ALEGRA_API["answer.pdf"], f"{base}/factura-{number}.pdf")
-            _put(view, ALEGRA_API["answer.xml"], f"{base}/factura-{number}.xml")
+            _put(view, SPEC["field.answer.pdf"], f"{base}/factura-{number}.pdf")
+            _put(view, SPEC["field.answer.xml"], f"{base}/factura-{number}.xml")
         return view
 
     def _files_ready(self, stored: _StoredInvoice) -> bool:
@@ -699,7 +692,7 @@ class AlegraEmulator(Emulator):
             try:
                 date.fromisoformat(str(_field(body, key)))
             except ValueError:
-                raise _fail(400, f"El campo {ALEGRA_API[key]} debe ser una fecha AAAA-MM-DD") from None
+                raise _fail(400, f"El campo {SPEC['field.' + key]} debe ser una fecha AAAA-MM-DD") from None
         model = self._model_from(body)
         self._assign_number(body)
         generate = bool(_field(body, "invoice.stamp"))
@@ -729,8 +722,9 @@ class AlegraEmulator(Emulator):
         ids = body.get("ids") if isinstance(body, Mapping) else None
         if not isinstance(ids, list) or not ids:
             raise _fail(400, "Debes enviar la lista ids con las facturas a timbrar")
-        if len(ids) > MAX_STAMP_BATCH:
-            raise _fail(400, f"Solo se pueden timbrar hasta {MAX_STAMP_BATCH} facturas a la vez")
+        batch = int(SPEC["limit.stamp_batch"])
+        if len(ids) > batch:
+            raise _fail(400, f"Solo se pueden timbrar hasta {batch} facturas a la vez")
         results = []
         for raw_id in ids:
             invoice_id = str(raw_id)
@@ -767,18 +761,18 @@ class AlegraEmulator(Emulator):
     def get_invoice(self, request: EmulatorRequest, invoice_id: str) -> EmulatorResponse:
         """One invoice; ``fields=pdf,xml`` adds the file URLs once they are ready."""
         stored = self._invoice(invoice_id)
-        fields = request.query.get(ALEGRA_API["query.fields"], "").lower().split(",")
+        fields = request.query.get(SPEC["field.query.fields"], "").lower().split(",")
         return _answer(200, self._view(stored, request, files="pdf" in fields or "xml" in fields))
 
     @route("GET", "/invoices")
     def list_invoices(self, request: EmulatorRequest) -> EmulatorResponse:
         """Invoices with paging, status, date, client and free-text filters."""
         query = request.query
-        status = query.get(ALEGRA_API["query.status"], "").lower()
-        after = query.get(ALEGRA_API["query.date_after"])
-        before = query.get(ALEGRA_API["query.date_before"])
+        status = query.get(SPEC["field.query.status"], "").lower()
+        after = query.get(SPEC["field.query.date_after"])
+        before = query.get(SPEC["field.query.date_before"])
         client = query.get("client_id")
-        text = query.get(ALEGRA_API["query.text"], "").lower()
+        text = query.get(SPEC["field.query.text"], "").lower()
 
         def keep(stored: _StoredInvoice) -> bool:
             if status and stored.status != status:
@@ -792,10 +786,10 @@ class AlegraEmulator(Emulator):
         # Ids are filed in creation order, which is id order: no sort, and a page is read
         # from the right end without touching the rest (unless a filter or the total needs it).
         ids = self._by_client.get(client) if client else self.invoices.keys()
-        descending = query.get(ALEGRA_API["query.order_direction"], "ASC").upper() == "DESC"
+        descending = query.get(SPEC["field.query.order_direction"], "ASC").upper() == "DESC"
         filtered = bool(status or after or before or text)
         start, limit = self._window(request)
-        with_total = request.query.get(ALEGRA_API["query.metadata"], "").lower() == "true"
+        with_total = request.query.get(SPEC["field.query.metadata"], "").lower() == "true"
         window: list[_StoredInvoice] = []
         total = 0
         for invoice_id in reversed(ids) if descending else ids:
@@ -845,7 +839,7 @@ class AlegraEmulator(Emulator):
                 stored.document.uuid, self.company.rfc, motive.value, replacement, when
             )
             state: dict[str, Any] = {}
-            _put(state, ALEGRA_API["answer.cancel_status"].removeprefix("stamp."), "cancelled")
+            _put(state, SPEC["field.answer.cancel_status"].removeprefix("stamp."), "cancelled")
             state["cancellationDate"] = when.isoformat()
             state["cancellationMotive"] = motive.value
             stored.cancellation = state

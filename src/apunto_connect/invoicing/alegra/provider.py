@@ -1,0 +1,797 @@
+"""The Alegra provider: construction, account, stamping hooks, reading, cancelling.
+
+Alegra computes the amounts from catalog ids, so a stamp first makes sure the customer exists
+as a *contact* (found by RFC), each line as an *item* carrying its SAT product key and every tax
+as a tax (transferred) or a retention (withheld); then ``POST /invoices`` with
+``stamp.generateStamp``. :meth:`AlegraProvider.stamp_many` creates drafts and stamps them with
+``POST /invoices/stamp`` (at most ``limit.stamp_batch`` ids per call). Files come back as URLs
+and may appear some seconds after stamping, so :meth:`AlegraProvider.download` polls with a
+bounded wait. Every request goes through :class:`~apunto_connect.http.Transport`, paced to
+Alegra's per-minute budget by :class:`RateLimitBucket` from the answers' rate headers.
+
+Paths and field names come from ``self.spec`` (:data:`.spec.SPEC` with the caller's
+``spec=`` overrides); the body mappers are in :mod:`.mapping`, the error mapper in
+:mod:`.errors`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit
+
+import attrs
+import requests
+
+from ..._pacing import HeaderPacedBucket, PacedBasicAuth
+from ..._wire import decode_json, encode_json, is_uuid, mexico_now, monotonic, utc_now
+from ...credentials import CredentialField, Secret, resolve_credentials
+from ...errors import (
+    ApuntoError,
+    AuthenticationError,
+    ConfigurationError,
+    Issue,
+    NotFound,
+    PermissionDenied,
+    ProviderError,
+    Severity,
+    StampRejected,
+    Timeout,
+    TransportError,
+    ValidationError,
+)
+from ...http import DEFAULT_TIMEOUT, RetryPolicy, TimeoutValue, Transport
+from ...journal import JournalStore
+from ...models.common import Capability, ConnectionStatus
+from ...models.invoices import (
+    Cancellation,
+    CancelMotive,
+    Invoice,
+    InvoiceStatus,
+    LineItem,
+    StampedInvoice,
+)
+from ...models.parties import Customer, Issuer
+from ...sat import validate_cancellation
+from ...vendor_spec import VendorSpec
+from ..base import DownloadFormat, InvoiceProvider, StampAttempt
+from .errors import alegra_error, stamp_result_error
+from .mapping import (
+    PROVIDER,
+    TaxRef,
+    _get,
+    _text,
+    alegra_issues,
+    alegra_tax_matches,
+    alegra_to_cancellation,
+    alegra_to_stamped,
+    answer_rows,
+    cancel_to_alegra,
+    contact_is_current,
+    contact_matches,
+    customer_to_alegra,
+    idempotency_marker,
+    invoice_to_alegra,
+    item_matches,
+    line_to_alegra_item,
+    list_params,
+    tax_ref,
+    tax_to_alegra,
+)
+from .spec import PRODUCTION_URL, SPEC, with_legacy_keys
+
+__all__ = ["CREDENTIALS", "AlegraProvider", "RateLimitBucket", "StampOutcome"]
+
+CREDENTIALS: tuple[CredentialField, ...] = (
+    CredentialField("email", secret=False, env_aliases=("APUNTO_ALEGRA_USERNAME",)),
+    CredentialField("token", env_aliases=("APUNTO_ALEGRA_API_KEY",)),
+)
+
+_ALLOWED_ENVIRONMENTS = frozenset({"production"})
+_EMAIL = re.compile(r"^[^@\s:]+@[^@\s:]+\.[^@\s:]{2,}$")
+_LOOKUP_PAGES = 2  # newest pages scanned for an idempotency marker (2 × 30 invoices)
+_UUID_SCAN_PAGES = 10  # pages scanned when ``get``/``download`` receive a UUID
+_MAX_PAGES = 100_000  # a server that ignores ``start`` must not make list() loop forever
+_JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
+
+
+# -- pacing -----------------------------------------------------------------------------------
+
+
+class RateLimitBucket(HeaderPacedBucket):
+    """Alegra's request budget: 150 per user and minute, announced in ``X-Rate-Limit-*``.
+
+    A :class:`~apunto_connect._pacing.HeaderPacedBucket` with Alegra's budget and header names
+    from the spec (``limit.requests_per_minute``, ``header.rate_*``).
+
+    Args:
+        limit: requests per window (150 at Alegra).
+        window: window length in seconds.
+        clock: monotonic seconds (injectable for tests).
+        sleep: how to wait (injectable for tests; the sandbox passes its clock's sleep).
+        spec: where the budget and the headers' names come from.
+    """
+
+    def __init__(
+        self,
+        limit: int | None = None,
+        window: float = 60.0,
+        *,
+        clock: Callable[[], float] = monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        spec: Mapping[str, Any] = SPEC,
+    ) -> None:
+        limit_name, left_name = spec["header.rate_limit"], spec["header.rate_remaining"]
+        names = (limit_name, left_name, spec["header.rate_reset"])
+        super().__init__(
+            int(spec["limit.requests_per_minute"]) if limit is None else limit,
+            window,
+            headers=names,
+            clock=clock,
+            sleep=sleep,
+        )
+
+
+# -- outcomes of stamp_many ---------------------------------------------------------------------
+
+
+@attrs.frozen(slots=True)
+class StampOutcome:
+    """What happened to one invoice of :meth:`AlegraProvider.stamp_many`.
+
+    Attributes:
+        index: position of the invoice in the list given.
+        id: Alegra's invoice id, when the draft was created.
+        stamped: the stamped invoice, on success.
+        error: why it was not stamped (Alegra's message verbatim), on failure.
+    """
+
+    index: int
+    id: str | None
+    stamped: StampedInvoice | None = None
+    error: ApuntoError | None = None
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when the invoice was stamped."""
+        return self.stamped is not None and self.stamped.uuid is not None
+
+
+# -- the provider -------------------------------------------------------------------------------
+
+
+class AlegraProvider(InvoiceProvider):
+    """CFDI 4.0 sales invoices through Alegra (Mexico).
+
+    Args:
+        email: the Alegra account e-mail (Basic user name); must be an e-mail.
+        token: the API token (Basic password).
+        base_url: another server speaking Alegra's API (the loopback sandbox, a proxy).
+        environment: only ``"production"``: Alegra has no public test host for Mexico.
+        session: a :class:`requests.Session` to send everything through.
+        timeout: ``(connect, read)`` seconds.
+        max_retries: retries of safe requests (stamping is never retried blindly).
+        sleep: how to wait (pacing, polling, retries); the sandbox passes its clock's.
+        clock: monotonic seconds (pacing, polling deadlines, retries).
+        now: the aware current time; the invoice date is its Mexico City date.
+        spec: overrides of :data:`~apunto_connect.invoicing.alegra.SPEC` (paths, field names,
+            limits); unknown keys are refused.
+        api: deprecated, the old ``ALEGRA_API`` keys (``cancel.motive``); use ``spec=``
+            (``field.cancel.motive``).
+        issuer: the account's fiscal identity, for pre-flight rules that need it and for
+            ``issuer_rfc`` in results (Alegra always issues as the account owner).
+        rate_limit: requests per minute to pace to (Alegra's published 150 by default).
+        file_wait: seconds to wait for the XML/PDF URLs after stamping.
+        file_poll_interval: seconds between file polls.
+        journal: the stamping journal (``docs/idempotency.md``).
+    """
+
+    name: ClassVar[str] = PROVIDER
+    finds_existing: ClassVar[bool] = True  # by the key's marker in the observations
+    asks_before_first_send: ClassVar[bool] = True  # a refused or batch attempt leaves drafts
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {
+            Capability.STAMP,
+            Capability.STAMP_MANY,
+            Capability.GET,
+            Capability.DOWNLOAD_XML,
+            Capability.DOWNLOAD_PDF,
+            Capability.CANCEL,
+            Capability.LIST,
+        }
+    )
+
+    def __init__(
+        self,
+        *,
+        email: str | None = None,
+        token: str | Secret | None = None,
+        base_url: str | None = None,
+        environment: str = "production",
+        session: requests.Session | None = None,
+        timeout: TimeoutValue | None = None,
+        max_retries: int | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = monotonic,
+        now: Callable[[], datetime] = utc_now,
+        spec: Mapping[str, Any] | VendorSpec | None = None,
+        issuer: Issuer | None = None,
+        rate_limit: int | None = None,
+        file_wait: float = 30.0,
+        file_poll_interval: float = 1.0,
+        journal: JournalStore | str | None = None,
+        api: Mapping[str, str] | None = None,
+    ) -> None:
+        if environment not in _ALLOWED_ENVIRONMENTS:
+            raise ConfigurationError(
+                f"Alegra has no {environment!r} environment for Mexico (only production); "
+                "use apunto_connect.Sandbox() to work offline"
+            )
+        creds = resolve_credentials(PROVIDER, CREDENTIALS, {"email": email, "token": token})
+        self.email = _validated_email(str(creds["email"]))
+        secret: Secret = creds["token"]
+        self.environment = environment
+        self.spec = SPEC.with_overrides(with_legacy_keys(spec, api))
+        self.issuer = issuer
+        self.file_wait = file_wait
+        self.file_poll_interval = max(file_poll_interval, 0.01)
+        self._sleep = sleep
+        self._clock = clock
+        self._now = now
+        self._page_size = int(self.spec["limit.page_size"])
+        self.rate_limiter = RateLimitBucket(rate_limit, clock=clock, sleep=sleep, spec=self.spec)
+        retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
+        common: dict[str, Any] = {
+            "timeout": timeout or DEFAULT_TIMEOUT,
+            "retry": retry,
+            "session": session,
+            "error_mapper": functools.partial(alegra_error, spec=self.spec),
+            "secrets": (secret.reveal(),),
+            "sleep": sleep,
+            "clock": clock,
+        }
+        self.base_url = (base_url or PRODUCTION_URL).rstrip("/")
+        self.transport = Transport(
+            PROVIDER,
+            self.base_url,
+            auth=PacedBasicAuth(self.email, secret, self.rate_limiter),
+            **common,
+        )
+        # File URLs may point at a storage host: never send the account's credentials there.
+        self._files = Transport(PROVIDER, self.base_url, auth=None, **common)
+        self._cache_lock = threading.Lock()
+        self._contacts: dict[tuple[str, str], str] = {}
+        self._items: dict[tuple[str, str, str, str], str] = {}
+        self._taxes: dict[TaxRef, str] = {}
+        self._set_journal(journal)
+        self._configured_issuer = issuer
+        self._account_rfc: str | None = issuer.rfc if issuer else None
+
+    def __repr__(self) -> str:
+        return f"AlegraProvider(email={self.email!r}, base_url={self.base_url!r})"
+
+    def release(self) -> None:
+        """Close the connection pools this provider opened."""
+        self.transport.close()
+        self._files.close()
+
+    # -- construction: low-level I/O -----------------------------------------------------------
+
+    def _path(self, key: str, **params: str) -> str:
+        # Ids come from callers: quoted, so "1/void" or "../company" cannot reach another path.
+        return str(self.spec[key]).format(**{k: quote(v, safe="") for k, v in params.items()})
+
+    def _decode(self, response: requests.Response) -> Any:
+        try:
+            return decode_json(response.content)
+        except ValueError:
+            return self.transport.decode_json(response)  # raises the TransportError
+
+    def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self._decode(self.transport.request("GET", path, params=params))
+
+    def _send_json(
+        self, method: str, path: str, body: Any, *, idempotent: bool | None = None
+    ) -> Any:
+        response = self.transport.request(
+            method, path, data=encode_json(body), headers=_JSON_HEADERS, idempotent=idempotent
+        )
+        return self._decode(response)
+
+    # -- account -------------------------------------------------------------------------------
+
+    def check_connection(self) -> ConnectionStatus:
+        """Read the company behind the credentials (``GET /company``).
+
+        Refused credentials (401) or an account whose plan has no API access (403) give
+        ``ok=False`` with Alegra's message; other failures raise.
+        """
+        try:
+            company = self._get_json(self._path("path.company"))
+        except (AuthenticationError, PermissionDenied) as exc:
+            return ConnectionStatus(
+                provider=PROVIDER, ok=False, environment=self.environment, detail=exc.message
+            )
+        company = company if isinstance(company, Mapping) else {}
+        name = _text(company.get("name"))
+        rfc = _text(company.get("identification"))
+        if rfc and self._account_rfc is None:
+            self._account_rfc = rfc.upper()
+        account = " ".join(part for part in (name, f"({rfc})" if rfc else None) if part)
+        return ConnectionStatus(
+            provider=PROVIDER,
+            ok=True,
+            account=account or self.email,
+            environment=self.environment if self.base_url == PRODUCTION_URL else "custom",
+            detail=f"Alegra account {self.email}",
+            extra={
+                "email": self.email,
+                "rfc": rfc,
+                "rate_limit_per_minute": self.rate_limiter.limit,
+                "rate_limit_remaining": int(self.rate_limiter.tokens),
+            },
+        )
+
+    # -- stamping hooks: validation ------------------------------------------------------------
+
+    def _check(self, invoice: Invoice, prefix: str = "") -> list[Issue]:
+        found = [i for i in self.preflight(invoice) if i.severity is Severity.ERROR]
+        if prefix:
+            found = [attrs.evolve(i, field=f"{prefix}{i.field}") for i in found]
+        return found
+
+    # -- stamping hooks: catalogs (contacts, items, taxes) -------------------------------------
+
+    def _cached(self, table: Mapping[Any, str], key: object) -> str | None:
+        with self._cache_lock:
+            return table.get(key)
+
+    def _ensure_contact(self, customer: Customer) -> str:
+        cache_key = (customer.rfc, customer.legal_name)
+        cached = self._cached(self._contacts, cache_key)
+        if cached:
+            return cached
+        found = self._get_json(
+            self._path("path.contacts"), {self.spec["field.query.contact_rfc"]: customer.rfc}
+        )
+        found_rows = answer_rows(found, self.spec)
+        match = next((row for row in found_rows if contact_matches(row, customer, self.spec)), None)
+        body = customer_to_alegra(customer, self.spec)
+        if match is None:
+            created = self._send_json("POST", self._path("path.contacts"), body)
+            contact_id = str(_get(created, self.spec["field.ref.id"]))
+        else:
+            contact_id = str(_get(match, self.spec["field.ref.id"]))
+            if not contact_is_current(match, customer, self.spec):
+                # The SAT compares régimen and postal code: the contact must carry today's.
+                self._send_json(
+                    "PUT", self._path("path.contact", id=contact_id), body, idempotent=True
+                )
+        with self._cache_lock:
+            self._contacts[cache_key] = contact_id
+        return contact_id
+
+    def _load_tax_catalogs(self) -> list[tuple[bool, Mapping[str, Any]]]:
+        entries: list[tuple[bool, Mapping[str, Any]]] = []
+        for withholding, key in ((False, "path.taxes"), (True, "path.retentions")):
+            answer = self._get_json(self._path(key))
+            entries.extend((withholding, row) for row in answer_rows(answer, self.spec))
+        return entries
+
+    def _ensure_taxes(self, refs: Iterable[TaxRef]) -> dict[TaxRef, str]:
+        wanted = list(dict.fromkeys(refs))
+        with self._cache_lock:
+            missing = [ref for ref in wanted if ref not in self._taxes]
+        if missing:
+            catalog = self._load_tax_catalogs()
+            for ref in missing:
+                entry = next(
+                    (
+                        row
+                        for withholding, row in catalog
+                        if withholding == ref.withholding and alegra_tax_matches(row, ref, self.spec)
+                    ),
+                    None,
+                )
+                if entry is None:
+                    key = "path.retentions" if ref.withholding else "path.taxes"
+                    entry = self._send_json("POST", self._path(key), tax_to_alegra(ref, self.spec))
+                    catalog.append((ref.withholding, entry))
+                with self._cache_lock:
+                    self._taxes[ref] = str(_get(entry, self.spec["field.ref.id"]))
+        with self._cache_lock:
+            return {ref: self._taxes[ref] for ref in wanted}
+
+    def _ensure_item(self, item: LineItem, currency: str) -> str:
+        cache_key = (item.product_code, item.product_name, item.unit_code, item.sku or "")
+        cached = self._cached(self._items, cache_key)
+        if cached:
+            return cached
+        found = self._get_json(
+            self._path("path.items"), {self.spec["field.query.item_search"]: item.product_name}
+        )
+        found_rows = answer_rows(found, self.spec)
+        match = next((row for row in found_rows if item_matches(row, item, self.spec)), None)
+        if match is None:
+            match = self._send_json(
+                "POST", self._path("path.items"), line_to_alegra_item(item, currency, self.spec)
+            )
+        item_id = str(_get(match, self.spec["field.ref.id"]))
+        with self._cache_lock:
+            self._items[cache_key] = item_id
+        return item_id
+
+    def _prepare(self, invoice: Invoice) -> tuple[str, list[str], dict[TaxRef, str]]:
+        client_id = self._ensure_contact(invoice.customer)
+        tax_ids = self._ensure_taxes(tax_ref(t) for item in invoice.items for t in item.taxes)
+        item_ids = [self._ensure_item(item, invoice.currency) for item in invoice.items]
+        return client_id, item_ids, tax_ids
+
+    def _today(self) -> date:
+        return mexico_now(self._now).date()
+
+    # -- stamping hooks: the stamp -------------------------------------------------------------
+
+    def _journal_account(self) -> str:
+        return self.email
+
+    def _vendor_issues(self, invoice: Invoice) -> list[Issue]:
+        return alegra_issues(invoice)
+
+    def _prepare_stamp(self, invoice: Invoice) -> tuple[str, list[str], dict[TaxRef, str]]:
+        """Register what is missing (contact, taxes, items) and return their Alegra ids."""
+        return self._prepare(invoice)
+
+    def _send_stamp(self, attempt: StampAttempt, prepared: Any) -> StampedInvoice:
+        """Create and stamp in one ``POST /invoices``.
+
+        The key travels as a marker in the internal observations, so :meth:`_find_existing`
+        can find the invoice again.
+        """
+        client_id, item_ids, tax_ids = prepared
+        body = invoice_to_alegra(
+            attempt.invoice,
+            client_id=client_id,
+            item_ids=item_ids,
+            tax_ids=tax_ids,
+            issued_on=self._today(),
+            idempotency_key=attempt.key,
+            spec=self.spec,
+        )
+        if attempt.key is not None:
+            attempt.remember(marker=idempotency_marker(attempt.key))
+        attempt.sending()
+        data = self._send_json("POST", self._path("path.invoices"), body, idempotent=False)
+        stamped = self._to_stamped(data)
+        if stamped.uuid is None:
+            raise StampRejected(
+                _text(_get(data, self.spec["field.answer.stamp_message"]))
+                or "Alegra saved the invoice without a stamp",
+                provider=PROVIDER,
+                details=data if isinstance(data, Mapping) else None,
+            )
+        return stamped
+
+    def _can_find(self, attempt: StampAttempt) -> bool:
+        return attempt.key is not None  # the marker comes from the key
+
+    def _find_existing(self, attempt: StampAttempt) -> StampedInvoice | None:
+        """The invoice carrying the key's marker; a saved draft of it is stamped now."""
+        assert attempt.key is not None
+        previous = self._find_by_key(attempt.key)
+        return None if previous is None else self._finish_previous(previous)
+
+    def _to_stamped(self, data: Any) -> StampedInvoice:
+        if not isinstance(data, Mapping) or _get(data, self.spec["field.answer.id"]) is None:
+            raise TransportError(
+                f"{PROVIDER}: the answer carries no invoice: {str(data)[:200]!r}",
+                provider=PROVIDER,
+                request_sent=True,
+            )
+        return alegra_to_stamped(data, issuer_rfc=self._account_rfc, spec=self.spec)
+
+    def _find_by_key(self, key: str) -> Mapping[str, Any] | None:
+        """The invoice carrying the idempotency marker of ``key`` among the newest ones."""
+        marker = idempotency_marker(key)
+        for page in range(_LOOKUP_PAGES):
+            page_rows, total = self._list_page(
+                {
+                    self.spec["field.query.order_field"]: self.spec["field.answer.id"],
+                    self.spec["field.query.order_direction"]: self.spec["value.order.descending"],
+                },
+                start=page * self._page_size,
+                limit=self._page_size,
+            )
+            for row in page_rows:
+                if marker in (_text(_get(row, self.spec["field.invoice.observations"])) or ""):
+                    return row
+            if self._last_page(len(page_rows), total, page):
+                break
+        return None
+
+    def _last_page(self, count: int, total: int | None, page: int) -> bool:
+        """Whether page ``page`` (0-based, ``count`` rows) of a scan is the last one."""
+        size = self._page_size
+        return count < size or (total is not None and (page + 1) * size >= total)
+
+    def _finish_previous(self, row: Mapping[str, Any]) -> StampedInvoice:
+        found = self._to_stamped(row)
+        if found.uuid is None and found.status is InvoiceStatus.DRAFT:
+            # The create was saved but its stamp never happened (or never answered).
+            outcome = self._stamp_ids([found.id])[found.id]
+            if isinstance(outcome, ApuntoError):
+                raise outcome
+            found = outcome
+        return found
+
+    def stamp_many(
+        self, invoices: Sequence[Invoice], *, idempotency_keys: Sequence[str] | None = None
+    ) -> list[StampOutcome]:
+        """Create drafts, then stamp them with ``POST /invoices/stamp`` in batches of 10.
+
+        Every invoice is validated first; one invalid invoice stops the whole call before any
+        network request (the :class:`ValidationError` names ``[index].field``). Each outcome
+        says whether its invoice was stamped; a batch whose answer was lost is looked up invoice
+        by invoice and never sent again.
+        """
+        self.require(Capability.STAMP_MANY)
+        if idempotency_keys is not None and len(idempotency_keys) != len(invoices):
+            raise ValueError("one idempotency key per invoice, or none")
+        issues: list[Issue] = []
+        for index, invoice in enumerate(invoices):
+            issues.extend(self._check(invoice, prefix=f"[{index}]."))
+        if issues:
+            raise ValidationError(issues)
+        outcomes: dict[int, StampOutcome] = {}
+        drafts: list[tuple[int, str]] = []
+        for index, invoice in enumerate(invoices):
+            key = idempotency_keys[index] if idempotency_keys is not None else None
+            try:
+                client_id, item_ids, tax_ids = self._prepare(invoice)
+                body = invoice_to_alegra(
+                    invoice,
+                    client_id=client_id,
+                    item_ids=item_ids,
+                    tax_ids=tax_ids,
+                    issued_on=self._today(),
+                    idempotency_key=key,
+                    stamp=False,
+                    spec=self.spec,
+                )
+                created = self._send_json("POST", self._path("path.invoices"), body)
+                drafts.append((index, self._to_stamped(created).id))
+            except (ProviderError, TransportError) as exc:
+                outcomes[index] = StampOutcome(index, None, error=exc)
+        batch_size = int(self.spec["limit.stamp_batch"])
+        for start in range(0, len(drafts), batch_size):
+            batch = drafts[start : start + batch_size]
+            results = self._stamp_ids([invoice_id for _, invoice_id in batch])
+            for index, invoice_id in batch:
+                result = results[invoice_id]
+                if isinstance(result, StampedInvoice):
+                    outcomes[index] = StampOutcome(index, invoice_id, stamped=result)
+                else:
+                    outcomes[index] = StampOutcome(index, invoice_id, error=result)
+        return [outcomes[index] for index in range(len(invoices))]
+
+    def _stamp_ids(self, ids: Sequence[str]) -> dict[str, StampedInvoice | ApuntoError]:
+        """Stamp up to 10 existing invoices; after a lost answer, read each one instead."""
+        results: dict[str, StampedInvoice | ApuntoError] = {}
+        try:
+            answer = self._send_json(
+                "POST", self._path("path.stamp"), {self.spec["field.stamp.ids"]: list(ids)}
+            )
+        except TransportError as exc:
+            if not exc.request_sent:
+                raise
+            for invoice_id in ids:  # whatever Alegra did, reading tells us; resending could not
+                try:
+                    found = self.get(invoice_id)
+                except (ProviderError, TransportError) as error:
+                    results[invoice_id] = error
+                    continue
+                results[invoice_id] = found if found.uuid else exc
+            return results
+        except ProviderError as exc:
+            return dict.fromkeys(ids, exc)
+        id_field = self.spec["field.answer.id"]
+        entries = {
+            str(_get(e, id_field)): e for e in answer_rows(answer, self.spec) if isinstance(e, Mapping)
+        }
+        for invoice_id in ids:
+            entry = entries.get(invoice_id)
+            if entry is None or not _get(entry, self.spec["field.stamp.success"]):
+                results[invoice_id] = stamp_result_error(
+                    entry or {id_field: invoice_id}, spec=self.spec
+                )
+                continue
+            try:
+                results[invoice_id] = self.get(invoice_id)
+            except (ProviderError, TransportError) as error:
+                results[invoice_id] = error
+        return results
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _resolve_id(self, ref: str) -> str:
+        ref = ref.strip()
+        if not is_uuid(ref):
+            return ref
+        wanted = ref.upper()
+        for page in range(_UUID_SCAN_PAGES):
+            page_rows, total = self._list_page({}, start=page * self._page_size, limit=self._page_size)
+            for row in page_rows:
+                if (_text(_get(row, self.spec["field.answer.uuid"])) or "").upper() == wanted:
+                    return str(_get(row, self.spec["field.answer.id"]))
+            if self._last_page(len(page_rows), total, page):
+                break
+        raise NotFound(
+            f"no Alegra invoice with UUID {wanted} among the newest "
+            f"{_UUID_SCAN_PAGES * self._page_size}; use Alegra's invoice id",
+            provider=PROVIDER,
+        )
+
+    def get(self, ref: str) -> StampedInvoice:
+        """Fetch an invoice by Alegra id (or by UUID, searched among the newest 300)."""
+        self.require(Capability.GET)
+        invoice_id = self._resolve_id(ref)
+        return self._to_stamped(self._get_json(self._path("path.invoice", id=invoice_id)))
+
+    def file_urls(self, ref: str) -> dict[str, str]:
+        """The XML and PDF URLs Alegra reports now (empty while they are being generated)."""
+        self.require(Capability.GET)
+        invoice_id = self._resolve_id(ref)
+        data = self._get_json(
+            self._path("path.invoice", id=invoice_id),
+            {self.spec["field.query.fields"]: self.spec["value.files"]},
+        )
+        urls = {}
+        for fmt in ("xml", "pdf"):
+            value = _text(_get(data, self.spec[f"field.answer.{fmt}"]))
+            if value:
+                urls[fmt] = value
+        return urls
+
+    def download(self, ref: str, fmt: DownloadFormat) -> bytes:
+        """Download the XML or PDF, waiting up to ``file_wait`` seconds for Alegra to make it."""
+        if fmt not in ("xml", "pdf"):
+            raise ValidationError(f"unknown format {fmt!r}; use 'xml' or 'pdf'", field="fmt")
+        self.require(Capability.DOWNLOAD_XML if fmt == "xml" else Capability.DOWNLOAD_PDF)
+        invoice_id = self._resolve_id(ref)
+        deadline = self._clock() + self.file_wait
+        attempts = int(self.file_wait / self.file_poll_interval) + 2
+        for _ in range(attempts):
+            url = self.file_urls(invoice_id).get(fmt)
+            if url:
+                return self._fetch_file(url, fmt)
+            if self._clock() >= deadline:
+                break
+            self._sleep(self.file_poll_interval)
+        raise Timeout(
+            f"{PROVIDER}: the {fmt.upper()} of invoice {invoice_id} was not ready after "
+            f"{self.file_wait:g}s",
+            provider=PROVIDER,
+            request_sent=False,
+        )
+
+    def _fetch_file(self, url: str, fmt: str) -> bytes:
+        absolute = url if urlsplit(url).scheme else self.transport.url(url)
+        same_origin = absolute.lower().startswith(self.base_url.lower() + "/")
+        transport = self.transport if same_origin else self._files
+        response = transport.request("GET", absolute, headers={"Accept": "*/*"})
+        content = response.content
+        head = content[:1024].lstrip()
+        looks_right = head.startswith(b"%PDF") if fmt == "pdf" else head.startswith(b"<")
+        if not looks_right or head.lower().startswith((b"<!doctype html", b"<html")):
+            raise TransportError(
+                f"{PROVIDER}: the {fmt.upper()} URL answered something else "
+                f"({response.headers.get('Content-Type', 'no content type')})",
+                provider=PROVIDER,
+                request_sent=True,
+            )
+        return content
+
+    # -- reading: listing ----------------------------------------------------------------------
+
+    def _list_page(
+        self, params: Mapping[str, Any], *, start: int, limit: int
+    ) -> tuple[list[Mapping[str, Any]], int | None]:
+        query = {
+            **params,
+            self.spec["field.query.start"]: start,
+            self.spec["field.query.limit"]: limit,
+            self.spec["field.query.metadata"]: "true",
+        }
+        answer = self._get_json(self._path("path.invoices"), query)
+        total = None
+        if isinstance(answer, Mapping):
+            total_value = _get(answer, self.spec["field.answer.total_rows"])
+            total = int(total_value) if isinstance(total_value, int | Decimal | str) else None
+        return [row for row in answer_rows(answer, self.spec) if isinstance(row, Mapping)], total
+
+    def list(self, **filters: Any) -> Iterator[StampedInvoice]:
+        """Iterate lazily over invoices, newest pages fetched only when needed.
+
+        Filters: ``status`` (an :class:`InvoiceStatus` or Alegra's ``draft``/``open``/
+        ``closed``/``void``), ``date_start`` and ``date_end`` (dates), ``query`` (free text),
+        ``order_field``/``order_direction``, ``page_size`` (1–30) and Alegra's own parameter
+        names (``client_id``...); anything else raises :class:`ValidationError`. The same
+        filters go with every page.
+        """
+        self.require(Capability.LIST)
+        params, page_size = list_params(filters, self.spec)
+        return self._iterate(params, page_size)
+
+    def _iterate(self, params: Mapping[str, Any], page_size: int) -> Iterator[StampedInvoice]:
+        start = 0
+        for _ in range(_MAX_PAGES):
+            page_rows, total = self._list_page(params, start=start, limit=page_size)
+            for row in page_rows:
+                yield self._to_stamped(row)
+            start += len(page_rows)
+            if len(page_rows) < page_size or not page_rows or (total is not None and start >= total):
+                return
+
+
+    # -- cancelling ----------------------------------------------------------------------------
+
+    def _cancel(
+        self, ref: str, motive: CancelMotive, replacement_uuid: str | None
+    ) -> Cancellation:
+        """Void the invoice at Alegra, which cancels it at the SAT.
+
+        How Alegra takes the SAT motive and the replacement UUID is **not public**: they are
+        sent as the spec's ``field.cancel.motive``/``field.cancel.replacement``. After a lost
+        answer the invoice is read back, so a repeated call never voids twice.
+        """
+        self.require(Capability.CANCEL)
+        issues = [i for i in validate_cancellation(motive, replacement_uuid) if i.severity is Severity.ERROR]
+        if issues:
+            raise ValidationError(issues)
+        motive = CancelMotive(motive)
+        if not motive.requires_replacement:
+            replacement_uuid = None  # only motive 01 carries one (the SAT ignores it otherwise)
+        invoice_id = self._resolve_id(ref)
+        body = cancel_to_alegra(motive, replacement_uuid, self.spec)
+        try:
+            data = self._send_json("POST", self._path("path.void", id=invoice_id), body)
+        except TransportError as exc:
+            if not exc.request_sent:
+                raise
+            data = self._get_json(self._path("path.invoice", id=invoice_id))
+            status = (_text(_get(data, self.spec["field.answer.status"])) or "").lower()
+            if status not in (self.spec["value.status.void"], "voided"):
+                raise
+        if not isinstance(data, Mapping):
+            data = self._get_json(self._path("path.invoice", id=invoice_id))
+        return alegra_to_cancellation(
+            data if isinstance(data, Mapping) else {},
+            ref=invoice_id,
+            motive=motive,
+            replacement_uuid=replacement_uuid.upper() if replacement_uuid else None,
+            spec=self.spec,
+        )
+
+# -- module helpers ---------------------------------------------------------------------------
+
+
+def _validated_email(value: str) -> str:
+    email = value.strip()
+    if not _EMAIL.match(email):
+        raise ValidationError(
+            [
+                Issue(
+                    field="email",
+                    code="APUNTO-ALEGRA-001",
+                    message="the Alegra user name must be the account's e-mail address",
+                    message_es="El usuario de Alegra debe ser el correo electrónico de la cuenta",
+                )
+            ]
+        )
+    return email

@@ -1,0 +1,237 @@
+"""Alegra's API v1 for Mexico as this SDK understands it: one frozen :data:`SPEC`.
+
+Every path, field name, header, limit and vendor value the provider and the emulator use is an
+entry here, marked ``official`` (developer.alegra.com), ``public-integration`` (independent
+public clients agree) or ``assumed`` (the evidence says what was searched). The evidence is
+gathered in ``docs/vendors/evidence/alegra.md``. Override per provider with ``spec=``::
+
+    AlegraProvider(spec={"path.void": "invoices/{id}/cancel"})
+
+Dotted field values (``address.zipCode``) are nested objects.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from ...vendor_spec import Fact, VendorSpec, assumed, official, public
+
+__all__ = ["LEGACY_URL", "PRODUCTION_URL", "SPEC", "legacy_key", "with_legacy_keys"]
+
+PRODUCTION_URL = "https://api.alegra.com/api/v1"
+"""Alegra's API host (there is no test host for Mexico)."""
+LEGACY_URL = "https://app.alegra.com/api/v1"
+"""The host older clients used; it answers the same API."""
+
+# -- evidence, written once ------------------------------------------------------------------
+
+_REF = "https://developer.alegra.com/reference"
+_STAMP_REF = f"{_REF}/post_invoices-stamp"
+_OPEN_REF = f"{_REF}/post_invoices-id-open"
+_RATE_REF = f"{_REF} (Límite de request)"
+_CLI = "jjuanrivvera/alegra-cli"
+_PHP = "loduis/alegra-php"
+_BOTH = f"{_CLI}; {_PHP}"
+_CLIENTS = f"{_CLI}; {_PHP}; platanus/alegra-integrations; apideck Alegra guide"
+_CHEAT = f"one source: {_CLI} per-country cheat-sheet (Mexican bodies)"
+_NOT_FOUND = f"searched {_CLI}, {_PHP}, apideck and the code index: not found"
+_LIST = f"one source: {_CLI} commands/generic.go and list options"
+
+
+_PATHS: dict[str, Fact] = {
+    "path.company": public("company", f"{_CLI} (reads the account's country from it); {_PHP}"),
+    "path.contacts": public("contacts", _CLIENTS),
+    "path.contact": public("contacts/{id}", _BOTH),
+    "path.items": public("items", _BOTH),
+    "path.taxes": public("taxes", f"{_CLI} internal/api/taxes.go (get_taxes); {_PHP} src/Tax.php"),
+    "path.retentions": public(
+        "retentions",
+        f"{_CLI} internal/api/retentions.go (get_retentions); {_PHP} src/Retention.php",
+    ),
+    "path.invoices": official("invoices", f"{_REF}/get_invoices"),
+    "path.invoice": public("invoices/{id}", _BOTH),
+    "path.stamp": official("invoices/stamp", _STAMP_REF),
+    "path.void": assumed(
+        "invoices/{id}/void",
+        f"one source: {_CLI} commands/invoices.go (POST void); {_PHP} has void/open on payments; "
+        f"{_OPEN_REF} reverts an annulment",
+    ),
+}
+
+_QUERY: dict[str, Fact] = {
+    "field.query.contact_rfc": public(
+        "identification", f"platanus/alegra-integrations alegra_client.rb; {_CLI} contacts list"
+    ),
+    "field.query.item_search": assumed("query", f"one source: {_CLI} -q/--query on every list"),
+    "field.query.fields": public("fields", f"{_REF}; a public webhook handler (fields=pdf)"),
+    "field.query.start": public("start", f"{_CLI}; alegra-python (paging)"),
+    "field.query.limit": public("limit", f"{_CLI}; alegra-python (paging)"),
+    "field.query.metadata": public("metadata", f"{_CLI}; alegra-python (paging)"),
+    "field.query.order_field": assumed("order_field", _LIST),
+    "field.query.order_direction": assumed("order_direction", _LIST),
+    "field.query.date_after": assumed("date_after", _LIST),
+    "field.query.date_before": assumed("date_before", _LIST),
+    "field.query.status": public("status", f"{_CLI} invoice list filter; pipedream (reference)"),
+    "field.query.text": assumed("query", f"one source: {_CLI} -q/--query on every list"),
+}
+
+_CONTACT: dict[str, Fact] = {
+    "field.contact.name": public("name", _BOTH),
+    "field.contact.rfc": assumed(
+        "identification", f"{_CHEAT} sends the RFC as a string; {_PHP} src/Contact.php"
+    ),
+    "field.contact.email": public("email", _BOTH),
+    "field.contact.type": public("type", _BOTH),
+    "field.contact.regime": assumed(
+        "regime", f"{_CHEAT}: contradicted, Mexican contacts carry regimeObject with Alegra's enum"
+    ),
+    "field.contact.zip": public(
+        "address.zipCode", f"{_CLI} ContactAddress.ZipCode; {_PHP} src/Support/Address.php"
+    ),
+    "value.contact.client": public("client", _BOTH),
+}
+
+_ITEM: dict[str, Fact] = {
+    "field.item.name": public("name", _BOTH),
+    "field.item.description": public("description", _BOTH),
+    "field.item.reference": public("reference", _BOTH),
+    "field.item.price": public(
+        "price", f"{_BOTH}: both model a list of {{idPriceList, name, price}}; a scalar is sent"
+    ),
+    "field.item.product_key": assumed(
+        "productKey", f"apideck Alegra gotchas; {_CHEAT} names it claveProdServ (sources disagree)"
+    ),
+    "field.item.unit_key": assumed(
+        "unitKey", f"{_CHEAT} names it claveUnidad; nothing has unitKey"
+    ),
+    "field.item.unit_name": assumed(
+        "unit", f"{_BOTH} keep the unit in inventory.unit with word values: contradicted"
+    ),
+}
+
+_TAX: dict[str, Fact] = {
+    "field.tax.name": public("name", f"{_CLI} taxes.go; {_PHP} src/Tax.php"),
+    "field.tax.percentage": public("percentage", f"{_CLI} taxes.go; {_PHP} src/Tax.php"),
+    "field.tax.type": public(
+        "type", f"{_CLI} Tax.Type; {_PHP} Support/Taxable.php (values ISR/IEPS: not found)"
+    ),
+    "field.tax.factor": assumed("factorType", _NOT_FOUND + " (retentions have calculatedBy)"),
+}
+
+_INVOICE: dict[str, Fact] = {
+    "field.invoice.date": public("date", _BOTH),
+    "field.invoice.due_date": public("dueDate", _BOTH),
+    "field.invoice.client": public("client.id", _BOTH),
+    "field.invoice.items": public("items", _BOTH),
+    "field.invoice.series": assumed(
+        "numberTemplate.prefix", f"one source: {_CLI} answers; its bodies send numberTemplate.id"
+    ),
+    "field.invoice.folio": assumed(
+        "numberTemplate.number", f"one source: {_CLI} answers; its bodies send numberTemplate.id"
+    ),
+    "field.invoice.currency": public(
+        "currency.code", f"{_CLI} InvoiceCurrency; {_PHP} Support/Currency.php"
+    ),
+    "field.invoice.exchange_rate": assumed(
+        "currency.exchangeRate", f"one source: {_CLI} InvoiceCurrency"
+    ),
+    "field.invoice.payment_form": assumed("paymentForm", _CHEAT),
+    "field.invoice.payment_method": assumed("paymentMethod", _CHEAT),
+    "field.invoice.cfdi_use": assumed(
+        "cfdiUse", f"{_CHEAT} (shown on the contact, not the invoice)"
+    ),
+    "field.invoice.export_code": assumed("exportation", _NOT_FOUND),
+    "field.invoice.notes": public("anotation", _BOTH),
+    "field.invoice.payment_terms": public("termsConditions", _BOTH),
+    "field.invoice.observations": public("observations", _BOTH),
+    "field.invoice.status": public("status", f"{_CLI} invoice list filter; pipedream (reference)"),
+    "field.invoice.stamp": official("stamp.generateStamp", f"{_STAMP_REF}; {_CLI}; apideck"),
+    "field.line.id": public("id", _BOTH),
+    "field.line.price": public("price", _BOTH),
+    "field.line.quantity": public("quantity", _BOTH),
+    "field.line.discount": public("discount", f"{_BOTH} (a percentage of the line amount)"),
+    "field.line.description": public("description", _BOTH),
+    "field.line.taxes": public("tax", f"{_CLI} InvoiceItem.tax; {_PHP}"),
+    "field.line.retentions": assumed(
+        "retentions", f"one source against: {_CLI} Invoice.Retentions sits on the invoice"
+    ),
+}
+
+_ANSWER: dict[str, Fact] = {
+    "field.answer.id": public("id", _CLIENTS),
+    "field.answer.status": public("status", f"{_CLI} invoice list filter; pipedream (reference)"),
+    "field.answer.total": public("total", _BOTH),
+    "field.answer.uuid": assumed("stamp.uuid", f"one source: {_CLI} global-invoices.go stamp.uuid"),
+    "field.answer.stamped_at": assumed(
+        "stamp.date", f"one source: {_CLI} global-invoices.go has stamp.stampDate: contradicted"
+    ),
+    "field.answer.cancel_status": assumed("stamp.cancellationStatus", _NOT_FOUND),
+    "field.answer.stamp_message": assumed("stamp.message", _NOT_FOUND),
+    "field.answer.pdf": assumed("pdf", "one source: a public webhook handler reads fields=pdf"),
+    "field.answer.xml": assumed("xml", "research notes (third party, repository not recorded)"),
+    "field.ref.id": public("id", f"{_BOTH} (a catalog entry: contact, item, tax)"),
+    "field.answer.client_rfc": public("client.identification", _BOTH),
+    "field.answer.rows": public("data", f"{_CLI}; alegra-python (metadata=true answers)"),
+    "field.answer.total_rows": public("metadata.total", f"{_CLI}; alegra-python"),
+    "field.company.name": public("name", _BOTH),
+    "field.company.rfc": public("identification", _BOTH),
+    "field.stamp.ids": official("ids", _STAMP_REF),
+    "field.stamp.success": official("success", _STAMP_REF),
+    "field.stamp.message": official("message", _STAMP_REF),
+    "field.stamp.status": assumed("emissionStatus", f"one source: {_CLI} commands/emit.go"),
+    "field.error.message": public("message", f"{_CLI} internal/api/errors.go; {_PHP}"),
+    "field.error.code": assumed("code", f"one source: {_CLI} internal/api/errors.go"),
+    "field.error.wrapper": assumed("error", f"one source: {_CLI} internal/api/errors.go"),
+    "field.cancel.motive": assumed("motive", _NOT_FOUND),
+    "field.cancel.replacement": assumed("replacementUuid", _NOT_FOUND),
+}
+
+_VALUES: dict[str, Fact] = {
+    "value.status.draft": public("draft", f"{_CLI} invoice list filter; pipedream (reference)"),
+    "value.status.open": public("open", f"{_CLI} invoice list filter; pipedream (reference)"),
+    "value.status.closed": public("closed", f"{_CLI} invoice list filter; pipedream (reference)"),
+    "value.status.void": public("void", f"{_CLI} invoice list filter; pipedream (reference)"),
+    "value.order.descending": assumed("DESC", _LIST),
+    "value.files": public("pdf,xml", f"{_REF}; a public webhook handler (fields=pdf)"),
+    "header.rate_limit": official("X-Rate-Limit-Limit", _RATE_REF),
+    "header.rate_remaining": official("X-Rate-Limit-Remaining", _RATE_REF),
+    "header.rate_reset": official("X-Rate-Limit-Reset", _RATE_REF),
+    "limit.page_size": public(30, f"{_CLI} (--limit max 30); alegra-python"),
+    "limit.stamp_batch": official(10, f"{_STAMP_REF}; {_CLI} commands/emit.go maxStampBatch"),
+    "limit.requests_per_minute": official(150, _RATE_REF),
+}
+
+SPEC = VendorSpec(
+    "alegra", {**_PATHS, **_QUERY, **_CONTACT, **_ITEM, **_TAX, **_INVOICE, **_ANSWER, **_VALUES}
+)
+"""Alegra's API for Mexico: every path, field, header, limit and value, with its evidence."""
+
+
+def legacy_key(key: str) -> str:
+    """The :data:`SPEC` key for a key of the old ``ALEGRA_API`` table (``cancel.motive``)."""
+    return key if key.startswith("path.") else f"field.{key}"
+
+
+def with_legacy_keys(
+    spec: Mapping[str, Any] | VendorSpec | None, api: Mapping[str, str] | None
+) -> Mapping[str, Any] | VendorSpec | None:
+    """``spec=`` with the deprecated ``api=`` (old ``ALEGRA_API`` keys) folded in under it.
+
+    Warns (``DeprecationWarning``) when ``api`` is given; ``spec`` wins where both name a key.
+    """
+    if api is None:
+        return spec
+    warnings.warn(
+        "AlegraProvider(api=...) is deprecated; pass spec= with the SPEC keys "
+        "(e.g. 'cancel.motive' is now 'field.cancel.motive')",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    merged: dict[str, Any] = {legacy_key(key): value for key, value in api.items()}
+    if isinstance(spec, VendorSpec):
+        merged.update({key: fact.value for key, fact in spec.facts.items()})
+    elif spec is not None:
+        merged.update(spec)
+    return merged
