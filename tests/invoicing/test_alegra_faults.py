@@ -111,7 +111,7 @@ def test_a_saved_but_unstamped_draft_is_stamped_on_the_repeat_not_recreated():
         with pytest.raises(ApuntoError):
             alegra.stamp(sample_invoice(), idempotency_key="order-9")
         # ...but a draft with the key may exist (e.g. a batch that never got stamped).
-        alegra.stamp_many([sample_invoice()], idempotency_keys=["order-9"])
+        alegra.stamp_many([sample_invoice()], idempotency_keys=["order-9"]).results()
         assert len(emulator.invoices) == 1 and emulator.stamped_invoices() == []
         emulator.stamps_left = None
         stamped = alegra.stamp(sample_invoice(), idempotency_key="order-9")
@@ -126,7 +126,7 @@ def test_a_lost_batch_answer_is_read_back_and_never_resent(kind):
     with Sandbox(seed=5, vendors=["alegra"], faults=[fault]) as sb:
         alegra = sb.invoice_provider("alegra")
         emulator = sb.emulator("alegra")
-        outcomes = alegra.stamp_many([sample_invoice(folio=str(n)) for n in range(1, 4)])
+        outcomes = alegra.stamp_many([sample_invoice(folio=str(n)) for n in range(1, 4)]).results()
         stamp_calls = [f for f in sb.faults.fired if f.path == "/invoices/stamp"]
         assert len(stamp_calls) == 1
         if kind is FaultKind.SERVER_ERROR:  # not processed: every outcome carries the error

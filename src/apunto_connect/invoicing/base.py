@@ -28,6 +28,7 @@ from ..errors import (
     Severity,
     StampOutcomeUnknown,
     TransportError,
+    UnexpectedResponse,
     ValidationError,
 )
 from ..events import INVOICE_CANCELLED, INVOICE_STAMP_FAILED, INVOICE_STAMPED, Event
@@ -37,7 +38,7 @@ from ..models.common import Capability
 from ..models.convert import from_dict, to_dict
 from ..models.invoices import Cancellation, CancelMotive, Invoice, StampedInvoice
 from ..models.parties import Issuer
-from .bulk import Progress, StampBatch
+from .bulk import Progress, StampBatch, StampOutcome
 
 __all__ = ["DEFAULT_SETTLE_SECONDS", "DownloadFormat", "InvoiceProvider", "StampAttempt"]
 
@@ -260,11 +261,7 @@ class InvoiceProvider(ProviderBase):
                 invoice, idempotency_key, resend, known=known, validated=validated
             )
         except ApuntoError as exc:
-            data = _invoice_data(invoice) if isinstance(invoice, Invoice) else {}
-            data.update(error=type(exc).__name__, message=str(exc))
-            if idempotency_key is not None:
-                data["idempotency_key"] = idempotency_key
-            self.events.emit(INVOICE_STAMP_FAILED, self.name, data)
+            self._emit_failed(invoice, idempotency_key, exc)
             raise
         if fresh_event is not None:
             self.events.publish(fresh_event)
@@ -501,6 +498,101 @@ class InvoiceProvider(ProviderBase):
         known: Mapping[tuple[str, str], StampedInvoice | None] | None,
     ) -> StampedInvoice:
         return self._stamp_and_emit(invoice, key, False, known=known, validated=True)
+
+    def _native_batch_size(self) -> int:
+        """Hook: how many saved drafts the vendor stamps in one request (0: no such request).
+
+        Vendors that have one implement :meth:`_create_draft` and :meth:`_stamp_drafts`.
+        """
+        return 0
+
+    def _create_draft(self, attempt: StampAttempt, prepared: Any) -> str:
+        """Hook: save the invoice at the vendor without stamping it; its id (not fiscal)."""
+        raise NotImplementedError
+
+    def _stamp_drafts(self, ids: Sequence[str]) -> Mapping[str, StampedInvoice | ApuntoError]:
+        """Hook: stamp saved drafts in one request; the CFDI or the error of each id.
+
+        After a lost answer each draft is read back, never sent again.
+        """
+        raise NotImplementedError
+
+    def _stamp_native_chunk(
+        self, items: Sequence[tuple[int, Invoice, str | None]]
+    ) -> dict[int, StampOutcome]:
+        """Stamp up to :meth:`_native_batch_size` invoices with one stamping request.
+
+        Each key is claimed in the journal first; a key whose earlier request may have stamped
+        takes the one-by-one path (which asks the vendor). Drafts are created and remembered,
+        every claim is marked sent, then one request stamps them all; each outcome is recorded
+        with its event, as a single stamp would be.
+        """
+        outcomes: dict[int, StampOutcome] = {}
+        ready: list[tuple[int, StampAttempt, str]] = []
+        for index, invoice, key in items:
+            claim: Claim | None = None
+            try:
+                if key is not None:
+                    claim = self.journal.claim(
+                        self.name, self._journal_account(), key, _canonical_hash(invoice),
+                        reference=self._initial_reference(invoice), lease=self.lease_seconds,
+                        wait=self.claim_wait,
+                    )
+                    state = claim.record.state
+                    if state is StampState.STAMPED:
+                        done = self._from_record(claim.record, key)
+                        outcomes[index] = StampOutcome(index, key, stamped=done, already_done=True)
+                        continue
+                    if state in (StampState.SENT, StampState.UNKNOWN):
+                        self.journal.release(claim)
+                        stamped = self._stamp_and_emit(invoice, key, False, validated=True)
+                        outcomes[index] = StampOutcome(index, key, stamped=stamped)
+                        continue
+                reference = dict(claim.record.reference) if claim is not None else {}
+                attempt = StampAttempt(self, invoice, key, claim, reference)
+                prepared = self._prepare_locked(invoice)
+                ready.append((index, attempt, self._create_draft(attempt, prepared)))
+            except ApuntoError as exc:
+                if claim is not None:
+                    self.journal.release(claim)
+                self._emit_failed(invoice, key, exc)
+                outcomes[index] = StampOutcome(index, key, error=exc)
+        if not ready:
+            return outcomes
+        for _, attempt, _ in ready:
+            attempt.sending()
+        try:
+            results = self._stamp_drafts([draft for _, _, draft in ready])
+        except ApuntoError as exc:
+            results = {draft: exc for _, _, draft in ready}
+        for index, attempt, draft in ready:
+            result = results.get(draft)
+            if isinstance(result, StampedInvoice):
+                if attempt.claim is not None:
+                    event = self._record_stamped(attempt.claim, result)
+                else:
+                    event = self._stamped_event(result)
+                self.events.publish(event)
+                outcomes[index] = StampOutcome(index, attempt.key, stamped=result, id=draft)
+                continue
+            error = result if isinstance(result, ApuntoError) else UnexpectedResponse(
+                f"{self.name}: no answer for draft {draft} in the batch", provider=self.name
+            )
+            if attempt.claim is not None:
+                if _ambiguous(error):
+                    self.journal.mark_unknown(attempt.claim, f"{type(error).__name__}: {error}")
+                else:
+                    self.journal.mark_failed(attempt.claim, f"{type(error).__name__}: {error}")
+            self._emit_failed(attempt.invoice, attempt.key, error)
+            outcomes[index] = StampOutcome(index, attempt.key, error=error, id=draft)
+        return outcomes
+
+    def _emit_failed(self, invoice: Invoice, key: str | None, error: ApuntoError) -> None:
+        data = _invoice_data(invoice) if isinstance(invoice, Invoice) else {}
+        data.update(error=type(error).__name__, message=str(error))
+        if key is not None:
+            data["idempotency_key"] = key
+        self.events.emit(INVOICE_STAMP_FAILED, self.name, data)
 
     def _find_existing_batch(
         self, invoices: Sequence[Invoice]

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import attrs
 
@@ -39,6 +39,8 @@ class StampOutcome:
         stamped: the stamped invoice, on success.
         error: the typed error, on failure (the vendor's text verbatim).
         already_done: the journal showed the key stamped before this batch: nothing was sent.
+        id: the vendor's id of the document when one was created, even if stamping failed
+            (a draft the vendor kept).
     """
 
     index: int
@@ -46,6 +48,7 @@ class StampOutcome:
     stamped: StampedInvoice | None = None
     error: ApuntoError | None = None
     already_done: bool = False
+    id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -92,11 +95,11 @@ class BatchSummary:
 Progress = bool | ProgressCallback | None
 
 
-class StampBatch(Iterator[StampOutcome]):
+class StampBatch(Sequence[StampOutcome]):
     """The outcomes of :meth:`InvoiceProvider.stamp_many`, in input order.
 
-    Work starts when the batch is created; iterating waits for each outcome in turn.
-    :meth:`summary` (or :meth:`results`) waits for the rest.
+    Work starts when the batch is created. Iterating (or indexing) waits for each outcome in
+    turn; :meth:`summary` (or :meth:`results`) waits for the rest.
     """
 
     def __init__(
@@ -125,10 +128,9 @@ class StampBatch(Iterator[StampOutcome]):
         self._done = 0
         self._lock = threading.Lock()
         self._outcomes: list[StampOutcome | None] = [None] * self.total
-        self._next = 0
         self._report = _progress_reporter(progress, self.total)
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="stamp-many")
-        self._futures: list[Future[StampOutcome] | None] = [None] * self.total
+        self._futures: list[Future[dict[int, StampOutcome]] | None] = [None] * self.total
         self._start(list(invoices))
 
     # -- running ------------------------------------------------------------------------------
@@ -148,10 +150,22 @@ class StampBatch(Iterator[StampOutcome]):
                 self._settle(StampOutcome(index, key, stamped=done, already_done=True))
                 continue
             pending.append(index)
-        known = provider._find_existing_batch([invoices[i] for i in pending])
-        for index in pending:
-            invoice, key = invoices[index], self._keys[index]
-            self._futures[index] = self._pool.submit(self._stamp_one, index, invoice, key, known)
+        chunk = provider._native_batch_size()
+        if chunk > 1:
+            # The vendor stamps several documents in one request: each task is one such batch.
+            for start in range(0, len(pending), chunk):
+                indexes = pending[start : start + chunk]
+                items = [(i, invoices[i], self._keys[i]) for i in indexes]
+                future = self._pool.submit(self._stamp_chunk, items)
+                for index in indexes:
+                    self._futures[index] = future
+        else:
+            known = provider._find_existing_batch([invoices[i] for i in pending])
+            for index in pending:
+                invoice, key = invoices[index], self._keys[index]
+                self._futures[index] = self._pool.submit(
+                    self._stamp_one, index, invoice, key, known
+                )
         self._pool.shutdown(wait=False)
 
     def _precheck(self, index: int, invoice: Invoice, key: str | None) -> ApuntoError | None:
@@ -175,7 +189,7 @@ class StampBatch(Iterator[StampOutcome]):
 
     def _stamp_one(
         self, index: int, invoice: Invoice, key: str | None, known: Any
-    ) -> StampOutcome:
+    ) -> dict[int, StampOutcome]:
         try:
             stamped = self.provider._stamp_from_batch(invoice, key, known)
         except ApuntoError as exc:
@@ -183,7 +197,15 @@ class StampBatch(Iterator[StampOutcome]):
         else:
             outcome = StampOutcome(index, key, stamped=stamped)
         self._settle(outcome)
-        return outcome
+        return {index: outcome}
+
+    def _stamp_chunk(
+        self, items: list[tuple[int, Invoice, str | None]]
+    ) -> dict[int, StampOutcome]:
+        outcomes = self.provider._stamp_native_chunk(items)
+        for outcome in outcomes.values():
+            self._settle(outcome)
+        return outcomes
 
     def _settle(self, outcome: StampOutcome) -> None:
         with self._lock:
@@ -197,30 +219,35 @@ class StampBatch(Iterator[StampOutcome]):
 
     # -- reading ------------------------------------------------------------------------------
 
-    def __iter__(self) -> StampBatch:
-        return self
+    def __iter__(self) -> Iterator[StampOutcome]:
+        """The outcomes in input order, each as soon as it is known (iterate as often as you like)."""
+        for index in range(self.total):
+            yield self[index]
 
-    def __next__(self) -> StampOutcome:
-        if self._next >= self.total:
-            raise StopIteration
-        index = self._next
-        self._next += 1
+    def __len__(self) -> int:
+        return self.total
+
+    @overload
+    def __getitem__(self, index: int) -> StampOutcome: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[StampOutcome]: ...
+
+    def __getitem__(self, index: int | slice) -> StampOutcome | list[StampOutcome]:
+        """The outcome of invoice ``index`` (waits for it); a slice gives a list."""
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.total))]
+        if index < 0:
+            index += self.total
+        if not 0 <= index < self.total:
+            raise IndexError(f"batch index {index} out of range (0..{self.total - 1})")
         future = self._futures[index]
-        if future is not None:
-            return future.result()
-        outcome = self._outcomes[index]
+        outcome = future.result()[index] if future is not None else self._outcomes[index]
         assert outcome is not None
         return outcome
 
     def results(self) -> list[StampOutcome]:
         """Every outcome, in input order (waits for the batch to finish)."""
-        outcomes = []
-        for index in range(self.total):
-            future = self._futures[index]
-            outcome = future.result() if future is not None else self._outcomes[index]
-            assert outcome is not None
-            outcomes.append(outcome)
-        return outcomes
+        return [self[index] for index in range(self.total)]
 
     def summary(self) -> BatchSummary:
         """The tally of the batch (waits for it to finish)."""

@@ -61,6 +61,7 @@ from ...models.parties import Customer, Issuer
 from ...sat import validate_cancellation
 from ...vendor_spec import VendorSpec
 from ..base import DownloadFormat, InvoiceProvider, StampAttempt
+from ..bulk import StampOutcome as _BulkStampOutcome
 from .errors import alegra_error, stamp_result_error
 from .mapping import (
     PROVIDER,
@@ -138,29 +139,8 @@ class RateLimitBucket(HeaderPacedBucket):
         )
 
 
-# -- outcomes of stamp_many ---------------------------------------------------------------------
-
-
-@attrs.frozen(slots=True)
-class StampOutcome:
-    """What happened to one invoice of :meth:`AlegraProvider.stamp_many`.
-
-    Attributes:
-        index: position of the invoice in the list given.
-        id: Alegra's invoice id, when the draft was created.
-        stamped: the stamped invoice, on success.
-        error: why it was not stamped (Alegra's message verbatim), on failure.
-    """
-
-    index: int
-    id: str | None
-    stamped: StampedInvoice | None = None
-    error: ApuntoError | None = None
-
-    @property
-    def ok(self) -> bool:
-        """``True`` when the invoice was stamped."""
-        return self.stamped is not None and self.stamped.uuid is not None
+# What happened to one invoice of ``stamp_many``: the outcome every vendor shares.
+StampOutcome = _BulkStampOutcome
 
 
 # -- the provider -------------------------------------------------------------------------------
@@ -530,55 +510,33 @@ class AlegraProvider(InvoiceProvider):
             found = outcome
         return found
 
-    def stamp_many(
-        self, invoices: Sequence[Invoice], *, idempotency_keys: Sequence[str] | None = None
-    ) -> list[StampOutcome]:
-        """Create drafts, then stamp them with ``POST /invoices/stamp`` in batches of 10.
+    # -- many at once: Alegra stamps up to 10 saved drafts with one request ----------------------
 
-        Every invoice is validated first; one invalid invoice stops the whole call before any
-        network request (the :class:`ValidationError` names ``[index].field``). Each outcome
-        says whether its invoice was stamped; a batch whose answer was lost is looked up invoice
-        by invoice and never sent again.
-        """
-        self.require(Capability.STAMP_MANY)
-        if idempotency_keys is not None and len(idempotency_keys) != len(invoices):
-            raise ValueError("one idempotency key per invoice, or none")
-        issues: list[Issue] = []
-        for index, invoice in enumerate(invoices):
-            issues.extend(self._check(invoice, prefix=f"[{index}]."))
-        if issues:
-            raise ValidationError(issues)
-        outcomes: dict[int, StampOutcome] = {}
-        drafts: list[tuple[int, str]] = []
-        for index, invoice in enumerate(invoices):
-            key = idempotency_keys[index] if idempotency_keys is not None else None
-            try:
-                client_id, item_ids, tax_ids = self._prepare(invoice)
-                body = invoice_to_alegra(
-                    invoice,
-                    client_id=client_id,
-                    item_ids=item_ids,
-                    tax_ids=tax_ids,
-                    issued_on=self._today(),
-                    idempotency_key=key,
-                    stamp=False,
-                    spec=self.spec,
-                )
-                created = self._send_json("POST", self._path("path.invoices"), body)
-                drafts.append((index, self._to_stamped(created).id))
-            except (ProviderError, TransportError) as exc:
-                outcomes[index] = StampOutcome(index, None, error=exc)
-        batch_size = int(self.spec["limit.stamp_batch"])
-        for start in range(0, len(drafts), batch_size):
-            batch = drafts[start : start + batch_size]
-            results = self._stamp_ids([invoice_id for _, invoice_id in batch])
-            for index, invoice_id in batch:
-                result = results[invoice_id]
-                if isinstance(result, StampedInvoice):
-                    outcomes[index] = StampOutcome(index, invoice_id, stamped=result)
-                else:
-                    outcomes[index] = StampOutcome(index, invoice_id, error=result)
-        return [outcomes[index] for index in range(len(invoices))]
+    def _native_batch_size(self) -> int:
+        return int(self.spec["limit.stamp_batch"])
+
+    def _create_draft(self, attempt: StampAttempt, prepared: Any) -> str:
+        """Save the invoice as a draft carrying the key's marker (not fiscal: no stamp)."""
+        client_id, item_ids, tax_ids = prepared
+        body = invoice_to_alegra(
+            attempt.invoice,
+            client_id=client_id,
+            item_ids=item_ids,
+            tax_ids=tax_ids,
+            issued_on=self._today(),
+            idempotency_key=attempt.key,
+            stamp=False,
+            spec=self.spec,
+        )
+        if attempt.key is not None:
+            attempt.remember(marker=idempotency_marker(attempt.key))
+        created = self._send_json("POST", self._path("path.invoices"), body)
+        draft_id = self._to_stamped(created).id
+        attempt.remember(draft_id=draft_id)
+        return draft_id
+
+    def _stamp_drafts(self, ids: Sequence[str]) -> Mapping[str, StampedInvoice | ApuntoError]:
+        return self._stamp_ids(ids)
 
     def _stamp_ids(self, ids: Sequence[str]) -> dict[str, StampedInvoice | ApuntoError]:
         """Stamp up to 10 existing invoices; after a lost answer, read each one instead."""
