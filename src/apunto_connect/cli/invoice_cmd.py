@@ -9,6 +9,13 @@ as the process unless ``--sandbox-state FILE`` saves it for the next command (or
 sandbox over loopback and pass ``--base-url``). Vendor rejections print the vendor's structured details (Facturama's
 ``ModelState``, for example) on standard error before the usual one-line error.
 
+``invoice stamp-many FILE`` stamps a batch (a CSV of invoice lines or JSON Lines, see
+:mod:`apunto_connect.invoicing.batch_files`) with ``stamp_many``: every invoice is checked first
+(problems named by row on standard error), the rest stamped on a bounded pool with a progress
+bar on a terminal, and a results CSV written (row, key, uuid, vendor_id, status, error). Each
+invoice's idempotency key is stable, so running the same file again stamps only what is
+missing. Exit 0 when every invoice is stamped (now or before), 8 when some are not.
+
 Examples::
 
     apunto-connect invoice stamp factura.json --provider facturama --idempotency-key ORD-77
@@ -16,6 +23,7 @@ Examples::
     apunto-connect invoice download kR3vQ8sLm2Pz7YwXc1Nd42 --provider facturama --format pdf
         --output f.pdf
     apunto-connect invoice cancel kR3vQ8sLm2Pz7YwXc1Nd42 --motive 02 --provider facturama
+    apunto-connect invoice stamp-many month.csv --vendor facturama --concurrency 8
 """
 
 from __future__ import annotations
@@ -46,7 +54,8 @@ def register(sub: Any) -> None:
 
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = actions.add_parser(name, help=help_text)
-        p.add_argument("--provider", required=True, help="facturama, alegra, enlace_fiscal, ...")
+        p.add_argument("--provider", "--vendor", dest="provider", required=True,
+                       help="facturama, alegra, enlace_fiscal, contadigital or actiun")
         add_sandbox_options(p)
         add_base_url_option(p)
         p.add_argument("--raw", action="store_true", help="include the vendor's own answer")
@@ -56,6 +65,15 @@ def register(sub: Any) -> None:
     stamp.add_argument("invoice", help="the invoice file")
     stamp.add_argument("--idempotency-key", help="retry-safe key (reuse it when retrying)")
     stamp.set_defaults(handler=_stamp)
+
+    many = action("stamp-many", "stamp a CSV or JSON Lines file of invoices on a bounded pool")
+    many.add_argument("file", help="the batch: .csv (one row per line item) or .jsonl")
+    many.add_argument("--concurrency", type=_positive, default=None,
+                      help="invoices stamped at once (default: the vendor's)")
+    many.add_argument("--output", default="stamp-results.csv",
+                      help="results CSV: row, key, uuid, vendor_id, status, error")
+    many.add_argument("--no-progress", action="store_true", help="no progress bar")
+    many.set_defaults(handler=_stamp_many)
 
     get = action("get", "show a stamped invoice")
     get.add_argument("ref", help="the vendor's id (or the UUID where the vendor allows)")
@@ -157,6 +175,43 @@ def _stamp(args: argparse.Namespace) -> int:
         )
         _print(stamped, args.raw)
     return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _stamp_many(args: argparse.Namespace) -> int:
+    """Exit 0 when every invoice is stamped (now or before), 8 when some are not."""
+    from ..invoicing import batch_files
+
+    entries = batch_files.read_batch(args.file)
+    invalid = [e for e in entries if not e.valid]
+    for entry in invalid:
+        for issue in entry.errors:
+            print(f"{entry.row_id}: {issue}", file=sys.stderr)
+    valid = [e for e in entries if e.valid and e.invoice is not None]
+    with _provider(args) as provider:
+        batch = provider.stamp_many(
+            [e.invoice for e in valid if e.invoice is not None],
+            concurrency=args.concurrency,
+            idempotency_keys=[e.key or "" for e in valid],
+            progress=not args.no_progress and sys.stderr.isatty(),
+        )
+        rows = batch_files.result_rows(entries, batch)
+        summary = batch.summary()
+    batch_files.write_results(args.output, rows)
+    not_stamped = len(invalid) + sum(summary.failed.values())
+    print(f"{len(entries)} invoices: {summary.stamped} stamped, {summary.already_done} already "
+          f"done, {not_stamped} not stamped ({len(invalid)} invalid); "
+          f"{summary.elapsed:.1f}s -> {args.output}")
+    return 0 if not_stamped == 0 else 8
 
 
 def _get(args: argparse.Namespace) -> int:

@@ -261,7 +261,7 @@ class Emulator:
             return exc.response()
 
     # Attributes that are machinery rebuilt by __init__, not the emulated vendor's data.
-    _MACHINERY: ClassVar[frozenset[str]] = frozenset({"clock", "seed", "lock", "router"})
+    _MACHINERY: ClassVar[frozenset[str]] = frozenset({"clock", "seed", "lock", "router", "spec"})
 
     def dump_state(self) -> dict[str, Any]:
         """Everything the emulator keeps, as JSON-ready data (the CLI's ``--sandbox-state``).
