@@ -123,7 +123,7 @@ def test_registry_builds_the_provider_with_credentials_from_the_environment(sb, 
     monkeypatch.setenv("APUNTO_ENLACE_FISCAL_USERNAME", creds["username"])
     monkeypatch.setenv("APUNTO_ENLACE_FISCAL_TOKEN", f" {creds['token']} ")
     monkeypatch.setenv("APUNTO_ENLACE_FISCAL_API_KEY", creds["api_key"])
-    monkeypatch.setenv("APUNTO_ENLACE_FISCAL_SERIE", creds["serie"])
+    monkeypatch.setenv("APUNTO_ENLACE_FISCAL_SERIE", creds["series"])
     with pytest.warns(UserWarning, match="whitespace"):
         provider = invoice_provider("enlace_fiscal", environment="sandbox", session=sb.session)
     assert provider.check_connection().ok  # the stray spaces were stripped
@@ -164,14 +164,15 @@ def test_unknown_environment_is_a_configuration_error():
         EnlaceFiscalProvider(**{**EnlaceFiscalEmulator.demo_credentials, "environment": "staging"})
 
 
-def test_api_table_overrides_change_names_and_unknown_keys_are_refused(sb, emulator):
+def test_spec_overrides_change_names_and_unknown_keys_are_refused(sb, emulator):
     from apunto_connect.errors import ConfigurationError
 
-    renamed = sb.invoice_provider("enlace_fiscal", api={"list_rows": "Lista"})
+    renamed = sb.invoice_provider("enlace_fiscal", spec={"field.list_rows": "Lista"})
     renamed.stamp(invoice(folio="1"))
     assert list(renamed.list()) == []  # the emulator still answers "Comprobantes"
-    with pytest.raises(ConfigurationError, match="list_row"):
-        sb.invoice_provider("enlace_fiscal", api={"list_row": "Lista"})
+    assert "field.list_rows" not in renamed.spec.assumptions_used()  # overridden: not a guess
+    with pytest.raises(ConfigurationError, match="field.list_row"):
+        sb.invoice_provider("enlace_fiscal", spec={"field.list_row": "Lista"})
 
 
 def test_one_idempotency_key_cannot_cover_two_folios(provider):
@@ -238,7 +239,7 @@ def test_duplicate_serie_and_folio_is_rejected_verbatim_and_nothing_is_stamped(p
 
 
 def test_serie_not_enabled_for_api_use_is_refused(sb):
-    provider = sb.invoice_provider("enlace_fiscal", serie="MOSTRADOR")
+    provider = sb.invoice_provider("enlace_fiscal", series="MOSTRADOR")
     with pytest.raises(PermissionDenied, match="no está habilitada para uso mediante API"):
         provider.stamp(invoice(folio="1"))
 
@@ -312,7 +313,7 @@ def test_pdf_download_waits_for_the_asynchronous_pdf(sb, emulator):
         sleeps.append(seconds)
         sb.clock.advance(seconds)
 
-    provider = sb.invoice_provider("enlace_fiscal", sleep=sleep, pdf_poll_interval=4)
+    provider = sb.invoice_provider("enlace_fiscal", sleep=sleep, file_poll_interval=4)
     stamped = provider.stamp(invoice(folio="1"))
     assert provider.download(stamped.id, "pdf").startswith(b"%PDF")
     assert sum(sleeps) >= emulator.pdf_delay
@@ -323,7 +324,7 @@ def test_pdf_that_never_appears_ends_in_timeout_after_a_bounded_wait(sb, emulato
     emulator.pdf_delay = 10_000
     sleeps: list[float] = []
     provider = sb.invoice_provider(
-        "enlace_fiscal", sleep=sleeps.append, pdf_wait=30, pdf_poll_interval=5
+        "enlace_fiscal", sleep=sleeps.append, file_wait=30, file_poll_interval=5
     )
     stamped = provider.stamp(invoice(folio="1"))
     with pytest.raises(Timeout, match="PDF of APUNTO-1 was not ready"):
@@ -512,7 +513,7 @@ def test_loopback_server_gives_links_that_point_back_to_it(sb):
             **EnlaceFiscalEmulator.demo_credentials,
             base_url=server.base_url("enlace_fiscal"),
             sleep=sb.clock.sleep,
-            now=sb.clock.now,
+            now=lambda: datetime.fromtimestamp(sb.clock.now(), timezone.utc),
         )
     try:
         stamped = provider.stamp(invoice(folio="1"))
