@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -171,8 +172,55 @@ def test_spec_overrides_change_names_and_unknown_keys_are_refused(sb, emulator):
     renamed.stamp(invoice(folio="1"))
     assert list(renamed.list()) == []  # the emulator still answers "Comprobantes"
     assert "field.list_rows" not in renamed.spec.assumptions_used()  # overridden: not a guess
-    with pytest.raises(ConfigurationError, match="field.list_row"):
+    with pytest.raises(ConfigurationError, match=r"field\.list_row"):
         sb.invoice_provider("enlace_fiscal", spec={"field.list_row": "Lista"})
+
+
+def test_former_keywords_still_work_with_a_deprecation_warning(sb, emulator):
+    from apunto_connect.errors import ConfigurationError
+
+    sleeps: list[float] = []
+    options = sb.provider_kwargs("enlace_fiscal", journal=sb.journal, sleep=sleeps.append)
+    del options["series"], options["now"]
+    with pytest.warns(DeprecationWarning) as caught:
+        provider = EnlaceFiscalProvider(
+            **options,
+            serie="APUNTO",
+            email_on_stamp=True,
+            pdf_wait=10,
+            pdf_poll_interval=5,
+            now=sb.clock.now,  # epoch seconds, the former form
+            api={"list_rows": "Lista"},
+        )
+    warned = " ".join(str(w.message) for w in caught)
+    for former in ("serie=", "email_on_stamp=", "pdf_wait=", "pdf_poll_interval=", "api=", "now="):
+        assert former in warned
+    assert provider.series == "APUNTO"
+    assert provider.spec["field.list_rows"] == "Lista"
+    emulator.pdf_delay = 10_000
+    customer = Customer("XIQB891116QE4", "BERENICE XIMO QUEZADA", "612", "26015",
+                        email="cxp@example.com")
+    stamped = provider.stamp(invoice(folio="1", customer=customer))
+    assert [m["Correos"] for m in emulator.outbox] == [["cxp@example.com"]]  # email_on_stamp
+    assert list(provider.list()) == []  # the former table's key reached the spec
+    with pytest.raises(Timeout):
+        provider.download(stamped.id, "pdf")
+    assert sleeps == [5, 5]  # pdf_wait / pdf_poll_interval became file_wait / file_poll_interval
+    with pytest.warns(DeprecationWarning), pytest.raises(ConfigurationError, match="list_row"):
+        sb.invoice_provider("enlace_fiscal", api={"list_row": "Lista"})
+    with pytest.raises(TypeError, match="both serie= and series="):
+        sb.invoice_provider("enlace_fiscal", serie="A", series="B")
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        sb.invoice_provider("enlace_fiscal", pdf_delay=3)
+
+
+def test_now_sets_fecha_emision_as_mexico_city_wall_time(sb, emulator):
+    moment = datetime.fromtimestamp(sb.clock.now(), timezone.utc).replace(microsecond=0)
+    provider = sb.invoice_provider("enlace_fiscal", now=lambda: moment)
+    provider.stamp(invoice(folio="1"))
+    (document,) = emulator.stamped()
+    local = moment.astimezone(ZoneInfo("America/Mexico_City")).replace(tzinfo=None)
+    assert document.request["fechaEmision"] == local.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def test_one_idempotency_key_cannot_cover_two_folios(provider):
