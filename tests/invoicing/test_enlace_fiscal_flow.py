@@ -569,3 +569,26 @@ def test_loopback_server_gives_links_that_point_back_to_it(sb):
         assert provider.download(stamped.id, "pdf").startswith(b"%PDF")
     finally:
         provider.release()
+
+
+def test_the_emulator_takes_the_same_spec_overrides_as_the_provider():
+    import requests
+
+    from apunto_connect.errors import ConfigurationError
+    from apunto_connect.sandbox.adapter import SandboxAdapter
+
+    overrides = {"field.list_rows": "Lista", "field.row_total": "importeTotal"}
+    emulator = EnlaceFiscalEmulator(seed=5, spec=overrides)
+    adapter = SandboxAdapter({"enlace_fiscal": emulator})
+    session = requests.Session()
+    for prefix in adapter.prefixes():
+        session.mount(prefix, adapter)
+    provider = EnlaceFiscalProvider(
+        **EnlaceFiscalEmulator.demo_credentials, **emulator.provider_options(),
+        session=session, spec=overrides,
+    )
+    stamped = provider.stamp(invoice(folio="1"))
+    (row,) = provider.list()
+    assert (row.id, row.total) == (stamped.id, stamped.total)  # read under the renamed fields
+    with pytest.raises(ConfigurationError, match="unknown enlace_fiscal spec keys"):
+        EnlaceFiscalEmulator(spec={"field.list_row": "Lista"})

@@ -33,6 +33,7 @@ _NO_LIST_READER = (
     "searched the code index for listarComprobantes: only unrelated projects; no integration "
     "reads its answer (research §3 gives the request only)"
 )
+_MODO = "EF-express, EF-axios: the body field modo (Solicitud and CFDi); research §3"
 _NOT_FOUND = "searched the code index and research §3: no integration sends or reads it"
 
 SPEC = VendorSpec(
@@ -55,8 +56,8 @@ SPEC = VendorSpec(
         # -- values sent and read ------------------------------------------------------------
         "value.version_cfdi": public("4.0", "EF-express, research §3"),
         "value.version_ef": public("6.5", "EF-express; research §3 (EF-axios used 6.0 for CFDI 3.3)"),
-        "value.mode_production": public("produccion", f"{_ALL_FOUR}: body field modo"),
-        "value.mode_sandbox": public("debug", f"{_ALL_FOUR}: body field modo"),
+        "value.mode_production": public("produccion", _MODO),
+        "value.mode_sandbox": public("debug", _MODO),
         "value.accepted": public("aceptado", "EF-dotnet, EF-express: estatusDocumento"),
         "value.cancel_statuses": assumed(
             MappingProxyType(
