@@ -259,6 +259,25 @@ def test_sat_rule_in_the_text_is_a_stamp_rejection_with_its_code():
     assert error.vendor_code == "301"
 
 
+def test_a_payment_complement_rule_gets_the_same_sat_code_as_at_every_vendor():
+    text = "CRP20238 - El campo ImpPagado no cumple con el redondeo"
+    body = {"AckEnlaceFiscal": {"estatusDocumento": "rechazado",
+                                "mensajeError": {"codigoError": "301", "descripcionError": text}}}
+    error = enlace_fiscal_error(NAME, response(200, body))
+    assert type(error) is StampRejected
+    assert (error.sat_code, error.message) == ("CRP20238", text)
+
+
+def test_error_codes_follow_the_spec_overrides():
+    body = {"AckEnlaceFiscal": {"estatusDocumento": "rechazado",
+                                "mensajeError": {"codigoError": "911", "descripcionError": "x"}}}
+    assert type(enlace_fiscal_error(NAME, response(200, body))) is ProviderError
+    spec = {"value.error.no_stamps": "911"}
+    error = enlace_fiscal_error(NAME, response(200, body), spec=spec)
+    assert type(error) is InsufficientCredits
+    assert error.vendor_code == "911"
+
+
 def test_several_error_messages_are_all_kept_verbatim():
     body = fixture("error_several.json")
     error = enlace_fiscal_error(NAME, response(200, body))
