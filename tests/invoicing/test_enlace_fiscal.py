@@ -33,8 +33,8 @@ from apunto_connect.errors import (
     ValidationError,
 )
 from apunto_connect.invoicing.enlace_fiscal import (
-    API,
     BASE_URL,
+    SPEC,
     EnlaceFiscalProvider,
     enlace_fiscal_error,
     enlace_fiscal_row_to_stamped,
@@ -131,7 +131,13 @@ def test_fecha_emision_is_mexico_city_local_time():
     utc = datetime(2026, 3, 2, 15, 20, tzinfo=timezone.utc)
     assert format_fecha(utc) == "2026-03-02 09:20:00"
     assert format_fecha(datetime(2026, 3, 2, 9, 20)) == "2026-03-02 09:20:00"  # naive = local
-    assert mexico_local_now(lambda: utc.timestamp()) == datetime(2026, 3, 2, 9, 20)
+    assert mexico_local_now(lambda: utc) == datetime(2026, 3, 2, 9, 20)
+
+
+def test_a_now_returning_epoch_seconds_still_works_with_a_deprecation_warning():
+    utc = datetime(2026, 3, 2, 15, 20, tzinfo=timezone.utc)
+    with pytest.warns(DeprecationWarning, match="aware datetime"):
+        assert mexico_local_now(lambda: utc.timestamp()) == datetime(2026, 3, 2, 9, 20)
 
 
 def test_customer_email_is_sent_only_when_asked():
@@ -193,7 +199,7 @@ def test_ack_without_inline_xml_takes_totals_from_the_invoice_sent():
 
 
 def test_list_row_maps_to_a_stamped_invoice():
-    (row,) = fixture("listar_comprobantes_accepted.json")["AckEnlaceFiscal"][API["list_rows"]]
+    (row,) = fixture("listar_comprobantes_accepted.json")["AckEnlaceFiscal"][SPEC["field.list_rows"]]
     stamped = enlace_fiscal_row_to_stamped(row)
     assert stamped.id == "APUNTO-101"
     assert stamped.total == Decimal("21068.00")
@@ -209,7 +215,7 @@ def test_list_row_maps_to_a_stamped_invoice():
 def test_cancellation_status_is_read_from_the_ack(value, status):
     ack = {"estatusDocumento": "aceptado", "folioFiscalUUID": "abc"}
     if value:
-        ack[API["cancel_status"]] = value
+        ack[SPEC["field.cancel_status"]] = value
     result = enlace_fiscal_to_cancellation(ack, ref="A-1", motive=CancelMotive.WITHOUT_RELATION)
     assert result.status is status
     assert result.uuid == "ABC"
@@ -251,6 +257,25 @@ def test_sat_rule_in_the_text_is_a_stamp_rejection_with_its_code():
     assert error.sat_code == "CFDI40145"
     assert error.message == body["AckEnlaceFiscal"]["mensajeError"]["descripcionError"]
     assert error.vendor_code == "301"
+
+
+def test_a_payment_complement_rule_gets_the_same_sat_code_as_at_every_vendor():
+    text = "CRP20238 - El campo ImpPagado no cumple con el redondeo"
+    body = {"AckEnlaceFiscal": {"estatusDocumento": "rechazado",
+                                "mensajeError": {"codigoError": "301", "descripcionError": text}}}
+    error = enlace_fiscal_error(NAME, response(200, body))
+    assert type(error) is StampRejected
+    assert (error.sat_code, error.message) == ("CRP20238", text)
+
+
+def test_error_codes_follow_the_spec_overrides():
+    body = {"AckEnlaceFiscal": {"estatusDocumento": "rechazado",
+                                "mensajeError": {"codigoError": "911", "descripcionError": "x"}}}
+    assert type(enlace_fiscal_error(NAME, response(200, body))) is ProviderError
+    spec = {"value.error.no_stamps": "911"}
+    error = enlace_fiscal_error(NAME, response(200, body), spec=spec)
+    assert type(error) is InsufficientCredits
+    assert error.vendor_code == "911"
 
 
 def test_several_error_messages_are_all_kept_verbatim():

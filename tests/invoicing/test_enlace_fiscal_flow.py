@@ -6,6 +6,7 @@ import warnings
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -123,7 +124,7 @@ def test_registry_builds_the_provider_with_credentials_from_the_environment(sb, 
     monkeypatch.setenv("APUNTO_ENLACE_FISCAL_USERNAME", creds["username"])
     monkeypatch.setenv("APUNTO_ENLACE_FISCAL_TOKEN", f" {creds['token']} ")
     monkeypatch.setenv("APUNTO_ENLACE_FISCAL_API_KEY", creds["api_key"])
-    monkeypatch.setenv("APUNTO_ENLACE_FISCAL_SERIE", creds["serie"])
+    monkeypatch.setenv("APUNTO_ENLACE_FISCAL_SERIE", creds["series"])
     with pytest.warns(UserWarning, match="whitespace"):
         provider = invoice_provider("enlace_fiscal", environment="sandbox", session=sb.session)
     assert provider.check_connection().ok  # the stray spaces were stripped
@@ -164,14 +165,62 @@ def test_unknown_environment_is_a_configuration_error():
         EnlaceFiscalProvider(**{**EnlaceFiscalEmulator.demo_credentials, "environment": "staging"})
 
 
-def test_api_table_overrides_change_names_and_unknown_keys_are_refused(sb, emulator):
+def test_spec_overrides_change_names_and_unknown_keys_are_refused(sb, emulator):
     from apunto_connect.errors import ConfigurationError
 
-    renamed = sb.invoice_provider("enlace_fiscal", api={"list_rows": "Lista"})
+    renamed = sb.invoice_provider("enlace_fiscal", spec={"field.list_rows": "Lista"})
     renamed.stamp(invoice(folio="1"))
     assert list(renamed.list()) == []  # the emulator still answers "Comprobantes"
-    with pytest.raises(ConfigurationError, match="list_row"):
+    assert "field.list_rows" not in renamed.spec.assumptions_used()  # overridden: not a guess
+    with pytest.raises(ConfigurationError, match=r"field\.list_row"):
+        sb.invoice_provider("enlace_fiscal", spec={"field.list_row": "Lista"})
+
+
+def test_former_keywords_still_work_with_a_deprecation_warning(sb, emulator):
+    from apunto_connect.errors import ConfigurationError
+
+    sleeps: list[float] = []
+    options = sb.provider_kwargs("enlace_fiscal", journal=sb.journal, sleep=sleeps.append)
+    del options["series"], options["now"]
+    with pytest.warns(DeprecationWarning) as caught:
+        provider = EnlaceFiscalProvider(
+            **options,
+            serie="APUNTO",
+            email_on_stamp=True,
+            pdf_wait=10,
+            pdf_poll_interval=5,
+            now=sb.clock.now,  # epoch seconds, the former form
+            api={"list_rows": "Lista"},
+        )
+    warned = " ".join(str(w.message) for w in caught)
+    for former in ("serie=", "email_on_stamp=", "pdf_wait=", "pdf_poll_interval=", "api=", "now="):
+        assert former in warned
+    assert provider.series == "APUNTO"
+    assert provider.spec["field.list_rows"] == "Lista"
+    emulator.pdf_delay = 10_000
+    customer = Customer("XIQB891116QE4", "BERENICE XIMO QUEZADA", "612", "26015",
+                        email="cxp@example.com")
+    stamped = provider.stamp(invoice(folio="1", customer=customer))
+    assert [m["Correos"] for m in emulator.outbox] == [["cxp@example.com"]]  # email_on_stamp
+    assert list(provider.list()) == []  # the former table's key reached the spec
+    with pytest.raises(Timeout):
+        provider.download(stamped.id, "pdf")
+    assert sleeps == [5, 5]  # pdf_wait / pdf_poll_interval became file_wait / file_poll_interval
+    with pytest.warns(DeprecationWarning), pytest.raises(ConfigurationError, match="list_row"):
         sb.invoice_provider("enlace_fiscal", api={"list_row": "Lista"})
+    with pytest.raises(TypeError, match="both serie= and series="):
+        sb.invoice_provider("enlace_fiscal", serie="A", series="B")
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        sb.invoice_provider("enlace_fiscal", pdf_delay=3)
+
+
+def test_now_sets_fecha_emision_as_mexico_city_wall_time(sb, emulator):
+    moment = datetime.fromtimestamp(sb.clock.now(), timezone.utc).replace(microsecond=0)
+    provider = sb.invoice_provider("enlace_fiscal", now=lambda: moment)
+    provider.stamp(invoice(folio="1"))
+    (document,) = emulator.stamped()
+    local = moment.astimezone(ZoneInfo("America/Mexico_City")).replace(tzinfo=None)
+    assert document.request["fechaEmision"] == local.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def test_one_idempotency_key_cannot_cover_two_folios(provider):
@@ -238,7 +287,7 @@ def test_duplicate_serie_and_folio_is_rejected_verbatim_and_nothing_is_stamped(p
 
 
 def test_serie_not_enabled_for_api_use_is_refused(sb):
-    provider = sb.invoice_provider("enlace_fiscal", serie="MOSTRADOR")
+    provider = sb.invoice_provider("enlace_fiscal", series="MOSTRADOR")
     with pytest.raises(PermissionDenied, match="no está habilitada para uso mediante API"):
         provider.stamp(invoice(folio="1"))
 
@@ -314,7 +363,7 @@ def test_pdf_download_waits_for_the_asynchronous_pdf(sb, emulator):
         sleeps.append(seconds)
         sb.clock.advance(seconds)
 
-    provider = sb.invoice_provider("enlace_fiscal", sleep=sleep, pdf_poll_interval=4)
+    provider = sb.invoice_provider("enlace_fiscal", sleep=sleep, file_poll_interval=4)
     stamped = provider.stamp(invoice(folio="1"))
     assert provider.download(stamped.id, "pdf").startswith(b"%PDF")
     assert sum(sleeps) >= emulator.pdf_delay
@@ -325,7 +374,7 @@ def test_pdf_that_never_appears_ends_in_timeout_after_a_bounded_wait(sb, emulato
     emulator.pdf_delay = 10_000
     sleeps: list[float] = []
     provider = sb.invoice_provider(
-        "enlace_fiscal", sleep=sleeps.append, pdf_wait=30, pdf_poll_interval=5
+        "enlace_fiscal", sleep=sleeps.append, file_wait=30, file_poll_interval=5
     )
     stamped = provider.stamp(invoice(folio="1"))
     with pytest.raises(Timeout, match="PDF of APUNTO-1 was not ready"):
@@ -514,7 +563,7 @@ def test_loopback_server_gives_links_that_point_back_to_it(sb):
             **EnlaceFiscalEmulator.demo_credentials,
             base_url=server.base_url("enlace_fiscal"),
             sleep=sb.clock.sleep,
-            now=sb.clock.now,
+            now=lambda: datetime.fromtimestamp(sb.clock.now(), timezone.utc),
         )
     try:
         stamped = provider.stamp(invoice(folio="1"))
@@ -522,3 +571,26 @@ def test_loopback_server_gives_links_that_point_back_to_it(sb):
         assert provider.download(stamped.id, "pdf").startswith(b"%PDF")
     finally:
         provider.release()
+
+
+def test_the_emulator_takes_the_same_spec_overrides_as_the_provider():
+    import requests
+
+    from apunto_connect.errors import ConfigurationError
+    from apunto_connect.sandbox.adapter import SandboxAdapter
+
+    overrides = {"field.list_rows": "Lista", "field.row_total": "importeTotal"}
+    emulator = EnlaceFiscalEmulator(seed=5, spec=overrides)
+    adapter = SandboxAdapter({"enlace_fiscal": emulator})
+    session = requests.Session()
+    for prefix in adapter.prefixes():
+        session.mount(prefix, adapter)
+    provider = EnlaceFiscalProvider(
+        **EnlaceFiscalEmulator.demo_credentials, **emulator.provider_options(),
+        session=session, spec=overrides,
+    )
+    stamped = provider.stamp(invoice(folio="1"))
+    (row,) = provider.list()
+    assert (row.id, row.total) == (stamped.id, stamped.total)  # read under the renamed fields
+    with pytest.raises(ConfigurationError, match="unknown enlace_fiscal spec keys"):
+        EnlaceFiscalEmulator(spec={"field.list_row": "Lista"})

@@ -1,8 +1,8 @@
 """Offline emulator of Enlace Fiscal's JSON API v6 (``https://api.enlacefiscal.com/v6``).
 
 It speaks what :mod:`apunto_connect.invoicing.enlace_fiscal` documents, with the same
-assumptions (the :data:`~apunto_connect.invoicing.enlace_fiscal.API` table and the assumed
-:data:`~apunto_connect.invoicing.enlace_fiscal.ERROR_CODES`):
+assumptions (the field names of :data:`~apunto_connect.invoicing.enlace_fiscal.SPEC`, which
+``spec=`` overrides as it does for the provider, and its assumed ``value.error.*`` codes):
 
 * one POST path per action (``probarConexion``, ``obtenerSaldo``, ``generarCfdi``,
   ``informacionCfdi``, ``listarComprobantes``, ``cancelarCfdi``, ``enviarCorreo``); other methods
@@ -36,7 +36,7 @@ import bisect
 import random
 import secrets
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 
@@ -44,7 +44,7 @@ import attrs
 
 from ..cfdi.build import PLACEHOLDER_CERTIFICATE_NUMBER
 from ..errors import ValidationError
-from ..invoicing.enlace_fiscal import API, BASE_URL
+from ..invoicing.enlace_fiscal.spec import BASE_URL, SPEC
 from ..models.invoices import (
     GlobalInformation,
     Invoice,
@@ -83,9 +83,9 @@ _DEBUG_KEY = "ef-debug-apikey-0001"
 _PRODUCTION_TOKEN = "ef-prod-token-0001"
 _PRODUCTION_KEY = "ef-prod-apikey-0001"
 _AUTH_FAILED = "El usuario o contraseña no son válidos o estan vacíos"
-_DEBUG = API["mode_sandbox"]
-_PRODUCTION = API["mode_production"]
-_ACCEPTED = API["accepted"]
+_DEBUG = SPEC.fact("value.mode_sandbox").value
+_PRODUCTION = SPEC.fact("value.mode_production").value
+_ACCEPTED = SPEC.fact("value.accepted").value
 _REJECTED = "rechazado"
 _FECHA = "%Y-%m-%d %H:%M:%S"
 _GENERIC_RFCS = frozenset({"XAXX010101000", "XEXX010101000"})
@@ -187,7 +187,9 @@ def _tax(row: Mapping[str, Any], where: str) -> Tax:
     return Tax(kind, rate, tipo == "retencion", factor)
 
 
-def _invoice_of(cfdi: Mapping[str, Any], issuer: Issuer) -> Invoice:
+def _invoice_of(
+    cfdi: Mapping[str, Any], issuer: Issuer, spec: Mapping[str, Any] = SPEC
+) -> Invoice:
     """Read a ``CFDi`` body back into the invoice it describes (what the vendor would build)."""
     receptor = _node(cfdi, "Receptor", "CFDi")
     domicilio = _node(receptor, "DomicilioFiscal", "CFDi.Receptor")
@@ -229,18 +231,18 @@ def _invoice_of(cfdi: Mapping[str, Any], issuer: Issuer) -> Invoice:
         )
     pago = _node(cfdi, "DatosDePago", "CFDi")
     related = []
-    for group in cfdi.get(API["related_field"]) or []:
+    for group in cfdi.get(spec["field.related"]) or []:
         if isinstance(group, Mapping):
             related.append(
                 RelatedDocuments(_text(group.get("tipoRelacion")), group.get("UUIDs") or ())
             )
     global_info = None
-    info = cfdi.get(API["global_field"])
+    info = cfdi.get(spec["field.global_info"])
     if isinstance(info, Mapping):
         global_info = GlobalInformation(
             _text(info.get("periodicidad")), _text(info.get("meses")), int(_text(info.get("anio")) or 0)
         )
-    kind = _text(cfdi.get(API["kind_field"])) or InvoiceKind.INCOME.value
+    kind = _text(cfdi.get(spec["field.kind"])) or InvoiceKind.INCOME.value
     try:
         return Invoice(
             customer=customer,
@@ -341,21 +343,28 @@ class EnlaceFiscalEmulator(Emulator):
         "username": DEMO_ISSUER.rfc,
         "token": _DEBUG_TOKEN,
         "api_key": _DEBUG_KEY,
-        "serie": "APUNTO",
+        "series": "APUNTO",
         "environment": "sandbox",
     }
     production_credentials: ClassVar[Mapping[str, str]] = {
         "username": DEMO_ISSUER.rfc,
         "token": _PRODUCTION_TOKEN,
         "api_key": _PRODUCTION_KEY,
-        "serie": "APUNTO",
+        "series": "APUNTO",
         "environment": "production",
     }
     pdf_delay: float = 20.0
     """Seconds of sandbox time before a PDF link serves the file."""
 
-    def __init__(self, clock: SandboxClock | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        clock: SandboxClock | None = None,
+        seed: int | None = None,
+        *,
+        spec: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(clock=clock, seed=seed)
+        self.spec = SPEC.with_overrides(spec)  # the provider's spec= overrides, mirrored here
         self.rng = random.Random(seed) if seed is not None else None
         self.accounts: dict[str, _Account] = {}
         self.documents: dict[tuple[str, str, str], _Document] = {}
@@ -430,7 +439,11 @@ class EnlaceFiscalEmulator(Emulator):
         The demo account's fiscal profile goes along so the provider's pre-flight can check
         the issuer rules, as a real user would configure ``issuer=``.
         """
-        return {"sleep": self.clock.sleep, "now": self.clock.now, "issuer": DEMO_ISSUER}
+        return {
+            "sleep": self.clock.sleep,
+            "now": lambda: datetime.fromtimestamp(self.clock.now(), timezone.utc),
+            "issuer": DEMO_ISSUER,
+        }
 
     # -- protocol ---------------------------------------------------------------------------
 
@@ -567,8 +580,8 @@ class EnlaceFiscalEmulator(Emulator):
         """Validate and stamp a ``CFDi`` body; one stamp of the balance per accepted document."""
         account, mode = self._caller(request)
         cfdi = self._envelope(request)
-        if _text(cfdi.get("versionCFDi")) != API["version_cfdi"]:
-            raise _Rejected("806", f"versionCFDi debe ser {API['version_cfdi']}")
+        if _text(cfdi.get("versionCFDi")) != self.spec["value.version_cfdi"]:
+            raise _Rejected("806", f"versionCFDi debe ser {self.spec['value.version_cfdi']}")
         serie = _text(_required(cfdi, "serie", "CFDi"))
         if not account.series.get(serie, False):
             raise _Rejected(
@@ -592,7 +605,7 @@ class EnlaceFiscalEmulator(Emulator):
             raise _Rejected(
                 "805", "La fecha de emisión no está dentro de las 72 horas previas al timbrado."
             )
-        invoice = _invoice_of(cfdi, account.issuer)
+        invoice = _invoice_of(cfdi, account.issuer, self.spec)
         _check_amounts(cfdi, invoice)
         _sat_checks(invoice, account.issuer)
         if account.balance[mode] <= 0:
@@ -633,7 +646,7 @@ class EnlaceFiscalEmulator(Emulator):
         document = self._document(mode, inner)
         fields = self._ack_fields(document, self._public_base(request))
         if _text(inner.get("incluirPeticion")) == "1":
-            fields[API["request_echo"]] = {"CFDi": document.request}
+            fields[self.spec["field.request_echo"]] = {"CFDi": document.request}
         return self._accepted(**fields)
 
     @route("POST", "/listarComprobantes")
@@ -662,16 +675,16 @@ class EnlaceFiscalEmulator(Emulator):
                     "serie": document.serie,
                     "folioInterno": document.folio,
                     "folioFiscalUUID": document.issued.uuid,
-                    API["row_issued_at"]: f"{when:%Y-%m-%d %H:%M:%S}",
+                    self.spec["field.row_issued_at"]: f"{when:%Y-%m-%d %H:%M:%S}",
                     "fechaTFD": document.issued.stamped_at.strftime("%Y-%m-%dT%H:%M:%S"),
-                    API["row_total"]: f"{document.issued.total:.2f}",
-                    API["row_currency"]: document.invoice.currency,
-                    API["row_customer_rfc"]: document.invoice.customer.rfc,
+                    self.spec["field.row_total"]: f"{document.issued.total:.2f}",
+                    self.spec["field.row_currency"]: document.invoice.currency,
+                    self.spec["field.row_customer_rfc"]: document.invoice.customer.rfc,
                     "nombreReceptor": document.invoice.customer.legal_name,
                     "estadoCFDi": document.status,
                 }
             )
-        return self._accepted(**{API["list_rows"]: rows})
+        return self._accepted(**{self.spec["field.list_rows"]: rows})
 
     @route("POST", "/cancelarCfdi")
     def cancelar_cfdi(self, request: EmulatorRequest) -> EmulatorResponse:
@@ -717,8 +730,8 @@ class EnlaceFiscalEmulator(Emulator):
             folioInterno=document.folio,
             folioFiscalUUID=document.issued.uuid,
             **{
-                API["cancel_status"]: "cancelado" if consent_free else "en proceso",
-                API["cancel_receipt"]: document.cancel_receipt.decode("utf-8"),
+                self.spec["field.cancel_status"]: "cancelado" if consent_free else "en proceso",
+                self.spec["field.cancel_receipt"]: document.cancel_receipt.decode("utf-8"),
             },
         )
 
