@@ -539,14 +539,21 @@ class Transport:
             log.debug("%s %s body=%s", method, self._loggable(url), self._redact(_dump(json)))
         try:
             session = self.session
-            prepared = session.prepare_request(requests.Request(
-                method, url, params=params, json=json, data=data, files=files,
-                headers=headers, auth=self.auth,
-            ))
-            response = session.send(
-                prepared, timeout=timeout, allow_redirects=True,
-                **self._environment_settings(session, prepared.url or url),
-            )
+            if type(session).request is not requests.Session.request:
+                # A caller's session that wraps request() (instrumentation) is used as given.
+                response = session.request(
+                    method, url, params=params, json=json, data=data, files=files,
+                    headers=headers, auth=self.auth, timeout=timeout,
+                )
+            else:
+                prepared = session.prepare_request(requests.Request(
+                    method, url, params=params, json=json, data=data, files=files,
+                    headers=headers, auth=self.auth,
+                ))
+                response = session.send(
+                    prepared, timeout=timeout, allow_redirects=True,
+                    **self._environment_settings(session, prepared.url or url),
+                )
         except requests.RequestException as exc:
             sent = _request_was_sent(exc)
             error_cls = Timeout if isinstance(exc, requests.Timeout) else TransportError
