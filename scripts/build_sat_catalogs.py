@@ -1,4 +1,4 @@
-"""Regenerate the SAT catalogs shipped in ``src/apunto_connect/sat/data/catalogs/``.
+r"""Regenerate the SAT catalogs shipped in ``src/apunto_connect/sat/data/catalogs/``.
 
 Two sources are understood; the values are the SAT's public catalogs either way:
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from importlib import resources
+from importlib.abc import Traversable
 from types import MappingProxyType
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,6 +49,7 @@ __all__ = [
     "search_products",
     "state",
     "unit",
+    "unit_codes",
 ]
 
 _T = TypeVar("_T")
@@ -187,8 +189,12 @@ _LOCK = threading.Lock()
 _TABLES: dict[str, dict[str, tuple[str, ...]]] = {}
 
 
+def _data_dir() -> Traversable:
+    return resources.files("apunto_connect.sat").joinpath("data").joinpath("catalogs")
+
+
 def _read(name: str) -> list[list[str]]:
-    path = resources.files("apunto_connect.sat").joinpath("data", "catalogs", f"{name}.tsv.gz")
+    path = _data_dir().joinpath(f"{name}.tsv.gz")
     text = gzip.decompress(path.read_bytes()).decode("utf-8")
     return [line.split("\t") for line in text.splitlines()]
 
@@ -249,6 +255,11 @@ def unit(code: object) -> Unit | None:
 def postal_code(code: object) -> PostalCode | None:
     """The c_CodigoPostal entry for ``code`` (``"26015"``), or ``None`` when absent."""
     return _get("postal_codes", _text(code, "zip_code", "c_CodigoPostal"), PostalCode, _first)
+
+
+def unit_codes() -> frozenset[str]:
+    """Every c_ClaveUnidad code (loads the catalog)."""
+    return frozenset(_table("units", _first))
 
 
 def state(code: object) -> State | None:
@@ -316,7 +327,7 @@ def search_products(text: object, *, limit: int = 20) -> list[Product]:
 @lru_cache(maxsize=1)
 def catalog_version() -> CatalogVersion:
     """Which SAT catalog release (or derived file) the shipped data was built from."""
-    path = resources.files("apunto_connect.sat").joinpath("data", "catalogs", "version.json")
+    path = _data_dir().joinpath("version.json")
     meta = json.loads(path.read_text("utf-8"))
     return CatalogVersion(
         str(meta["source"]),
