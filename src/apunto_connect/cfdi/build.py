@@ -258,6 +258,12 @@ def build(
     _refuse_bad_amounts(invoice)
     try:
         root = _build_tree(invoice, emisor, stamp, issued_at, certificate_number)
+    except ArithmeticError:
+        # e.g. Cantidad 1E+999999 on a free line: the totals are 0, the value is unwritable
+        raise ValidationError(
+            "a quantity, price or rate is too large to write as a CFDI number",
+            field="items", code="APUNTO-542",
+        ) from None
     except ValueError as exc:
         # lxml refuses NUL and other control characters in attribute values
         raise ValidationError(
