@@ -7,7 +7,7 @@ from typing import Any
 
 from ..registry import Kind
 
-__all__ = ["provider_from_args"]
+__all__ = ["provider_from_args", "shared_sandbox"]
 
 # One in-process sandbox per process, so several commands in one run (and tests calling
 # main() repeatedly) share its state.
@@ -30,3 +30,13 @@ def provider_from_args(kind: Kind, args: argparse.Namespace) -> Any:
         _sandbox = Sandbox()
     builders = {"invoicing": _sandbox.invoice_provider, "tracking": _sandbox.tracking_provider}
     return builders[kind](args.provider, **options)
+
+
+def shared_sandbox() -> Any:
+    """The process's in-process sandbox (made on first use), shared by every command."""
+    global _sandbox
+    if _sandbox is None:
+        from ..sandbox import Sandbox
+
+        _sandbox = Sandbox()
+    return _sandbox
