@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 import time
@@ -217,7 +218,7 @@ def test_status_many_paces_request_starts() -> None:
     rows = client.status_many(queries, workers=4, min_interval=0.5)
     assert [row["estado"] for row in rows] == ["Vigente"] * 8
     ordered = sorted(starts)
-    gaps = [b - a for a, b in zip(ordered, ordered[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(ordered)]
     assert all(gap >= 0.5 - 1e-9 for gap in gaps)
 
 
