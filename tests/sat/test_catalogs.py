@@ -198,3 +198,20 @@ def test_the_script_reads_the_sats_workbook_layout(tmp_path: Path) -> None:
     assert counts == {"postal_codes": 2}
     with pytest.raises(SystemExit):
         list(script.rows_from_sheet([["no", "header"]], columns))
+
+
+FIXTURES = ROOT / "tests" / "cfdi" / "fixtures"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.xml")))
+def test_the_valid_fixtures_pass_catalog_membership(name: str) -> None:
+    # Real-shaped documents from the SAT's and PACs' samples: no false positives.
+    from apunto_connect.cfdi import parse
+    from apunto_connect.sat import validate_product_code, validate_unit_code
+
+    cfdi = parse((FIXTURES / name).read_bytes())
+    for concept in cfdi.concepts:
+        assert validate_product_code(concept.product_code) == []
+        assert validate_unit_code(concept.unit_code) == []
+    if cfdi.place_of_issue is not None:
+        assert catalogs.postal_code(cfdi.place_of_issue) is not None

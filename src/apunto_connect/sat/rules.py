@@ -904,17 +904,22 @@ def tax_amount_issues(invoice: Invoice, totals: InvoiceTotals) -> list[Issue]:
     return out.issues
 
 
+def _place(zip_code: object) -> catalogs.PostalCode:
+    """The c_CodigoPostal entry of ``zip_code``, else Mexico City's (01000)."""
+    found = catalogs.postal_code(zip_code) if isinstance(zip_code, str) else None
+    found = found or catalogs.postal_code("01000")
+    if found is None:  # pragma: no cover - the shipped catalog always has 01000
+        raise AssertionError("c_CodigoPostal shipped without 01000")
+    return found
+
+
 def local_now(zip_code: object) -> datetime:
     """The current local time (naive) where LugarExpedicion ``zip_code`` is.
 
     Uses the time zone c_CodigoPostal gives the postal code; Mexico City's when the code is not
     in the catalog.
     """
-    found = catalogs.postal_code(zip_code) if isinstance(zip_code, str) else None
-    if found is None:
-        found = catalogs.postal_code("01000")
-    assert found is not None  # Mexico City's first postal code is always in the catalog
-    return found.now()
+    return _place(zip_code).now()
 
 
 def _check_date(
@@ -927,11 +932,10 @@ def _check_date(
     issued = invoice.issued_at
     if issued is None or window is None:
         return  # the vendor fills in its own clock
-    zip_code = issuer.zip_code if issuer is not None else None
-    where = catalogs.postal_code(zip_code) if isinstance(zip_code, str) else None
-    zone = (where or catalogs.postal_code("01000") or _never()).tzinfo
+    place = _place(issuer.zip_code if issuer is not None else None)
+    zone = place.tzinfo
     if now is None:
-        current = local_now(zip_code)
+        current = place.now()
     elif now.tzinfo is not None:
         current = now.astimezone(zone).replace(tzinfo=None)
     else:
@@ -956,10 +960,6 @@ def _check_date(
             f"La Fecha {issued.isoformat()} tiene más de {hours} horas; el PAC la rechaza (401: "
             "fecha y hora de generación fuera de rango)",
         )
-
-
-def _never() -> catalogs.PostalCode:
-    raise AssertionError("c_CodigoPostal shipped without Mexico City")
 
 
 def _check_fix(out: _Findings, invoice: Invoice, fix: FixSource | None) -> None:
