@@ -378,12 +378,14 @@ def bench_rfc(
     }
     n = len(rfcs)
     verdicts: dict[tuple[str, str], list[bool]] = {}
+    full_mix: dict[tuple[str, str], float] = {}
     rows = []
     for mode, entries in modes.items():
         base = None
         times, results = timed_interleaved([fn for _, _, fn in entries], rfcs, repeats)
         for (lib, call, _), seconds, result in zip(entries, times, results, strict=True):
             verdicts[(mode, lib.split()[0])] = result
+            full_mix[(mode, lib.split()[0])] = seconds
             base = base or seconds
             rows.append([mode, lib, call, f"{seconds:.2f}", _rate(n, seconds),
                          f"{seconds / base:.2f}x" if lib != "apunto_connect" else "1.00x"])
@@ -399,7 +401,7 @@ def bench_rfc(
     print_table(f"RFC throughput (one thread; chunks of {CHUNK:,} timed in turn, best of {repeats} per chunk; "
                 "'vs apunto' = their time / our time, >1 = we are faster)",
                 ["mode", "library", "call", "seconds", "rate", "vs apunto"], rows)
-    format_rows = {row[1].split()[0]: float(row[3]) for row in rows if row[0] == "format"}
+    format_rows = {lib: seconds for (mode, lib), seconds in full_mix.items() if mode == "format"}
     ratio = format_rows["satcfdi"] / format_rows["apunto_connect"]
     print(f"\n  Format mode on the full mix ({n:,} distinct RFCs, "
           f"{sum(1 for c in cats if c not in ('valid_moral', 'valid_fisica')) / n:.0%} messy or invalid): "
