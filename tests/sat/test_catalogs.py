@@ -215,3 +215,17 @@ def test_the_valid_fixtures_pass_catalog_membership(name: str) -> None:
         assert validate_unit_code(concept.unit_code) == []
     if cfdi.place_of_issue is not None:
         assert catalogs.postal_code(cfdi.place_of_issue) is not None
+
+
+@pytest.mark.parametrize(
+    ("zip_code", "winter", "summer"),
+    [("01000", -6, -6), ("26015", -6, -5), ("32000", -7, -6), ("22000", -8, -7), ("77500", -5, -5),
+     ("83000", -7, -7)],
+)  # fmt: skip
+def test_utc_offsets_follow_the_border_daylight_saving(zip_code: str, winter: int, summer: int) -> None:
+    from datetime import datetime
+
+    place = catalogs.postal_code(zip_code)
+    assert place is not None
+    hours = [place.utc_offset(datetime(2025, month, 15, 12)).total_seconds() / 3600 for month in (1, 7)]
+    assert hours == [winter, summer]

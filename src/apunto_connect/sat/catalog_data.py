@@ -103,9 +103,18 @@ _ZONES: Mapping[str, tuple[str, int]] = MappingProxyType(
 )
 
 
+# Chihuahua's border strip (Ciudad Juárez, Ojinaga…) went back to Mountain time with the US
+# daylight-saving dates in November 2022; the SAT's description still says "Centro en Frontera".
+_STATE_ZONES: Mapping[tuple[str, str], tuple[str, int]] = MappingProxyType(
+    {("Tiempo del Centro en Frontera", "CHH"): ("America/Ciudad_Juarez", -7)}
+)
+
+
 @lru_cache(maxsize=16)
-def _zone(description: str) -> tzinfo:
-    name, hours = _ZONES.get(description, ("America/Mexico_City", -6))
+def _zone(description: str, state: str = "") -> tzinfo:
+    name, hours = _STATE_ZONES.get((description, state)) or _ZONES.get(
+        description, ("America/Mexico_City", -6)
+    )
     try:
         return ZoneInfo(name)
     except ZoneInfoNotFoundError:  # no tz database: the standard offset is still right today
@@ -136,7 +145,13 @@ class PostalCode:
     @property
     def tzinfo(self) -> tzinfo:
         """The time zone as a :class:`tzinfo` (IANA zone with the same rules)."""
-        return _zone(self.time_zone)
+        return _zone(self.time_zone, self.state)
+
+    def utc_offset(self, at: datetime | None = None) -> timedelta:
+        """The offset from UTC at local time ``at`` (now by default): ``-6 h`` in Mexico City."""
+        moment = at if at is not None else datetime.now(self.tzinfo).replace(tzinfo=None)
+        offset = self.tzinfo.utcoffset(moment.replace(tzinfo=None))
+        return offset if offset is not None else timedelta(0)
 
     @property
     def in_border_region(self) -> bool:
