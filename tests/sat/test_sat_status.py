@@ -281,3 +281,22 @@ def test_decimal_totals_are_written_like_a_cfdi() -> None:
     assert StatusQuery.of(UUID, "EKU9003173C9", "URE180429TM6", "0.123456").expression.count(
         "tt=0.123456"
     )
+
+
+def test_status_many_reads_its_input_lazily(sb, client) -> None:
+    consumed = 0
+
+    def documents():  # type: ignore[no-untyped-def]
+        nonlocal consumed
+        for index in range(1000):
+            consumed += 1
+            yield (str(uuidlib.UUID(int=index + 1)), "EKU9003173C9", "URE180429TM6", "1")
+
+    seen_when_first_row: list[int] = []
+    rows = client.status_many(
+        documents(), workers=2, min_interval=0,
+        on_result=lambda row: seen_when_first_row.append(consumed),
+    )  # fmt: skip
+    assert len(rows) == 1000 and consumed == 1000
+    # A short queue (4 per worker) ahead of the answers, never the whole input up front.
+    assert all(seen <= done + 2 * 4 + 2 for done, seen in enumerate(seen_when_first_row))

@@ -26,7 +26,8 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -423,10 +424,18 @@ class SatStatusClient:
                 on_result(row)
             return row
 
+        rows: list[dict[str, Any]] = []
+        pending: deque[Future[dict[str, Any]]] = deque()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sat-status") as pool:
-            # map() keeps input order; it submits everything at once, but only ``workers``
-            # requests run at a time and the pacer spaces their starts.
-            return list(pool.map(one, _documents(documents)))
+            # A short queue of submitted documents keeps the input lazy (a parse_many stream
+            # of 10,000 files is read as the answers come) and the rows in input order.
+            for document in _documents(documents):
+                pending.append(pool.submit(one, document))
+                if len(pending) >= workers * 4:
+                    rows.append(pending.popleft().result())
+            while pending:
+                rows.append(pending.popleft().result())
+        return rows
 
     def close(self) -> None:
         """Close the connections this client opened."""
