@@ -300,3 +300,19 @@ def test_status_many_reads_its_input_lazily(sb, client) -> None:
     assert len(rows) == 1000 and consumed == 1000
     # A short queue (4 per worker) ahead of the answers, never the whole input up front.
     assert all(seen <= done + 2 * 4 + 2 for done, seen in enumerate(seen_when_first_row))
+
+
+def test_cli_sat_status_against_a_service_url(sb, tmp_path: Path, capsys) -> None:
+    from apunto_connect.cli import main
+
+    server = sb.serve()
+    emulator = sb.emulator("sat_status")
+    for index in range(3):
+        xml = stamped_xml(700 + index)
+        (tmp_path / f"{index}.xml").write_bytes(xml)
+        if index:
+            emulator.register_xml(xml)
+    url = f"{server.url}/sat_status/ConsultaCFDIService.svc"
+    assert main(["sat", "status", str(tmp_path), "--base-url", url, "--interval", "0", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [row["estado"] for row in rows] == ["No Encontrado", "Vigente", "Vigente"]

@@ -37,11 +37,9 @@ def register(sub: Any) -> None:
     status.set_defaults(handler=_status)
 
 
-def _client(args: argparse.Namespace, documents: list[Any]) -> Any:
+def _sandbox_client(documents: list[Any]) -> Any:
+    """A client of the emulated SAT, told about ``documents`` first (as their PAC would)."""
     from ..sat.cfdi_status import SatStatusClient
-
-    if not args.sandbox:
-        return SatStatusClient(args.base_url) if args.base_url else SatStatusClient()
     from ._providers import shared_sandbox
 
     sandbox = shared_sandbox()
@@ -54,11 +52,16 @@ def _client(args: argparse.Namespace, documents: list[Any]) -> Any:
 
 def _status(args: argparse.Namespace) -> int:
     from ..cfdi import parse_many
-    from ..sat.cfdi_status import STATUS_COLUMNS
+    from ..sat.cfdi_status import STATUS_COLUMNS, SatStatusClient
 
     stream = parse_many(args.path, errors="collect")
-    documents = list(stream)
-    with _client(args, documents) as client:
+    documents: Any = stream  # read lazily against the real service
+    if args.sandbox:
+        documents = list(stream)
+        client = _sandbox_client(documents)
+    else:
+        client = SatStatusClient(args.base_url) if args.base_url else SatStatusClient()
+    with client:
         rows = client.status_many(documents, workers=args.workers, min_interval=args.interval)
     for failure in stream.failures:
         rows.append({**dict.fromkeys(STATUS_COLUMNS), "source": failure.source,
