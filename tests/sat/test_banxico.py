@@ -130,3 +130,19 @@ def test_preflight_warns_when_the_exchange_rate_is_far_from_the_fix(sb, rates) -
     assert "18.4150" in found[0].message
     close = invoice.with_changes(exchange_rate="18.40")
     assert sat.preflight(close, date_window=None, fix=rates.exchange_rate) == []
+
+
+def test_preflight_says_when_the_fix_cannot_be_read(sb) -> None:
+    broken = ExchangeRates("not-the-token", session=sb.session)
+    invoice = Invoice(
+        Customer("URE180429TM6", "UNIVERSIDAD ROBOTICA ESPAÑOLA", "601", "65000"),
+        [LineItem("78101802", "E48", "Flete", 1, 100, taxes=[Tax.iva()])],
+        issuer=Issuer("EKU9003173C9", "ESCUELA KEMPER URGATE", "601", "26015"),
+        currency="USD", exchange_rate="20.50", payment_form="03",
+        issued_at=datetime(2026, 11, 27, 12, 0),
+    )  # fmt: skip
+    found = sat.preflight(invoice, date_window=None, fix=broken.exchange_rate)
+    assert [(i.code, i.severity.value) for i in found] == [("APUNTO-518", "warning")]
+    assert "Token inválido" in found[0].message
+    euros = invoice.with_changes(currency="EUR")  # no FIX for euros: nothing to compare
+    assert sat.preflight(euros, date_window=None, fix=broken.exchange_rate) == []

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from ..errors import Issue, Severity, ValidationError
+from ..errors import ApuntoError, Issue, Severity, ValidationError
 from ..models.invoices import (
     CancelMotive,
     Invoice,
@@ -964,10 +964,22 @@ def _check_date(
 
 def _check_fix(out: _Findings, invoice: Invoice, fix: FixSource | None) -> None:
     rate = invoice.exchange_rate
-    if fix is None or rate is None or invoice.currency in ("MXN", "XXX") or rate <= 0:
+    # Banxico publishes a FIX for the US dollar only.
+    if fix is None or rate is None or invoice.currency != "USD" or rate <= 0:
         return
     day = invoice.issued_at.date() if invoice.issued_at is not None else date.today()
-    reference = fix(invoice.currency, day)
+    try:
+        reference = fix(invoice.currency, day)
+    except ApuntoError as exc:
+        # Pre-flight never fails because a reference service did: say so and go on.
+        out.warning(
+            "exchange_rate",
+            "APUNTO-518",
+            f"the Banxico FIX of {day.isoformat()} could not be read to compare TipoCambio: {exc}",
+            f"No se pudo leer el FIX de Banxico del {day.isoformat()} para comparar el "
+            f"TipoCambio: {exc}",
+        )
+        return
     if reference is None or reference <= 0:
         return
     gap = abs(rate - reference) / reference
