@@ -312,6 +312,8 @@ def _build_validate_rfc() -> _RfcValidator:
     generics = (GENERIC_NATIONAL_RFC, GENERIC_FOREIGN_RFC)
     repair = _repair
     values = _VALUE_BYTES
+    ascii_upper = _ASCII_UPPER
+    ascii_separators = _ASCII_SEPARATORS
 
     def validate_rfc(value: Any, strict: bool = False) -> RfcCheck:
         """Check an RFC and say what kind it is; never raises.
@@ -340,7 +342,11 @@ def _build_validate_rfc() -> _RfcValidator:
                     text = value.upper()
                     well_formed = bool(valid_rfc(text))
             else:
-                text, notes = repair(value)
+                if value.isascii() and "#" not in value and ";" not in value:
+                    # _repair's first step, inlined: upper-case and drop the separators.
+                    text = value.encode("ascii").translate(ascii_upper, ascii_separators).decode()
+                else:
+                    text, notes = repair(value)
                 well_formed = text != value and bool(valid_rfc(text))
         elif isinstance(value, str):
             text, notes = repair(str(value))
@@ -425,7 +431,9 @@ def _repair(value: str) -> tuple[str, tuple[Issue, ...]]:
     if not text.isascii():
         # A decomposed "N" + combining tilde is still an Ñ.
         text = unicodedata.normalize("NFC", text)
-    text = _SEPARATORS.sub("", text).upper()
+    if not text.isalnum():  # letters and digits only (Ñ included) have nothing to drop
+        text = _SEPARATORS.sub("", text)
+    text = text.upper()
     if "#" in text:
         text = text.replace("#", "Ñ")
         warnings.append(
