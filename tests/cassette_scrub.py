@@ -15,6 +15,7 @@ FILTER_HEADERS = [
     ("x-shipsgo-user-token", MASK),
     ("cookie", MASK),
     ("apikey", MASK),
+    ("bmx-token", MASK),  # Banxico SIE
 ]
 FILTER_QUERY = ["key", "api_key", "apikey", "access_token", "token"]
 FILTER_POST = ["client_secret", "refresh_token", "assertion", "password", "code_verifier"]

@@ -118,6 +118,9 @@ class Issue:
         message: English explanation.
         message_es: Spanish explanation (what the SAT or the vendor would say).
         severity: ``error`` blocks the operation; ``warning`` is advice.
+        aliases: codes this rule was reported under before (``APUNTO-512`` became the SAT's
+            ``CFDI40104``); kept for one release so callers matching on the old code keep
+            working (:meth:`has_code`).
     """
 
     field: str
@@ -125,6 +128,11 @@ class Issue:
     message: str
     message_es: str = ""
     severity: Severity = Severity.ERROR
+    aliases: tuple[str, ...] = ()
+
+    def has_code(self, code: str) -> bool:
+        """Whether this issue is reported under ``code`` or had it as a former code."""
+        return code == self.code or code in self.aliases
 
     def __str__(self) -> str:
         return f"{self.field}: [{self.code}] {self.message}"

@@ -92,7 +92,7 @@ def test_every_problem_of_an_invalid_invoice_is_reported_with_its_row(example, t
         assert f"invoice 1004 {where}: [{code}]" in report
 
     lines = results["1006"]["error"]  # rows 9 and 10 of the file (the header is row 1)
-    for where, code in [("row 9 quantity", "CSV-002"), ("row 9 product_code", "APUNTO-304"),
+    for where, code in [("row 9 quantity", "CSV-002"), ("row 9 product_code", "CFDI40162"),
                         ("invoice 1006 exchange_rate", "CFDI40115"),
                         ("row 10 description", "APUNTO-302"), ("row 10 unit_price", "CFDI40166")]:
         assert f"{where}: [{code}]" in lines

@@ -8,8 +8,10 @@ import hmac
 import importlib.util
 import json
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 from wsgiref.simple_server import WSGIRequestHandler, make_server
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -72,9 +74,16 @@ def post(url: str, store: str, order: dict, secret_ok: bool = True) -> requests.
     return requests.post(f"{url}/webhooks/{store}", data=body, headers={header: sig}, timeout=30)
 
 
+def paid_just_now() -> str:
+    """A payment a minute ago, in Mexico City time as the fixtures' stores send it."""
+    moment = datetime.now(ZoneInfo("America/Mexico_City")) - timedelta(minutes=1)
+    return moment.replace(tzinfo=None).isoformat(timespec="seconds")
+
+
 def test_woocommerce_order_with_fiscal_data_is_stamped_and_archived(server):
     url, _, storage = server
     order = json.loads((FIXTURES / "woo_tax_excluded_coupon_shipping.json").read_text())
+    order["date_paid"] = paid_just_now()  # a PAC refuses a Fecha more than 72 hours old
     order["meta_data"] = [{"key": "_billing_rfc", "value": "EKU9003173C9"}]
     answer = post(url, "woocommerce", order)
     assert answer.status_code == 200, answer.text
@@ -91,6 +100,7 @@ def test_woocommerce_order_with_fiscal_data_is_stamped_and_archived(server):
 def test_shopify_order_without_fiscal_data_becomes_a_factura_global(server):
     url, _, _ = server
     order = json.loads((FIXTURES / "shopify_taxes_included_discount.json").read_text())
+    order["processed_at"] = paid_just_now()
     answer = post(url, "shopify", order)
     assert answer.status_code == 200, answer.text
     assert answer.json()["factura_global"] is True

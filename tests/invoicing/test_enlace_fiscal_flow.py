@@ -341,8 +341,11 @@ def test_each_stamp_spends_one_stamp(provider, emulator):
 
 def test_issue_time_sent_in_utc_instead_of_mexico_time_is_rejected(provider, sb):
     utc_wall_time = datetime.fromtimestamp(sb.clock.now(), tz=timezone.utc).replace(tzinfo=None)
-    with pytest.raises(StampRejected, match="posterior a la hora actual del centro de México"):
+    # Six hours ahead of Mexico City: the pre-flight date window refuses it before any call
+    # (the emulator would answer "posterior a la hora actual del centro de México").
+    with pytest.raises(ValidationError) as info:
         provider.stamp(invoice(folio="1", issued_at=utc_wall_time))
+    assert [i.code for i in info.value.errors] == ["APUNTO-516"]
 
 
 def test_aware_issue_time_is_converted_to_mexico_time(provider, sb):

@@ -37,24 +37,34 @@ def test_product_codes_of_eight_digits_pass(code: str) -> None:
 
 @pytest.mark.parametrize("code", ["7810180", "781018021", "7810180A", "00000000", ""])
 def test_malformed_product_codes_fail(code: str) -> None:
-    assert [i.code for i in validate_product_code(code)] == ["APUNTO-304"]
+    assert [i.code for i in validate_product_code(code)] == ["CFDI40162"]
+
+
+@pytest.mark.parametrize("code", ["99999999", "78101899", "10000000"])
+def test_well_formed_codes_outside_the_catalog_fail(code: str) -> None:
+    (issue,) = validate_product_code(code)
+    assert issue.code == "CFDI40162" and issue.aliases == ("APUNTO-304",)
 
 
 def test_unit_codes_are_case_sensitive() -> None:
     assert validate_unit_code("H87") == []
     assert validate_unit_code("Gd") == []  # mixed-case official codes exist
     (issue,) = validate_unit_code("h87")
-    assert issue.code == "APUNTO-306" and "'H87'" in issue.message
+    assert issue.code == "CFDI40165" and "'H87' (Pieza)" in issue.message
+    assert issue.aliases == ("APUNTO-306",)
+    (mixed,) = validate_unit_code("GD")
+    assert "'Gd'" in mixed.message
 
 
-@pytest.mark.parametrize("code", ["H", "H877", "H-7", ""])
-def test_malformed_unit_codes_fail(code: str) -> None:
-    assert [i.code for i in validate_unit_code(code)] == ["APUNTO-305"]
+@pytest.mark.parametrize("code", ["H", "H877", "H-7", "", "ZZZ", "Q99"])
+def test_malformed_or_unknown_unit_codes_fail(code: str) -> None:
+    assert [i.code for i in validate_unit_code(code)] == ["CFDI40165"]
 
 
 def test_common_units_have_names() -> None:
     assert COMMON_UNITS["E48"] == "Unidad de servicio"
     assert unit_name("H87") == "Pieza" and unit_name("ZZZ") is None
+    assert unit_name("ZZ") == "Mutuamente definido"  # beyond the common ones: the catalog
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
 
+from apunto_connect import sat
 from apunto_connect.errors import Severity, ValidationError
 from apunto_connect.models import (
     Customer,
@@ -17,7 +20,21 @@ from apunto_connect.models import (
     Tax,
 )
 from apunto_connect.models.invoices import GlobalInformation, RelatedDocuments, TaxFactor, TaxKind
-from apunto_connect.sat import check, preflight, validate_cancellation
+from apunto_connect.sat import validate_cancellation
+
+# The invoices below are dated 2025-03-01 10:00; "now" is two hours later at LugarExpedicion.
+NOW = datetime(2025, 3, 1, 12, 0)
+
+
+def preflight(invoice: Any, issuer: Any = None, **options: Any) -> list[Any]:
+    options.setdefault("now", NOW)
+    return sat.preflight(invoice, issuer, **options)
+
+
+def check(invoice: Any, issuer: Any = None, **options: Any) -> None:
+    options.setdefault("now", NOW)
+    sat.check(invoice, issuer, **options)
+
 
 ISSUER = Issuer("EKU9003173C9", "ESCUELA KEMPER URGATE", "601", "26015")
 CUSTOMER = Customer("URE180429TM6", "UNIVERSIDAD ROBOTICA ESPAÑOLA", "601", "65000", cfdi_use="G03")
@@ -26,7 +43,7 @@ FREIGHT = LineItem(
     taxes=(Tax.iva(), Tax.iva_withholding("0.04")),
 )  # fmt: skip
 BASE = Invoice(
-    CUSTOMER, (FREIGHT,), issuer=ISSUER, payment_form="03", issued_at=datetime(2025, 3, 1)
+    CUSTOMER, (FREIGHT,), issuer=ISSUER, payment_form="03", issued_at=datetime(2025, 3, 1, 10, 0)
 )
 PUBLIC = Customer("XAXX010101000", "PUBLICO EN GENERAL", "616", "26015", cfdi_use="S01")
 PAYMENT_ITEM = LineItem("84111506", "ACT", "Pago", 1, 0)
@@ -80,6 +97,9 @@ CASES: list[tuple[str, Callable[[], Invoice], str, str]] = [
     ("issuer_name_regime", lambda: issuer(legal_name="ESCUELA KEMPER URGATE SA DE CV"), "CFDI40139", "issuer.legal_name"),
     ("issuer_name_empty", lambda: issuer(legal_name=" "), "APUNTO-503", "issuer.legal_name"),
     ("issuer_zip", lambda: issuer(zip_code="2601"), "CFDI40126", "issuer.zip_code"),
+    ("issuer_zip_catalog", lambda: issuer(zip_code="00001"), "CFDI40126", "issuer.zip_code"),
+    ("customer_zip_catalog", lambda: customer(zip_code="00001"), "CFDI40147", "customer.zip_code"),
+    ("foreign_tax_id_needs_residence", lambda: public(rfc="XEXX010101000", foreign_tax_id="123456789"), "CFDI40153", "customer.tax_residence"),
     ("customer_rfc_format", lambda: customer(rfc="URE180229TM6"), "APUNTO-106", "customer.rfc"),
     ("customer_name_regime", lambda: customer(legal_name="UNIVERSIDAD ROBOTICA ESPAÑOLA, S.A. DE C.V."), "CFDI40145", "customer.legal_name"),
     ("customer_zip", lambda: customer(zip_code="ABCDE"), "APUNTO-504", "customer.zip_code"),
@@ -103,10 +123,10 @@ CASES: list[tuple[str, Callable[[], Invoice], str, str]] = [
     ("mxn_rate_one", lambda: BASE.with_changes(exchange_rate="17.5"), "CFDI40114", "exchange_rate"),
     ("foreign_currency_needs_rate", lambda: BASE.with_changes(currency="USD"), "CFDI40115", "exchange_rate"),
     ("xxx_no_rate", lambda: transfer(exchange_rate="1"), "CFDI40116", "exchange_rate"),
-    ("rate_positive_6_decimals", lambda: BASE.with_changes(currency="USD", exchange_rate="17.1234567"), "APUNTO-510", "exchange_rate"),
+    ("rate_positive_6_decimals", lambda: BASE.with_changes(currency="USD", exchange_rate="17.1234567"), "CFDI40117", "exchange_rate"),
     ("income_no_xxx", lambda: BASE.with_changes(currency="XXX"), "APUNTO-511", "currency"),
     ("payment_method_catalog", lambda: customer(payment_method="PPX"), "CFDI40124", "payment_method"),
-    ("payment_form_catalog", lambda: BASE.with_changes(payment_form="07"), "APUNTO-512", "payment_form"),
+    ("payment_form_catalog", lambda: BASE.with_changes(payment_form="07"), "CFDI40104", "payment_form"),
     ("ppd_needs_99", lambda: BASE.with_changes(payment_method=PaymentMethod.PPD), "CFDI40105", "payment_form"),
     ("tpn_no_payment_form", lambda: transfer(payment_form="03"), "CFDI40103", "payment_form"),
     ("tp_no_payment_method", lambda: payment(payment_method=PaymentMethod.PUE), "CFDI40125", "payment_method"),
@@ -121,14 +141,17 @@ CASES: list[tuple[str, Callable[[], Invoice], str, str]] = [
     ("relation_needs_uuid", lambda: BASE.with_changes(related=(RelatedDocuments("04", ()),)), "APUNTO-520", "related[0].uuids"),
     ("relation_uuid_format", lambda: BASE.with_changes(related=(RelatedDocuments("04", ("not-a-uuid",)),)), "APUNTO-521", "related[0].uuids[0]"),
     ("global_only_xaxx", lambda: BASE.with_changes(global_info=GlobalInformation("01", "03", 2025)), "APUNTO-522", "global_info"),
-    ("global_periodicity", lambda: public().with_changes(global_info=GlobalInformation("06", "03", 2025)), "APUNTO-523", "global_info.periodicity"),
-    ("global_months", lambda: public().with_changes(global_info=GlobalInformation("01", "19", 2025)), "APUNTO-524", "global_info.months"),
-    ("global_bimonthly_months", lambda: public().with_changes(global_info=GlobalInformation("05", "03", 2025)), "APUNTO-525", "global_info.months"),
-    ("global_bimonthly_621", lambda: public().with_changes(global_info=GlobalInformation("05", "13", 2025)), "APUNTO-526", "global_info.periodicity"),
+    ("global_periodicity", lambda: public().with_changes(global_info=GlobalInformation("06", "03", 2025)), "CFDI40131", "global_info.periodicity"),
+    ("global_months", lambda: public().with_changes(global_info=GlobalInformation("01", "19", 2025)), "CFDI40133", "global_info.months"),
+    ("global_bimonthly_months", lambda: public().with_changes(global_info=GlobalInformation("05", "03", 2025)), "CFDI40134", "global_info.months"),
+    ("global_monthly_months", lambda: public().with_changes(global_info=GlobalInformation("04", "13", 2025)), "CFDI40135", "global_info.months"),
+    ("global_bimonthly_621", lambda: public().with_changes(global_info=GlobalInformation("05", "13", 2025)), "CFDI40132", "global_info.periodicity"),
     ("global_year", lambda: public().with_changes(global_info=GlobalInformation("01", "03", 2018)), "CFDI40136", "global_info.year"),
     ("needs_items", lambda: BASE.with_changes(items=()), "APUNTO-543", "items"),
-    ("product_code", lambda: item(product_code="7810180"), "APUNTO-304", "items[0].product_code"),
-    ("unit_code_case", lambda: item(unit_code="e48"), "APUNTO-306", "items[0].unit_code"),
+    ("product_code", lambda: item(product_code="7810180"), "CFDI40162", "items[0].product_code"),
+    ("product_code_catalog", lambda: item(product_code="99999999"), "CFDI40162", "items[0].product_code"),
+    ("unit_code_case", lambda: item(unit_code="e48"), "CFDI40165", "items[0].unit_code"),
+    ("unit_code_catalog", lambda: item(unit_code="ZZZ"), "CFDI40165", "items[0].unit_code"),
     ("description_length", lambda: item(description="x" * 1001), "APUNTO-302", "items[0].description"),
     ("description_pipe", lambda: item(description="a|b"), "APUNTO-303", "items[0].description"),
     ("product_name_2_50", lambda: item(name="X"), "APUNTO-301", "items[0].name"),
@@ -139,7 +162,7 @@ CASES: list[tuple[str, Callable[[], Invoice], str, str]] = [
     ("unit_price_zero_for_p", lambda: payment(items=(attrs.evolve(PAYMENT_ITEM, unit_price=1),)), "APUNTO-534", "items[0].unit_price"),
     ("unit_price_6_decimals", lambda: item(unit_price="10.1234567"), "APUNTO-535", "items[0].unit_price"),
     ("discount_negative", lambda: item(discount=-1), "APUNTO-533", "items[0].discount"),
-    ("discount_decimals", lambda: item(discount="1.005"), "CFDI40112", "items[0].discount"),
+    ("discount_decimals", lambda: item(discount="1.005"), "CFDI40168", "items[0].discount"),
     ("discount_le_amount", lambda: item(discount=1001), "CFDI40169", "items[0].discount"),
     ("tax_base_positive", lambda: item(discount=1000), "CFDI40174", "items[0].taxes"),
     ("withholding_base_positive", lambda: taxed(Tax.iva_withholding("0.04"), discount=1000), "CFDI40181", "items[0].taxes"),
@@ -160,8 +183,12 @@ CASES: list[tuple[str, Callable[[], Invoice], str, str]] = [
     ("ieps_quota_range", lambda: taxed(Tax.ieps("80", factor=TaxFactor.QUOTA)), "CFDI40179", "items[0].taxes[0].rate"),
     ("iva_no_quota", lambda: taxed(Tax(TaxKind.IVA, "1", factor=TaxFactor.QUOTA)), "CFDI40179", "items[0].taxes[0].factor"),
     ("rate_6_decimals", lambda: taxed(Tax.iva_withholding("0.1066667")), "CFDI40185", "items[0].taxes[0].rate"),
-    ("duplicate_transfer", lambda: taxed(Tax.iva(), Tax.iva()), "CFDI40208", "items[0].taxes[1]"),
-    ("duplicate_withholding", lambda: taxed(Tax.iva(), Tax.iva_withholding("0.04"), Tax.iva_withholding("0.04")), "CFDI40218", "items[0].taxes[2]"),
+    ("duplicate_transfer", lambda: taxed(Tax.iva(), Tax.iva()), "CFDI40218", "items[0].taxes[1]"),
+    ("duplicate_withholding", lambda: taxed(Tax.iva(), Tax.iva_withholding("0.04"), Tax.iva_withholding("0.04")), "CFDI40208", "items[0].taxes[2]"),
+    ("fixed_transfer_outside_tolerance", lambda: taxed(Tax.iva(amount=Decimal("160.02")), Tax.iva_withholding("0.04")), "CFDI40180", "items[0].taxes[0].amount"),
+    ("fixed_withholding_outside_tolerance", lambda: taxed(Tax.iva(), Tax(TaxKind.IVA, "0.04", withholding=True, amount=Decimal("39.98"))), "CFDI40186", "items[0].taxes[1].amount"),
+    ("date_older_than_72_hours", lambda: BASE.with_changes(issued_at=NOW - timedelta(hours=72, minutes=1)), "APUNTO-516", "issued_at"),
+    ("date_in_the_future", lambda: BASE.with_changes(issued_at=NOW + timedelta(minutes=1)), "APUNTO-516", "issued_at"),
     ("total_not_negative", lambda: taxed(Tax.isr_withholding("0.35"), Tax.iva_withholding("0.16"), Tax(TaxKind.IEPS, "0.53", withholding=True)), "APUNTO-541", "items"),
     ("amounts_computable", lambda: item(quantity="1e30", unit_price="1e30"), "APUNTO-542", "items"),
 ]  # fmt: skip
@@ -281,3 +308,65 @@ def test_a_negative_price_is_reported_once_not_as_discount_or_total_noise() -> N
                       payment_form="03")
     codes = [issue.code for issue in preflight(invoice)]
     assert codes == ["CFDI40166"]
+
+
+# -- codes that changed: the former code stays in Issue.aliases for one release ----------------
+@pytest.mark.parametrize(
+    ("make", "code", "former"),
+    [
+        (lambda: BASE.with_changes(payment_form="07"), "CFDI40104", "APUNTO-512"),
+        (lambda: BASE.with_changes(currency="USD", exchange_rate="17.1234567"), "CFDI40117", "APUNTO-510"),
+        (lambda: item(product_code="7810180"), "CFDI40162", "APUNTO-304"),
+        (lambda: item(unit_code="e48"), "CFDI40165", "APUNTO-306"),
+        (lambda: public().with_changes(global_info=GlobalInformation("06", "03", 2025)), "CFDI40131", "APUNTO-523"),
+        (lambda: item(discount="1.005"), "CFDI40168", "CFDI40112"),
+    ],
+)  # fmt: skip
+def test_renamed_rules_keep_their_former_code_as_an_alias(
+    make: Callable[[], Invoice], code: str, former: str
+) -> None:
+    issue = next(i for i in preflight(make()) if i.code == code)
+    assert former in issue.aliases and issue.has_code(former) and issue.has_code(code)
+
+
+def test_catalog_messages_name_the_unit_description() -> None:
+    issue = next(i for i in preflight(item(unit_code="h87")) if i.code == "CFDI40165")
+    assert "'H87' (Pieza)" in issue.message
+
+
+def test_the_date_window_uses_the_time_zone_of_the_expedition_postal_code() -> None:
+    # 13:00 UTC is 07:00 in Mexico City (UTC-6) and 06:00 in Tijuana (UTC-8, no DST in March 1).
+    now = datetime(2025, 3, 1, 13, 0, tzinfo=timezone.utc)
+    at_630 = BASE.with_changes(issued_at=datetime(2025, 3, 1, 6, 30))
+    assert ("APUNTO-516", "issued_at") not in codes_with(at_630, now=now)  # CDMX-like 26015
+    tijuana = at_630.with_changes(issuer=attrs.evolve(ISSUER, zip_code="22000"))
+    assert ("APUNTO-516", "issued_at") in codes_with(tijuana, now=now)  # 06:30 is future there
+
+
+def test_the_date_window_is_configurable_and_can_be_turned_off() -> None:
+    old = BASE.with_changes(issued_at=NOW - timedelta(hours=100))
+    assert ("APUNTO-516", "issued_at") in codes_with(old)
+    assert ("APUNTO-516", "issued_at") not in codes_with(old, date_window=timedelta(hours=120))
+    assert ("APUNTO-516", "issued_at") not in codes_with(old, date_window=None)
+
+
+def test_a_fixed_amount_inside_the_tolerance_is_clean() -> None:
+    # base 1000.00 at 16 %: the SAT accepts 159.99-160.01
+    for amount in ("159.99", "160.00", "160.01"):
+        assert preflight(taxed(Tax.iva(amount=Decimal(amount)), Tax.iva_withholding("0.04"))) == []
+
+
+def test_the_fix_warning_compares_the_exchange_rate_with_banxico() -> None:
+    usd = BASE.with_changes(currency="USD", exchange_rate="19.90")
+
+    def fix(currency: str, day: object) -> Decimal:
+        return Decimal("17.50")
+
+    found = {(i.code, i.field, i.severity) for i in preflight(usd, fix=fix)}
+    assert ("APUNTO-517", "exchange_rate", Severity.WARNING) in found
+    assert not any(i.code == "APUNTO-517" for i in preflight(usd.with_changes(exchange_rate="17.60"), fix=fix))
+    assert not any(i.code == "APUNTO-517" for i in preflight(usd))  # no source, no warning
+
+
+def codes_with(invoice: Invoice, **options: Any) -> set[tuple[str, str]]:
+    return {(issue.code, issue.field) for issue in preflight(invoice, **options)}

@@ -245,12 +245,19 @@ def build(
         ``UNSIGNED-NOT-FISCALLY-VALID/`` and a comment says so.
 
     Raises:
-        ValidationError: no issuer, no lines, or text that XML cannot carry (control
-            characters).
+        ValidationError: not an invoice, no issuer, no lines, amounts too large to compute, a
+            fixed ``Tax.amount`` outside the SAT's tolerance (CFDI40180 / CFDI40186: the
+            document would carry an Importe every PAC refuses), or text that XML cannot carry
+            (control characters).
     """
     from .documents import host_and_complements
 
     invoice, complements = host_and_complements(invoice)
+    if not isinstance(invoice, Invoice):
+        raise ValidationError(
+            f"expected an Invoice, got {type(invoice).__name__}",
+            field="invoice", code="APUNTO-500",
+        )
     emisor = invoice.issuer or issuer
     if emisor is None:
         raise ValidationError(
@@ -261,8 +268,15 @@ def build(
         raise ValidationError(
             "a CFDI needs at least one line", field="items", code="APUNTO-CFDI-021"
         )
+    _refuse_bad_amounts(invoice)
     try:
         root = _build_tree(invoice, emisor, stamp, issued_at, certificate_number, complements)
+    except ArithmeticError:
+        # e.g. Cantidad 1E+999999 on a free line: the totals are 0, the value is unwritable
+        raise ValidationError(
+            "a quantity, price or rate is too large to write as a CFDI number",
+            field="items", code="APUNTO-542",
+        ) from None
     except ValueError as exc:
         # lxml refuses NUL and other control characters in attribute values
         raise ValidationError(
@@ -271,6 +285,21 @@ def build(
     # The declaration is written by hand to get the double quotes every PAC uses.
     body = etree.tostring(root, xml_declaration=False, encoding="UTF-8", pretty_print=pretty)
     return _DECLARATION + body
+
+
+def _refuse_bad_amounts(invoice: Invoice) -> None:
+    """Amounts that cannot be computed or that the SAT refuses are not written at all."""
+    from ..sat.rules import tax_amount_issues
+
+    try:
+        totals = invoice.totals
+    except (ArithmeticError, ValueError):
+        raise ValidationError(
+            "the amounts are too large to compute", field="items", code="APUNTO-542"
+        ) from None
+    issues = tax_amount_issues(invoice, totals)
+    if issues:
+        raise ValidationError(issues)
 
 
 def _build_tree(

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 from urllib.parse import quote
 
 from ..errors import ValidationError
@@ -60,6 +60,13 @@ def verification_url(
     Raises:
         ValidationError: a field is missing (e.g. the document is not stamped or not sealed).
     """
+    from .models import Cfdi as _Cfdi
+
+    if cfdi is not None and not isinstance(cast(object, cfdi), _Cfdi):
+        raise ValidationError(
+            f"expected a parsed Cfdi, got {type(cfdi).__name__}", field="cfdi",
+            code="APUNTO-CFDI-031",
+        )
     if cfdi is not None:
         uuid = uuid or (cfdi.stamp.uuid if cfdi.stamp else None)
         issuer_rfc = issuer_rfc or cfdi.issuer.rfc
@@ -81,6 +88,13 @@ def verification_url(
             field=missing[0],
             code="APUNTO-CFDI-030",
         )
+    for name, value in (("uuid", uuid), ("issuer_rfc", issuer_rfc),
+                        ("receiver_rfc", receiver_rfc), ("seal", seal)):  # fmt: skip
+        if not isinstance(value, str):
+            raise ValidationError(
+                f"{name} must be text, got {type(value).__name__}", field=name,
+                code="APUNTO-CFDI-031",
+            )
     assert uuid and issuer_rfc and receiver_rfc and seal and total is not None  # narrowed above
     params = (
         ("id", uuid.strip()),

@@ -39,6 +39,7 @@ from . import (
     invoice_cmd,
     rfc_cmd,
     sandbox_cmd,
+    sat_cmd,
     storage_cmd,
     track_cmd,
     webhooks_cmd,
@@ -63,6 +64,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
 _COMMAND_MODULES = (
     demo_cmd,
     rfc_cmd,
+    sat_cmd,
     invoice_cmd,
     track_cmd,
     storage_cmd,

@@ -15,6 +15,7 @@ __all__ = [
     "provider_from_args",
     "sandbox_for",
     "save_sandbox_state",
+    "shared_sandbox",
 ]
 
 # One in-process sandbox per process, so several commands in one run (and tests calling
@@ -90,3 +91,13 @@ def provider_from_args(kind: Kind, args: argparse.Namespace) -> Any:
     sandbox = sandbox_for(args)
     builders = {"invoicing": sandbox.invoice_provider, "tracking": sandbox.tracking_provider}
     return builders[kind](args.provider, **options)
+
+
+def shared_sandbox() -> Any:
+    """The process's in-process sandbox (made on first use), shared by every command."""
+    global _sandbox
+    if _sandbox is None:
+        from ..sandbox import Sandbox
+
+        _sandbox = Sandbox()
+    return _sandbox

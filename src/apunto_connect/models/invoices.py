@@ -384,7 +384,22 @@ class Invoice:
 
     @property
     def totals(self) -> InvoiceTotals:
-        """Line and document totals, computed fresh (the model is immutable)."""
+        """Line and document totals, computed fresh (the model is immutable).
+
+        Raises:
+            ValidationError: amounts too large (or too finely divided) for Decimal arithmetic,
+                such as ``1E+999999`` (code ``APUNTO-542``).
+        """
+        try:
+            return self._compute_totals()
+        except ArithmeticError:
+            from ..errors import ValidationError
+
+            raise ValidationError(
+                "the amounts are too large to compute", field="items", code="APUNTO-542"
+            ) from None
+
+    def _compute_totals(self) -> InvoiceTotals:
         lines = tuple(_compute_line(item, self.currency) for item in self.items)
         transferred = _group(lines, False, self.currency)
         withheld = _group(lines, True, self.currency)

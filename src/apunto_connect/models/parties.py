@@ -11,16 +11,53 @@ from ._checks import typed_fields
 __all__ = ["Customer", "Issuer", "PartnerType"]
 
 
-def _upper_stripped(value: str) -> str:
-    return " ".join(value.split()).upper()
+def _text(value: object, field: str) -> str:
+    """``value`` itself when it is text; a typed error naming the field otherwise."""
+    if isinstance(value, str):
+        return value
+    from ..errors import ValidationError
+
+    raise ValidationError(
+        f"{field} must be text, got {type(value).__name__}", field=field, code="APUNTO-003"
+    )
 
 
-def _stripped(value: str) -> str:
-    return value.strip()
+# One converter per field so a wrong type names the field it came in (``Customer(None, ...)``
+# says ``rfc``); the ``str`` annotations keep the constructors' types for mypy.
+def _rfc(value: str) -> str:
+    return " ".join(_text(value, "rfc").split()).upper()
 
 
-def _optional_stripped(value: str | None) -> str | None:
-    return value.strip() or None if value is not None else None
+def _legal_name(value: str) -> str:
+    return " ".join(_text(value, "legal_name").split()).upper()
+
+
+def _tax_regime(value: str) -> str:
+    return _text(value, "tax_regime").strip()
+
+
+def _zip_code(value: str) -> str:
+    return _text(value, "zip_code").strip()
+
+
+def _cfdi_use(value: str) -> str:
+    return _text(value, "cfdi_use").strip()
+
+
+def _optional(value: str | None, field: str) -> str | None:
+    return None if value is None else _text(value, field).strip() or None
+
+
+def _email(value: str | None) -> str | None:
+    return _optional(value, "email")
+
+
+def _payment_form(value: str | None) -> str | None:
+    return _optional(value, "payment_form")
+
+
+def _payment_method(value: str | None) -> str | None:
+    return _optional(value, "payment_method")
 
 
 class PartnerType(str, enum.Enum):
@@ -42,10 +79,10 @@ class Issuer:
         zip_code: postal code of the place of issue (LugarExpedicion).
     """
 
-    rfc: str = attrs.field(converter=_upper_stripped)
-    legal_name: str = attrs.field(converter=_upper_stripped)
-    tax_regime: str = attrs.field(converter=_stripped)
-    zip_code: str = attrs.field(converter=_stripped)
+    rfc: str = attrs.field(converter=_rfc)
+    legal_name: str = attrs.field(converter=_legal_name)
+    tax_regime: str = attrs.field(converter=_tax_regime)
+    zip_code: str = attrs.field(converter=_zip_code)
 
 
 @attrs.frozen(slots=True, field_transformer=typed_fields)
@@ -67,14 +104,14 @@ class Customer:
         foreign_tax_id: NumRegIdTrib for foreign receivers.
     """
 
-    rfc: str = attrs.field(converter=_upper_stripped)
-    legal_name: str = attrs.field(converter=_upper_stripped)
-    tax_regime: str = attrs.field(converter=_stripped)
-    zip_code: str = attrs.field(converter=_stripped)
-    cfdi_use: str = attrs.field(default="G03", converter=_stripped)
-    email: str | None = attrs.field(default=None, converter=_optional_stripped)
-    payment_form: str | None = attrs.field(default=None, converter=_optional_stripped)
-    payment_method: str | None = attrs.field(default=None, converter=_optional_stripped)
+    rfc: str = attrs.field(converter=_rfc)
+    legal_name: str = attrs.field(converter=_legal_name)
+    tax_regime: str = attrs.field(converter=_tax_regime)
+    zip_code: str = attrs.field(converter=_zip_code)
+    cfdi_use: str = attrs.field(default="G03", converter=_cfdi_use)
+    email: str | None = attrs.field(default=None, converter=_email)
+    payment_form: str | None = attrs.field(default=None, converter=_payment_form)
+    payment_method: str | None = attrs.field(default=None, converter=_payment_method)
     credit_days: int = 0
     partner_type: PartnerType = attrs.field(default=PartnerType.CUSTOMER, converter=PartnerType)
     tax_residence: str | None = None

@@ -64,6 +64,8 @@ EMULATORS: dict[str, str] = {
     "google_drive": "apunto_connect.sandbox.google_drive:GoogleDriveEmulator",
     "controlt": "apunto_connect.sandbox.controlt:ControlTEmulator",
     "shipsgo": "apunto_connect.sandbox.shipsgo:ShipsGoEmulator",
+    "sat_status": "apunto_connect.sandbox.sat_status:SatStatusEmulator",
+    "banxico": "apunto_connect.sandbox.banxico:BanxicoEmulator",
 }
 
 

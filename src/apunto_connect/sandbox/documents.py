@@ -177,11 +177,14 @@ def issue_document(
         rng: a seeded random source for reproducible UUIDs (a fresh random UUID otherwise).
 
     Raises:
-        ValidationError: the invoice cannot be written as XML (see
+        ValidationError: a code outside the SAT's catalogs (ClaveProdServ, ClaveUnidad,
+            LugarExpedicion), or the invoice cannot be written as XML (see
             :func:`apunto_connect.cfdi.build`).
     """
     from ..cfdi import Stamp, build, parse
+    from .sat_rules import refuse_catalog_misses
 
+    refuse_catalog_misses(invoice, issuer)  # what every PAC refuses, in each vendor's shape
     stamped_at = mexico_local(clock.now())
     folio_fiscal = _new_uuid(rng)
     stamp = Stamp(

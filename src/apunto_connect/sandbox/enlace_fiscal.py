@@ -323,7 +323,7 @@ def _sat_checks(invoice: Invoice, issuer: Issuer) -> None:
         raise _Rejected("805", f"CFDI40145 - {SAT_NAME_MISMATCH}")
     if known is not None and known.zip_code not in (None, customer.zip_code):
         raise _Rejected("805", f"CFDI40147 - {SAT_ZIP_MISMATCH}")
-    for issue in preflight(invoice, issuer=issuer):
+    for issue in preflight(invoice, issuer=issuer, date_window=None):  # own clock rule above
         if issue.severity.value == "error":
             raise _Rejected("805", f"{issue.code} - {issue.message_es or issue.message}")
 

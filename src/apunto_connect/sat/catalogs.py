@@ -8,8 +8,10 @@ Only the codes valid for CFDI 4.0 are listed. The SAT's XSD catalog is shared wi
 so it still accepts codes that CFDI 4.0 rejects (UsoCFDI ``P01``, régimen ``609``, TipoRelacion
 ``08``): those are deliberately absent.
 
-Not shipped (too large; validate the format only): c_ClaveProdServ (~52,700 codes),
-c_ClaveUnidad (~2,400), c_CodigoPostal (~96,000).
+The large catalogs (c_ClaveProdServ, c_ClaveUnidad, c_CodigoPostal, c_Colonia and the Carta
+Porte c_Estado, c_Municipio, c_Localidad) are compressed package data read on first use; their
+look-ups (:func:`product`, :func:`unit`, :func:`postal_code`, :func:`search_products`…) are
+re-exported here from :mod:`apunto_connect.sat.catalog_data`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,25 @@ from typing import Any
 import attrs
 
 from ..models.invoices import CancelMotive, InvoiceKind, PaymentMethod, TaxFactor, TaxKind
+from .catalog_data import (
+    CatalogVersion,
+    Colonia,
+    Locality,
+    Municipality,
+    PostalCode,
+    Product,
+    State,
+    Unit,
+    catalog_version,
+    colonias,
+    locality,
+    municipality,
+    postal_code,
+    product,
+    search_products,
+    state,
+    unit,
+)
 
 __all__ = [
     "CANCEL_MOTIVES",
@@ -43,25 +64,42 @@ __all__ = [
     "TAX_OBJECTS",
     "TAX_REGIMES",
     "CancelMotive",
+    "CatalogVersion",
     "CfdiUse",
+    "Colonia",
     "Currency",
     "ExportCode",
     "InvoiceKind",
+    "Locality",
     "Month",
+    "Municipality",
     "PaymentMethod",
     "Periodicity",
+    "PostalCode",
+    "Product",
     "RateRule",
     "RelationType",
+    "State",
     "TaxFactor",
     "TaxKind",
     "TaxObject",
     "TaxRegime",
+    "Unit",
+    "catalog_version",
+    "colonias",
     "countries",
     "currencies",
     "currency_decimals",
     "is_country",
     "is_currency",
+    "locality",
+    "municipality",
+    "postal_code",
+    "product",
     "rate_rule",
+    "search_products",
+    "state",
+    "unit",
 ]
 
 

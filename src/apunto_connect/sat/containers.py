@@ -20,7 +20,7 @@ import string
 
 import attrs
 
-from ..errors import Issue, Severity
+from ..errors import Issue, Severity, ValidationError
 
 __all__ = ["ContainerCheck", "container_check_digit", "validate_container_number"]
 
@@ -72,18 +72,23 @@ class ContainerCheck:
         return self.valid
 
 
-def container_check_digit(first_ten: str) -> str:
+def container_check_digit(first_ten: object) -> str:
     """The ISO 6346 check digit for an owner code + category + serial (10 characters).
 
     Raises:
-        ValueError: when the input is not 10 characters of A–Z/0–9.
+        ValidationError: (a ``ValueError``) when the input is not 10 characters of A–Z/0–9.
     """
-    if len(first_ten) != 10:
-        raise ValueError(f"expected 10 characters, got {len(first_ten)}")
+    if not isinstance(first_ten, str) or len(first_ten) != 10:
+        got = f"{len(first_ten)} characters" if isinstance(first_ten, str) else type(first_ten).__name__
+        raise ValidationError(
+            f"expected 10 characters, got {got}", field=FIELD, code="APUNTO-402"
+        )
     try:
         total = sum(_VALUES[char] << position for position, char in enumerate(first_ten))
     except KeyError as exc:
-        raise ValueError(f"character {exc.args[0]!r} is not allowed") from None
+        raise ValidationError(
+            f"character {exc.args[0]!r} is not allowed", field=FIELD, code="APUNTO-402"
+        ) from None
     return str(total % 11 % 10)
 
 

@@ -2,10 +2,10 @@
 
 * Product *names* of 2–50 characters are a rule of the invoicing vendors' product catalogs
   (their help pages say so), not of the SAT; the SAT's own limit is on Descripcion (1–1000).
-* ClaveProdServ is checked for its format only (8 digits): the SAT catalog has about 52,700
-  codes and is not shipped with the SDK.
-* ClaveUnidad is checked for its format (2–3 characters, case-sensitive); the most used units
-  are in :data:`COMMON_UNITS` (the full catalog has about 2,400 codes and is not shipped).
+* ClaveProdServ must be in the SAT's c_ClaveProdServ (CFDI40162) and ClaveUnidad in
+  c_ClaveUnidad, case-sensitive (CFDI40165); both catalogs ship with the SDK
+  (:mod:`apunto_connect.sat.catalog_data`) and load on the first check. The most used units are
+  in :data:`COMMON_UNITS`.
 
 Every function returns a list of :class:`~apunto_connect.errors.Issue` (empty when fine) and
 never raises.
@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from types import MappingProxyType
 
 from ..errors import Issue, Severity
+from . import catalog_data
 
 __all__ = [
     "COMMON_UNITS",
@@ -25,6 +27,7 @@ __all__ = [
     "PAYMENT_PRODUCT_CODE",
     "PRODUCT_NAME_MAX",
     "PRODUCT_NAME_MIN",
+    "product_description",
     "unit_name",
     "validate_description",
     "validate_product_code",
@@ -76,8 +79,10 @@ _PRODUCT_CODE = re.compile(r"[0-9]{8}")
 _UNIT_CODE = re.compile(r"[A-Za-z0-9]{2,3}")
 
 
-def _error(field: str, code: str, message: str, message_es: str) -> Issue:
-    return Issue(field, code, message, message_es, Severity.ERROR)
+def _error(
+    field: str, code: str, message: str, message_es: str, aliases: tuple[str, ...] = ()
+) -> Issue:
+    return Issue(field, code, message, message_es, Severity.ERROR, aliases)
 
 
 def _not_text(field: str, value: object) -> list[Issue]:
@@ -142,56 +147,84 @@ def validate_description(text: object, *, field: str = "description") -> list[Is
 
 
 def validate_product_code(code: object, *, field: str = "product_code") -> list[Issue]:
-    """Check the format of a ClaveProdServ (8 digits).
+    """Check that a ClaveProdServ is in the SAT's c_ClaveProdServ (CFDI40162).
 
-    Whether the code exists in the SAT catalog is not checked: the catalog (about 52,700 codes)
-    is not shipped with the SDK. ``01010101`` ("No existe en el catálogo") is a valid code.
+    ``01010101`` ("No existe en el catálogo") is itself a catalog code and passes. The issue
+    keeps the former code ``APUNTO-304`` in ``aliases`` for one release.
     """
     if not isinstance(code, str):
         return _not_text(field, code)
-    if _PRODUCT_CODE.fullmatch(code) and code != "00000000":
+    if _PRODUCT_CODE.fullmatch(code) and catalog_data.product(code) is not None:
         return []
     return [
         _error(
             field,
-            "APUNTO-304",
-            f"ClaveProdServ must be 8 digits from the SAT catalog, got {code!r}",
-            f"La ClaveProdServ debe ser de 8 dígitos del catálogo del SAT, se recibió {code!r}",
+            "CFDI40162",
+            f"ClaveProdServ {code!r} is not in the SAT catalog c_ClaveProdServ",
+            f"El campo ClaveProdServ ({code!r}) no contiene un valor del catálogo "
+            "c_ClaveProdServ",
+            ("APUNTO-304",),
         )
     ]
 
 
-def validate_unit_code(code: object, *, field: str = "unit_code") -> list[Issue]:
-    """Check the format of a ClaveUnidad: 2–3 letters or digits, case-sensitive.
+@lru_cache(maxsize=1)
+def _units_by_upper() -> Mapping[str, str]:
+    """Catalog spelling of each unit by its upper-case form, for the "wrong case" hint."""
+    table: dict[str, str] = {}
+    for candidate in (*COMMON_UNITS, *sorted(catalog_data.unit_codes())):
+        table.setdefault(candidate.upper(), candidate)
+    return MappingProxyType(table)
 
-    A code that only differs in case from a common unit (``h87``) is an error that names the
-    right spelling; other well-formed codes pass because the full catalog is not shipped.
+
+def validate_unit_code(code: object, *, field: str = "unit_code") -> list[Issue]:
+    """Check that a ClaveUnidad is in the SAT's c_ClaveUnidad, case-sensitive (CFDI40165).
+
+    A code that only differs in case from a catalog unit (``h87``) names the right spelling
+    and its description. The former codes (``APUNTO-305`` format, ``APUNTO-306`` case) stay in
+    ``aliases`` for one release.
     """
     if not isinstance(code, str):
         return _not_text(field, code)
-    if not _UNIT_CODE.fullmatch(code):
+    if _UNIT_CODE.fullmatch(code) and catalog_data.unit(code) is not None:
+        return []
+    right = _units_by_upper().get(code.upper()) if _UNIT_CODE.fullmatch(code) else None
+    if right is not None:
+        name = unit_name(right)
         return [
             _error(
                 field,
-                "APUNTO-305",
-                f"ClaveUnidad must be 2-3 letters or digits, got {code!r}",
-                f"La ClaveUnidad debe tener de 2 a 3 letras o dígitos, se recibió {code!r}",
+                "CFDI40165",
+                f"ClaveUnidad is case-sensitive: use {right!r} ({name}), not {code!r}",
+                f"La ClaveUnidad distingue mayúsculas: use {right!r} ({name}), no {code!r}",
+                ("APUNTO-306",),
             )
         ]
-    upper = code.upper()
-    if code not in COMMON_UNITS and upper in COMMON_UNITS:
-        return [
-            _error(
-                field,
-                "APUNTO-306",
-                f"ClaveUnidad is case-sensitive: use {upper!r} ({COMMON_UNITS[upper]}), not {code!r}",
-                f"La ClaveUnidad distingue mayúsculas: use {upper!r} ({COMMON_UNITS[upper]}), "
-                f"no {code!r}",
-            )
-        ]
-    return []
+    return [
+        _error(
+            field,
+            "CFDI40165",
+            f"ClaveUnidad {code!r} is not in the SAT catalog c_ClaveUnidad",
+            f"El campo ClaveUnidad ({code!r}) no contiene un valor del catálogo c_ClaveUnidad",
+            ("APUNTO-305",),
+        )
+    ]
 
 
-def unit_name(code: str) -> str | None:
-    """The catalog name of a common ClaveUnidad (``H87`` → ``Pieza``), else ``None``."""
-    return COMMON_UNITS.get(code)
+def unit_name(code: object) -> str | None:
+    """The catalog name of a ClaveUnidad (``H87`` → ``Pieza``), else ``None``."""
+    if not isinstance(code, str):
+        return None
+    common = COMMON_UNITS.get(code)
+    if common is not None:
+        return common
+    found = catalog_data.unit(code)
+    return None if found is None else found.name
+
+
+def product_description(code: object) -> str | None:
+    """The catalog description of a ClaveProdServ (``78101800`` → ``Transporte de carga…``)."""
+    if not isinstance(code, str):
+        return None
+    found = catalog_data.product(code)
+    return None if found is None else found.description

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from ..errors import Issue, Severity
+from ..errors import Issue, Severity, ValidationError
 
 __all__ = [
     "GENERIC_FOREIGN_RFC",
@@ -152,17 +152,35 @@ class RfcKind(str, enum.Enum):
         return self in (RfcKind.GENERIC_NATIONAL, RfcKind.GENERIC_FOREIGN)
 
 
-def check_digit(body: str) -> str:
+def _rfc_error(code: str, message: str, message_es: str) -> ValidationError:
+    return ValidationError([Issue("rfc", code, message, message_es, Severity.ERROR)])
+
+
+def check_digit(body: object) -> str:
     """Compute the check character for an RFC without it (11 or 12 characters).
 
     Raises:
-        ValueError: when ``body`` has another length or a character outside the RFC alphabet.
+        ValidationError: (a ``ValueError``) when ``body`` is not text, has another length or a
+            character outside the RFC alphabet.
     """
+    if not isinstance(body, str):
+        kind = type(body).__name__
+        raise _rfc_error(
+            "APUNTO-101", f"an RFC must be text, got {kind}", f"El RFC debe ser texto, se recibió {kind}"
+        )
     if len(body) not in (11, 12):
-        raise ValueError(f"expected 11 or 12 characters, got {len(body)}")
+        raise _rfc_error(
+            "APUNTO-103",
+            f"expected 11 or 12 characters, got {len(body)}",
+            f"Se esperaban 11 o 12 caracteres, se recibieron {len(body)}",
+        )
     if not _VALUE.keys() >= set(body):
         bad = next(char for char in body if char not in _VALUE)
-        raise ValueError(f"character {bad!r} is not allowed in an RFC")
+        raise _rfc_error(
+            "APUNTO-104",
+            f"character {bad!r} is not allowed in an RFC",
+            f"El carácter {bad!r} no se permite en un RFC",
+        )
     # A moral's 11-character body is padded with a leading space so weights are always 13..2;
     # a "0" (value 0) in the check position leaves the body's sum as it is.
     return _CHECK_CHARS[-_weighted_sum(body.rjust(12) + "0") % 11]
@@ -294,6 +312,8 @@ def _build_validate_rfc() -> _RfcValidator:
     generics = (GENERIC_NATIONAL_RFC, GENERIC_FOREIGN_RFC)
     repair = _repair
     values = _VALUE_BYTES
+    ascii_upper = _ASCII_UPPER
+    ascii_separators = _ASCII_SEPARATORS
 
     def validate_rfc(value: Any, strict: bool = False) -> RfcCheck:
         """Check an RFC and say what kind it is; never raises.
@@ -322,7 +342,11 @@ def _build_validate_rfc() -> _RfcValidator:
                     text = value.upper()
                     well_formed = bool(valid_rfc(text))
             else:
-                text, notes = repair(value)
+                if value.isascii() and "#" not in value and ";" not in value:
+                    # _repair's first step, inlined: upper-case and drop the separators.
+                    text = value.encode("ascii").translate(ascii_upper, ascii_separators).decode()
+                else:
+                    text, notes = repair(value)
                 well_formed = text != value and bool(valid_rfc(text))
         elif isinstance(value, str):
             text, notes = repair(str(value))
@@ -407,7 +431,9 @@ def _repair(value: str) -> tuple[str, tuple[Issue, ...]]:
     if not text.isascii():
         # A decomposed "N" + combining tilde is still an Ñ.
         text = unicodedata.normalize("NFC", text)
-    text = _SEPARATORS.sub("", text).upper()
+    if not text.isalnum():  # letters and digits only (Ñ included) have nothing to drop
+        text = _SEPARATORS.sub("", text)
+    text = text.upper()
     if "#" in text:
         text = text.replace("#", "Ñ")
         warnings.append(
@@ -420,8 +446,17 @@ def _repair(value: str) -> tuple[str, tuple[Issue, ...]]:
     return text, tuple(warnings)
 
 
-def normalize_rfc(value: str) -> str:
-    """Return ``value`` upper-cased, without separators and with ``Ñ``/``&`` repaired."""
+def normalize_rfc(value: object) -> str:
+    """Return ``value`` upper-cased, without separators and with ``Ñ``/``&`` repaired.
+
+    Raises:
+        ValidationError: ``value`` is not text (``APUNTO-101``).
+    """
+    if not isinstance(value, str):
+        kind = type(value).__name__
+        raise _rfc_error(
+            "APUNTO-101", f"an RFC must be text, got {kind}", f"El RFC debe ser texto, se recibió {kind}"
+        )
     return _repair(value)[0]
 
 

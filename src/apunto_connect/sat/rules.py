@@ -6,19 +6,23 @@ is an error. Each issue names the field (``customer.rfc``, ``items[2].quantity``
 rule code of the official error matrix where there is one (``CFDI40105``) or ours
 (``APUNTO-5xx``), and a message in English and Spanish.
 
-Not checked here because they need the SAT's online lists or catalogs too large to ship: that
-an RFC and its name are registered (LCO, CFDI40143–40148), that a postal code exists
-(c_CodigoPostal), that a ClaveProdServ/ClaveUnidad exists in its catalog.
+Catalog membership is checked against the catalogs shipped with the SDK (c_ClaveProdServ,
+c_ClaveUnidad, c_CodigoPostal). Not checked here because it needs the SAT's online lists: that
+an RFC and its name are registered (LCO, CFDI40143–40148).
+
+Where the SAT's matrix has a row for a rule that used to carry one of our codes, the issue now
+carries the SAT's code and keeps the old one in ``Issue.aliases`` for one release.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from ..errors import Issue, Severity, ValidationError
+from ..errors import ApuntoError, Issue, Severity, ValidationError
 from ..models.invoices import (
     CancelMotive,
     Invoice,
@@ -30,6 +34,7 @@ from ..models.invoices import (
     TaxKind,
 )
 from ..models.parties import Customer, Issuer
+from ..money import sat_tax_bounds
 from . import catalogs
 from .names import split_capital_regime
 from .products import (
@@ -42,9 +47,27 @@ from .products import (
 from .rfc import GENERIC_FOREIGN_RFC, GENERIC_NATIONAL_RFC, RfcKind, validate_rfc
 
 if TYPE_CHECKING:
-    from ..models.documents import FiscalDocument
+    pass
 
-__all__ = ["PUBLIC_NAME", "check", "preflight", "validate_cancellation"]
+__all__ = [
+    "DATE_WINDOW",
+    "PUBLIC_NAME",
+    "check",
+    "local_now",
+    "preflight",
+    "tax_amount_issues",
+    "validate_cancellation",
+]
+
+DATE_WINDOW = timedelta(hours=72)
+"""How old a Fecha the PACs accept (their error 401: "Fecha y hora de generación fuera de
+rango"); a Fecha in the future is refused too."""
+
+FIX_TOLERANCE = Decimal("0.05")
+"""How far (as a fraction) a USD TipoCambio may be from the Banxico FIX before pre-flight warns."""
+
+FixSource = Callable[[str, date], "Decimal | None"]
+"""Gives the FIX (pesos per unit of a currency) of a day, or ``None`` when it is not known."""
 
 PUBLIC_NAME = "PUBLICO EN GENERAL"
 """Receiver name of a factura global (the SAT's matrix spells it without accent)."""
@@ -62,8 +85,10 @@ class _Findings:
     def __init__(self) -> None:
         self.issues: list[Issue] = []
 
-    def error(self, field: str, code: str, message: str, message_es: str) -> None:
-        self.issues.append(Issue(field, code, message, message_es, Severity.ERROR))
+    def error(
+        self, field: str, code: str, message: str, message_es: str, *aliases: str
+    ) -> None:
+        self.issues.append(Issue(field, code, message, message_es, Severity.ERROR, aliases))
 
     def warning(self, field: str, code: str, message: str, message_es: str) -> None:
         self.issues.append(Issue(field, code, message, message_es, Severity.WARNING))
@@ -72,7 +97,14 @@ class _Findings:
         """Add issues from a field helper, re-homed under ``field``."""
         for issue in found:
             self.issues.append(
-                Issue(field, issue.code, issue.message, issue.message_es, issue.severity)
+                Issue(
+                    field,
+                    issue.code,
+                    issue.message,
+                    issue.message_es,
+                    issue.severity,
+                    issue.aliases,
+                )
             )
 
 
@@ -134,13 +166,14 @@ def _check_issuer(out: _Findings, issuer: Issuer) -> None:
             f"régimen {regime.code} does not apply to a persona {persona} (RFC {issuer.rfc})",
             f"El régimen {regime.code} no corresponde a una persona {persona} (RFC {issuer.rfc})",
         )
-    if not _ZIP.fullmatch(issuer.zip_code):
+    if not _ZIP.fullmatch(issuer.zip_code) or catalogs.postal_code(issuer.zip_code) is None:
         out.error(
             "issuer.zip_code",
             "CFDI40126",
-            f"LugarExpedicion must be a 5-digit postal code, got {issuer.zip_code!r}",
-            f"LugarExpedicion debe ser un código postal de 5 dígitos, se recibió "
-            f"{issuer.zip_code!r}",
+            f"LugarExpedicion {issuer.zip_code!r} is not a postal code of the SAT catalog "
+            "c_CodigoPostal",
+            f"El campo LugarExpedicion ({issuer.zip_code!r}) no contiene un valor del catálogo "
+            "c_CodigoPostal",
         )
 
 
@@ -156,6 +189,17 @@ def _check_customer(out: _Findings, invoice: Invoice, issuer: Issuer | None) -> 
             f"DomicilioFiscalReceptor must be a 5-digit postal code, got {customer.zip_code!r}",
             f"DomicilioFiscalReceptor debe ser un código postal de 5 dígitos, se recibió "
             f"{customer.zip_code!r}",
+        )
+    elif catalogs.postal_code(customer.zip_code) is None:
+        # The SAT compares it with the receiver's registered address (LCO); a code outside
+        # c_CodigoPostal can never match one.
+        out.error(
+            "customer.zip_code",
+            "CFDI40147",
+            f"DomicilioFiscalReceptor {customer.zip_code!r} is not a postal code of the SAT "
+            "catalog c_CodigoPostal, so it cannot be the receiver's registered address",
+            f"El DomicilioFiscalReceptor ({customer.zip_code!r}) no está en el catálogo "
+            "c_CodigoPostal, por lo que no puede ser el domicilio fiscal registrado del receptor",
         )
     persona = _persona(customer.rfc)
     regime = catalogs.TAX_REGIMES.get(customer.tax_regime)
@@ -239,6 +283,13 @@ def _check_foreign_fields(out: _Findings, customer: Customer, rfc: str) -> None:
             "CFDI40154",
             "NumRegIdTrib is only for foreign receivers (RFC XEXX010101000)",
             "NumRegIdTrib solo aplica a receptores extranjeros (RFC XEXX010101000)",
+        )
+    elif customer.foreign_tax_id is not None and residence is None:
+        out.error(
+            "customer.tax_residence",
+            "CFDI40153",
+            "a foreign receiver with NumRegIdTrib needs its ResidenciaFiscal (c_Pais)",
+            "Si se registra NumRegIdTrib, el campo ResidenciaFiscal debe existir",
         )
 
 
@@ -335,9 +386,11 @@ def _check_currency(out: _Findings, invoice: Invoice) -> None:
     if rate is not None and (rate <= 0 or _decimals(rate) > 6):
         out.error(
             "exchange_rate",
-            "APUNTO-510",
+            "CFDI40117",
             "the exchange rate must be positive with at most 6 decimals",
-            "El tipo de cambio debe ser positivo y con máximo 6 decimales",
+            "El campo TipoCambio no cumple con el patrón requerido (positivo, máximo 6 "
+            "decimales)",
+            "APUNTO-510",
         )
     if currency == "XXX" and invoice.kind in (InvoiceKind.INCOME, InvoiceKind.EXPENSE):
         out.error(
@@ -387,9 +440,10 @@ def _check_payment(out: _Findings, invoice: Invoice) -> None:
     if form not in catalogs.PAYMENT_FORMS:
         out.error(
             "payment_form",
-            "APUNTO-512",
+            "CFDI40104",
             f"{form!r} is not a c_FormaPago code",
-            f"{form!r} no es una clave de c_FormaPago",
+            f"El campo FormaPago ({form!r}) no contiene un valor del catálogo c_FormaPago",
+            "APUNTO-512",
         )
     elif method is PaymentMethod.PPD and form != "99":
         out.error(
@@ -510,30 +564,43 @@ def _check_global(out: _Findings, invoice: Invoice, issuer: Issuer | None) -> No
     if info.periodicity not in catalogs.PERIODICITIES:
         out.error(
             "global_info.periodicity",
-            "APUNTO-523",
+            "CFDI40131",
             f"{info.periodicity!r} is not a c_Periodicidad code",
-            f"{info.periodicity!r} no es una clave de c_Periodicidad",
+            f"El campo Periodicidad ({info.periodicity!r}) no contiene un valor del catálogo "
+            "c_Periodicidad",
+            "APUNTO-523",
         )
     if info.months not in catalogs.MONTHS:
         out.error(
             "global_info.months",
-            "APUNTO-524",
+            "CFDI40133",
             f"{info.months!r} is not a c_Meses code (01-18)",
-            f"{info.months!r} no es una clave de c_Meses (01-18)",
+            f"El campo Meses ({info.months!r}) no contiene un valor del catálogo c_Meses",
+            "APUNTO-524",
         )
-    elif (info.periodicity == "05") != (info.months >= "13"):
+    elif info.periodicity == "05" and info.months < "13":
         out.error(
             "global_info.months",
+            "CFDI40134",
+            "bimonthly periodicity (05) goes with months 13-18",
+            "Si la Periodicidad es 05 (bimestral), Meses debe contener un valor de 13 a 18",
             "APUNTO-525",
-            "bimonthly periodicity (05) goes with months 13-18, and only it",
-            "La periodicidad bimestral (05) usa los meses 13-18, y solo ella",
+        )
+    elif info.periodicity != "05" and info.months >= "13":
+        out.error(
+            "global_info.months",
+            "CFDI40135",
+            "months 13-18 are only for bimonthly periodicity (05); use 01-12",
+            "Si la Periodicidad es distinta de 05, Meses debe contener un valor de 01 a 12",
+            "APUNTO-525",
         )
     if info.periodicity == "05" and issuer is not None and issuer.tax_regime != "621":
         out.error(
             "global_info.periodicity",
-            "APUNTO-526",
+            "CFDI40132",
             "bimonthly global invoices are only for régimen 621 Incorporación Fiscal",
-            "Las facturas globales bimestrales son solo para el régimen 621",
+            "La Periodicidad 05 (bimestral) solo aplica cuando el RegimenFiscal del emisor es 621",
+            "APUNTO-526",
         )
     year = (invoice.issued_at.date() if invoice.issued_at else date.today()).year
     if not (max(2019, year - 5) <= info.year <= year):
@@ -588,9 +655,11 @@ def _check_item(out: _Findings, invoice: Invoice, index: int, item: LineItem) ->
     elif _decimals(item.discount) > catalogs.currency_decimals(invoice.currency):
         out.error(
             f"{field}.discount",
+            "CFDI40168",
+            f"the concept's discount has more decimals than {invoice.currency} allows",
+            f"El Descuento del concepto tiene más decimales de los que permite "
+            f"{invoice.currency}",
             "CFDI40112",
-            f"the discount has more decimals than {invoice.currency} allows",
-            f"El descuento tiene más decimales de los que permite {invoice.currency}",
         )
     _check_tax_object(out, invoice, field, item)
     for position, tax in enumerate(item.taxes):
@@ -751,7 +820,8 @@ def _check_duplicate_taxes(out: _Findings, field: str, item: LineItem) -> None:
         if key in seen:
             out.error(
                 f"{field}.taxes[{position}]",
-                "CFDI40218" if tax.withholding else "CFDI40208",
+                # The matrix's CFDI40208 is the duplicated withholding, CFDI40218 the transfer.
+                "CFDI40208" if tax.withholding else "CFDI40218",
                 f"the same tax ({tax.kind.value} {tax.factor.value}) appears twice on the concept",
                 f"El mismo impuesto ({tax.kind.value} {tax.factor.value}) aparece dos veces en "
                 "el concepto",
@@ -808,20 +878,177 @@ def _totals(out: _Findings, invoice: Invoice) -> InvoiceTotals | None:
         return None
 
 
+def tax_amount_issues(invoice: Invoice, totals: InvoiceTotals) -> list[Issue]:
+    """Fixed ``Tax.amount`` values outside the SAT's tolerance for their base (CFDI40180/40186).
+
+    The SAT accepts an Importe between ``(base − ½·10⁻ᵈ) × rate`` truncated and
+    ``(base + ½·10⁻ᵈ − 10⁻¹²) × rate`` rounded up (:func:`apunto_connect.money.sat_tax_bounds`).
+    Computed amounts always fall inside; a fixed one (what a store charged) may not.
+    """
+    out = _Findings()
+    for index, (item, line) in enumerate(zip(invoice.items, totals.lines, strict=True)):
+        for position, (tax, summary) in enumerate(zip(item.taxes, line.taxes, strict=True)):
+            if tax.amount is None or summary.amount is None or tax.rate is None:
+                continue
+            places = _decimals(summary.base) if tax.factor is TaxFactor.QUOTA else (
+                catalogs.currency_decimals(invoice.currency)
+            )
+            lower, upper = sat_tax_bounds(summary.base, tax.rate, places)
+            if lower <= summary.amount <= upper:
+                continue
+            code = "CFDI40186" if tax.withholding else "CFDI40180"
+            out.error(
+                f"items[{index}].taxes[{position}].amount",
+                code,
+                f"the fixed tax amount {summary.amount} is outside the SAT's bounds "
+                f"{lower}–{upper} for base {summary.base} at {tax.rate}",
+                f"El Importe {summary.amount} no está entre los límites {lower} y {upper} para "
+                f"la Base {summary.base} y la TasaOCuota {tax.rate}",
+            )
+    return out.issues
+
+
+def _place(zip_code: object) -> catalogs.PostalCode:
+    """The c_CodigoPostal entry of ``zip_code``, else Mexico City's (01000)."""
+    found = catalogs.postal_code(zip_code) if isinstance(zip_code, str) else None
+    found = found or catalogs.postal_code("01000")
+    if found is None:  # pragma: no cover - the shipped catalog always has 01000
+        raise AssertionError("c_CodigoPostal shipped without 01000")
+    return found
+
+
+def local_now(zip_code: object) -> datetime:
+    """The current local time (naive) where LugarExpedicion ``zip_code`` is.
+
+    Uses the time zone c_CodigoPostal gives the postal code; Mexico City's when the code is not
+    in the catalog.
+    """
+    return _place(zip_code).now()
+
+
+def _check_date(
+    out: _Findings,
+    invoice: Invoice,
+    issuer: Issuer | None,
+    now: datetime | None,
+    window: timedelta | None,
+) -> None:
+    issued = invoice.issued_at
+    if issued is None or window is None:
+        return  # the vendor fills in its own clock
+    place = _place(issuer.zip_code if issuer is not None else None)
+    zone = place.tzinfo
+    if now is None:
+        current = place.now()
+    elif now.tzinfo is not None:
+        current = now.astimezone(zone).replace(tzinfo=None)
+    else:
+        current = now
+    if issued.tzinfo is not None:
+        issued = issued.astimezone(zone).replace(tzinfo=None)
+    if issued > current:
+        out.error(
+            "issued_at",
+            "APUNTO-516",
+            f"Fecha {issued.isoformat()} is in the future (now {current:%Y-%m-%dT%H:%M:%S} at "
+            f"LugarExpedicion); the PAC refuses it (401)",
+            f"La Fecha {issued.isoformat()} está en el futuro (ahora {current:%Y-%m-%dT%H:%M:%S} "
+            "en LugarExpedicion); el PAC la rechaza (401)",
+        )
+    elif current - issued > window:
+        hours = int(window.total_seconds() // 3600)
+        out.error(
+            "issued_at",
+            "APUNTO-516",
+            f"Fecha {issued.isoformat()} is more than {hours} hours old; the PAC refuses it (401)",
+            f"La Fecha {issued.isoformat()} tiene más de {hours} horas; el PAC la rechaza (401: "
+            "fecha y hora de generación fuera de rango)",
+        )
+
+
+def _check_fix(out: _Findings, invoice: Invoice, fix: FixSource | None) -> None:
+    rate = invoice.exchange_rate
+    # Banxico publishes a FIX for the US dollar only.
+    if fix is None or rate is None or invoice.currency != "USD" or rate <= 0:
+        return
+    day = invoice.issued_at.date() if invoice.issued_at is not None else date.today()
+    try:
+        reference = fix(invoice.currency, day)
+    except ApuntoError as exc:
+        # Pre-flight never fails because a reference service did: say so and go on.
+        out.warning(
+            "exchange_rate",
+            "APUNTO-518",
+            f"the Banxico FIX of {day.isoformat()} could not be read to compare TipoCambio: {exc}",
+            f"No se pudo leer el FIX de Banxico del {day.isoformat()} para comparar el "
+            f"TipoCambio: {exc}",
+        )
+        return
+    if reference is None or reference <= 0:
+        return
+    gap = abs(rate - reference) / reference
+    if gap > FIX_TOLERANCE:
+        out.warning(
+            "exchange_rate",
+            "APUNTO-517",
+            f"TipoCambio {rate} is {gap:.1%} away from the Banxico FIX of {day.isoformat()} "
+            f"({reference}); the PAC may ask for a Confirmacion code",
+            f"El TipoCambio {rate} se aleja {gap:.1%} del FIX de Banxico del "
+            f"{day.isoformat()} ({reference}); el PAC puede pedir una clave de Confirmacion",
+        )
+
+
 # --- entry points -------------------------------------------------------------------------------
-def preflight(invoice: Invoice | FiscalDocument, issuer: Issuer | None = None) -> list[Issue]:
+def preflight(
+    invoice: object,
+    issuer: Issuer | None = None,
+    *,
+    now: datetime | None = None,
+    date_window: timedelta | None = DATE_WINDOW,
+    fix: FixSource | None = None,
+) -> list[Issue]:
     """Return every issue the SAT or the PAC would raise about ``invoice``, errors first.
 
     Args:
         invoice: the invoice to check; payment receipts, credit notes and Carta Porte invoices
-            are checked by :mod:`.rules_documents` (host CFDI plus their own rules).
+            are checked by :mod:`.rules_documents` (host CFDI plus their own rules); anything
+            else raises :class:`ValidationError`.
         issuer: the issuer; defaults to ``invoice.issuer``. Issuer rules (and the ones that
             compare with LugarExpedicion) are skipped when neither is given.
+        now: the current time (naive = local time at LugarExpedicion); the clock by default.
+        date_window: how old an ``issued_at`` the PAC accepts (72 hours); ``None`` skips the
+            date rule (e.g. to re-check an invoice stamped long ago).
+        fix: where to read the Banxico FIX (``sat.exchange_rate``); when given, a TipoCambio
+            more than 5 % away from the FIX of the invoice's date is a warning.
     """
     if not isinstance(invoice, Invoice):
-        from .rules_documents import preflight_document
+        from ..models.documents import FiscalDocument
 
-        return preflight_document(invoice, issuer)
+        if isinstance(invoice, FiscalDocument):
+            from .rules_documents import preflight_document
+
+            return preflight_document(invoice, issuer)
+        raise ValidationError(
+            [
+                Issue(
+                    "invoice",
+                    "APUNTO-500",
+                    f"expected an Invoice, got {type(invoice).__name__}",
+                    f"Se esperaba un Invoice, se recibió {type(invoice).__name__}",
+                )
+            ]
+        )
+    if issuer is not None and not isinstance(issuer, Issuer):
+        raise ValidationError(
+            [
+                Issue(
+                    "issuer",
+                    "APUNTO-500",
+                    f"expected an Issuer, got {type(issuer).__name__}",
+                    f"Se esperaba un Issuer, se recibió {type(issuer).__name__}",
+                )
+            ]
+        )
     out = _Findings()
     issuer = issuer if issuer is not None else invoice.issuer
     if issuer is not None:
@@ -845,16 +1072,27 @@ def preflight(invoice: Invoice | FiscalDocument, issuer: Issuer | None = None) -
     _check_kind(out, invoice, totals)
     if totals is not None:
         _check_amounts(out, invoice, totals)
+        out.issues.extend(tax_amount_issues(invoice, totals))
+    _check_date(out, invoice, issuer, now, date_window)
+    _check_fix(out, invoice, fix)
     return sorted(out.issues, key=lambda issue: issue.severity is not Severity.ERROR)
 
 
-def check(invoice: Invoice | FiscalDocument, issuer: Issuer | None = None) -> None:
+def check(
+    invoice: object,
+    issuer: Issuer | None = None,
+    *,
+    now: datetime | None = None,
+    date_window: timedelta | None = DATE_WINDOW,
+    fix: FixSource | None = None,
+) -> None:
     """Raise :class:`ValidationError` listing every issue when :func:`preflight` finds an error.
 
     Warnings alone do not raise; when it does raise, the warnings travel in
-    ``exc.issues`` too (``exc.errors`` has only the errors).
+    ``exc.issues`` too (``exc.errors`` has only the errors). The keywords are
+    :func:`preflight`'s.
     """
-    issues = preflight(invoice, issuer)
+    issues = preflight(invoice, issuer, now=now, date_window=date_window, fix=fix)
     if any(issue.severity is Severity.ERROR for issue in issues):
         raise ValidationError(issues)
 
