@@ -60,7 +60,7 @@ def quantize(value: Decimal, decimals: int) -> Decimal:
     except InvalidOperation:
         raise ValidationError(
             f"{value} cannot be rounded to {decimals} decimals (too many digits or not a number)",
-            field="amount", code="APUNTO-001",
+            field="amount", code="APUNTO-542",
         ) from None
 
 

@@ -47,14 +47,16 @@ def _with_document(receipt: PaymentReceipt, **changes: object) -> PaymentReceipt
 
 
 def _errors(document: object) -> set[str]:
-    return {i.code for i in sat.preflight(document) if i.severity is Severity.ERROR}  # type: ignore[arg-type]
+    # Fixed dates in the fixtures: the 72-hour window is another rule's business.
+    found = sat.preflight(document, date_window=None)  # type: ignore[arg-type]
+    return {i.code for i in found if i.severity is Severity.ERROR}
 
 
 def test_valid_documents_have_no_errors() -> None:
     assert _errors(_receipt()) == set()
     assert _errors(carta_porte_invoice()) == set()
     assert _errors(CreditNote.discount(CUSTOMER, [INVOICE_UUID], "100", issuer=ISSUER)) == set()
-    sat.check(_receipt())  # does not raise
+    sat.check(_receipt(), date_window=None)  # does not raise
 
 
 PAYMENT_CASES: list[tuple[str, Callable[[PaymentReceipt], PaymentReceipt]]] = [

@@ -69,7 +69,6 @@ def test_refused_by_every_emulator(
     # Switch the SDK's own pre-flight off, so the request reaches the emulated PAC.
     monkeypatch.setattr(apunto_connect.sat, "check", lambda *args, **kwargs: None)
     monkeypatch.setattr(apunto_connect.sat, "preflight", lambda *args, **kwargs: [])
-    monkeypatch.setattr("apunto_connect.invoicing.alegra.preflight", lambda *args, **kwargs: [])
     with Sandbox(vendors=[name], seed=3) as sb:
         provider = sb.invoice_provider(name)
         with pytest.raises(ApuntoError) as info:

@@ -1027,7 +1027,9 @@ def preflight(
         if isinstance(invoice, FiscalDocument):
             from .rules_documents import preflight_document
 
-            return preflight_document(invoice, issuer)
+            return preflight_document(
+                invoice, issuer, now=now, date_window=date_window, fix=fix
+            )
         raise ValidationError(
             [
                 Issue(

@@ -8,6 +8,8 @@ rules, then the document's own rules run.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..errors import Issue, Severity
 from ..models.carta_porte import CartaPorteInvoice
 from ..models.credit_notes import CreditNote
@@ -39,9 +41,18 @@ def _credit_note_rules(note: CreditNote) -> list[Issue]:
     return issues
 
 
-def preflight_document(document: FiscalDocument, issuer: Issuer | None = None) -> list[Issue]:
-    """Every issue of ``document``: the host CFDI's and the document's own, errors first."""
-    from .rules import preflight
+def preflight_document(
+    document: FiscalDocument, issuer: Issuer | None = None, **options: Any
+) -> list[Issue]:
+    """Every issue of ``document``: the host CFDI's and the document's own, errors first.
+
+    ``options`` are :func:`~apunto_connect.sat.rules.preflight`'s keywords (``now``,
+    ``date_window``, ``fix``), applied to the host CFDI.
+    """
+    from .rules import preflight as host_preflight
+
+    def preflight(invoice: Invoice, issuer: Issuer | None) -> list[Issue]:
+        return host_preflight(invoice, issuer, **options)
 
     found: list[Issue]
     if isinstance(document, Invoice):
