@@ -31,3 +31,26 @@ def merged_table(
             f"unknown {vendor} {what} keys {unknown}; known: {sorted(defaults)}"
         )
     return {**defaults, **(overrides or {})}
+
+
+def legacy_overrides(
+    vendor: str,
+    overrides: Mapping[str, V] | None,
+    renamed: Mapping[str, str],
+    known: Mapping[str, object],
+    what: str = "endpoint",
+) -> dict[str, V]:
+    """Overrides written with a vendor's old table keys, translated to its spec's keys.
+
+    ``renamed`` maps old keys to spec keys; keys the spec already has pass as they are.
+
+    Raises:
+        ConfigurationError: a key that is neither an old key nor a spec key.
+    """
+    translated = {renamed.get(key, key): value for key, value in (overrides or {}).items()}
+    unknown = sorted(key for key in (overrides or {}) if renamed.get(key, key) not in known)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown {vendor} {what} keys {unknown}; known: {sorted([*renamed, *known])}"
+        )
+    return translated
