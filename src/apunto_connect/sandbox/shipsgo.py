@@ -1,7 +1,7 @@
 """Offline ShipsGo Ocean API v2: shipments that sail on the sandbox clock.
 
 What it keeps: a credit balance, shipments by id, and who may see them (one demo token). What
-it speaks: the paths of :data:`apunto_connect.tracking.shipsgo.DEFAULT_ENDPOINTS`, the
+it speaks: the paths of :data:`apunto_connect.tracking.shipsgo.SPEC`, the
 ``X-Shipsgo-User-Token`` header (401 ``TOKEN_MISSING`` / ``TOKEN_INVALID``), 402
 ``NOT_ENOUGH_CREDITS``, 409 ``ALREADY_EXISTS`` with the existing shipment (same reference +
 booking, else container: no credit spent), 422 with ``message`` and an ``errors`` object (the
@@ -35,7 +35,6 @@ from ..tracking.shipsgo import (
     BASE_URL,
     BOOKING_PATTERN,
     CONTAINER_PATTERN,
-    DEFAULT_ENDPOINTS,
     EMAIL_PATTERN,
     FILTER_FIELDS,
     MAX_FOLLOWERS,
@@ -46,10 +45,11 @@ from ..tracking.shipsgo import (
     REFERENCE_LENGTH,
     SCAC_PATTERN,
     SIGNATURE_HEADER,
-    TOKEN_HEADER,
+    SPEC,
     WEBHOOK_ID_HEADER,
     WEBHOOK_NAME_HEADER,
 )
+from ..vendor_spec import VendorSpec
 from .framework import (
     Emulator,
     EmulatorRequest,
@@ -184,8 +184,14 @@ class ShipsGoEmulator(Emulator):
         "webhook_secret": "sandbox-shipsgo-webhook-secret",
     }
 
-    def __init__(self, clock: SandboxClock | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        clock: SandboxClock | None = None,
+        seed: int | None = None,
+        spec: Mapping[str, Any] | VendorSpec | None = None,
+    ) -> None:
         super().__init__(clock=clock, seed=seed)
+        self.spec = SPEC.with_overrides(spec)
         self.credits = INITIAL_CREDITS
         self.credits_spent = 0
         self.shipments: dict[int, _Shipment] = {}
@@ -200,7 +206,7 @@ class ShipsGoEmulator(Emulator):
             "credits": self._credits,
         }
         for name, handler in handlers.items():
-            method, _, path = DEFAULT_ENDPOINTS[name].partition(" ")
+            method, _, path = self.spec[f"path.{name}"].partition(" ")
             self.router.add(method, path, handler)
 
     def provider_options(self) -> dict[str, Any]:
@@ -211,7 +217,7 @@ class ShipsGoEmulator(Emulator):
 
     def authenticate(self, request: EmulatorRequest) -> EmulatorResponse | None:
         """ShipsGo's 401 bodies for a missing or unknown token."""
-        token = request.header(TOKEN_HEADER)
+        token = request.header(self.spec["header.token"])
         if not token:
             return json_response(401, {"message": "TOKEN_MISSING"})
         if token != self.demo_credentials["api_token"]:

@@ -268,7 +268,7 @@ def shipment_to_controlt(
 
 
 def _fleet_value(fleet: FleetType, spec: Mapping[str, Any]) -> str:
-    return spec[f"value.fleet_{fleet.value.lower()}"]
+    return str(spec[f"value.fleet_{fleet.value.lower()}"])
 
 
 def _fleet_from(value: Any, spec: Mapping[str, Any]) -> FleetType:

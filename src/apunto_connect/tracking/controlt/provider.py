@@ -207,7 +207,7 @@ class ControlTProvider(TrackingProvider):
     # -- plumbing ---------------------------------------------------------------------------
 
     def _f(self, name: str) -> str:
-        return self.spec[f"field.{name}"]
+        return str(self.spec[f"field.{name}"])
 
     def _login(self) -> tuple[str, float]:
         method, path = _split_endpoint(self.spec["path.login"])
@@ -306,6 +306,11 @@ class ControlTProvider(TrackingProvider):
         existing registration, which is returned as is (``extra["already_existed"]``).
         Follow with :meth:`wait_until_created`.
         """
+        if options:
+            raise ValidationError(
+                f"ControlT's create_tracking takes no options (got {sorted(options)})",
+                field="options",
+            )
         body = shipment_to_controlt(shipment, self.company_code, self.spec)
         trip = str(body[self._f("trip_number")])
         response, data = self._call("create", json=body, idempotent=True, expected=(409,))
