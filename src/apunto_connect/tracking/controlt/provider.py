@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -18,7 +17,7 @@ import attrs
 import requests
 
 from ..._caches import BoundedCache, bounded_cache
-from ..._overrides import legacy_overrides
+from ..._overrides import provider_spec, split_endpoint
 from ..._wire import utc_now
 from ...credentials import Secret, resolve_credentials
 from ...errors import (
@@ -109,13 +108,6 @@ class _BearerAuth(requests.auth.AuthBase):
 # -- provider ------------------------------------------------------------------------------------
 
 
-def _split_endpoint(value: str) -> tuple[str, str]:
-    method, _, path = value.strip().partition(" ")
-    if not path:
-        raise ConfigurationError(f"endpoint {value!r} must look like 'GET /path'")
-    return method.upper(), path.strip()
-
-
 class ControlTProvider(TrackingProvider):
     """ControlT land-trip monitoring as a :class:`TrackingProvider` (see the module docstring).
 
@@ -176,14 +168,8 @@ class ControlTProvider(TrackingProvider):
         self.company_code: str = creds["company_code"]
         self._api_key: Secret = creds["api_key"]
         self.environment = environment
-        if endpoints is not None:
-            warnings.warn(
-                "ControlTProvider(endpoints=...) is deprecated; pass spec= with SPEC's keys "
-                "('path.create', 'value.date_format', ...)",
-                DeprecationWarning, stacklevel=2,
-            )
-        self.spec: VendorSpec = SPEC.with_overrides(
-            {**legacy_overrides("ControlT", endpoints, LEGACY_KEYS, SPEC), **(spec or {})}
+        self.spec: VendorSpec = provider_spec(
+            SPEC, spec, legacy=endpoints, legacy_keys=LEGACY_KEYS, owner="ControlTProvider"
         )
         self._sleep = sleep
         self._clock = clock
@@ -210,7 +196,7 @@ class ControlTProvider(TrackingProvider):
         return str(self.spec[f"field.{name}"])
 
     def _login(self) -> tuple[str, float]:
-        method, path = _split_endpoint(self.spec["path.login"])
+        method, path = split_endpoint(self.spec["path.login"])
         form = {
             self._f("grant_type"): self.spec["value.grant_type"],
             self._f("username"): self.username,
@@ -239,7 +225,7 @@ class ControlTProvider(TrackingProvider):
     def _call(
         self, name: str, *, path_params: Mapping[str, Any] | None = None, **kwargs: Any
     ) -> tuple[requests.Response, Any]:
-        method, path = _split_endpoint(self.spec[f"path.{name}"])
+        method, path = split_endpoint(self.spec[f"path.{name}"])
         path = path.format(**{k: quote(str(v), safe="") for k, v in (path_params or {}).items()})
         for attempt in range(2):
             response = self._transport.request(method, path, **kwargs)

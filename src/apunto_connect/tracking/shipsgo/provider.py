@@ -7,14 +7,13 @@ from the provider's :attr:`ShipsGoProvider.spec`.
 from __future__ import annotations
 
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote
 
 import requests
 
-from ..._overrides import legacy_overrides
+from ..._overrides import provider_spec, split_endpoint
 from ...credentials import Secret, resolve_credentials
 from ...errors import (
     AuthenticationError,
@@ -39,13 +38,6 @@ from .mapping import (
 from .spec import BASE_URL, CREDENTIALS, LEGACY_KEYS, PROVIDER, SPEC
 
 __all__ = ["ShipsGoProvider"]
-
-def _split_endpoint(value: str) -> tuple[str, str]:
-    method, _, path = value.strip().partition(" ")
-    if not path:
-        raise ConfigurationError(f"endpoint {value!r} must look like 'GET /path'")
-    return method.upper(), path.strip()
-
 
 class ShipsGoProvider(TrackingProvider):
     """ShipsGo Ocean API v2 as a :class:`TrackingProvider`.
@@ -98,14 +90,8 @@ class ShipsGoProvider(TrackingProvider):
         token: Secret = creds["api_token"]
         self._webhook_secret: Secret | None = creds["webhook_secret"]
         self.environment = environment
-        if endpoints is not None:
-            warnings.warn(
-                "ShipsGoProvider(endpoints=...) is deprecated; pass spec= with SPEC's keys "
-                "('path.credits', ...)",
-                DeprecationWarning, stacklevel=2,
-            )
-        self.spec: VendorSpec = SPEC.with_overrides(
-            {**legacy_overrides("ShipsGo", endpoints, LEGACY_KEYS, SPEC), **(spec or {})}
+        self.spec: VendorSpec = provider_spec(
+            SPEC, spec, legacy=endpoints, legacy_keys=LEGACY_KEYS, owner="ShipsGoProvider"
         )
         retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
         self._transport = Transport(
@@ -123,7 +109,7 @@ class ShipsGoProvider(TrackingProvider):
     # -- plumbing ---------------------------------------------------------------------------
 
     def _path(self, name: str, **params: Any) -> tuple[str, str]:
-        method, path = _split_endpoint(self.spec[f"path.{name}"])
+        method, path = split_endpoint(self.spec[f"path.{name}"])
         quoted = {k: quote(str(v), safe="") for k, v in params.items()}
         return method, path.format(**quoted)
 
