@@ -96,6 +96,7 @@ from .google_tokens import (
     TokenStore,
     default_token_store,
 )
+from .google_tokens import TOKEN_FILE_ENV as TOKEN_FILE_ENV
 
 log = logging.getLogger("apunto_connect.google_drive")
 

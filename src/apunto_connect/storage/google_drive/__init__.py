@@ -53,6 +53,16 @@ retry rule), ``client.py`` (credentials, service objects, executing a request), 
 (searches and folder paths), ``provider.py`` (:class:`GoogleDriveStorage`).
 """
 
+# Names the single module used to expose from google_auth, still importable from here.
+from ..google_auth import DEFAULT_SCOPES as DEFAULT_SCOPES
+from ..google_auth import GOOGLE_OAUTH_ENDPOINTS as GOOGLE_OAUTH_ENDPOINTS
+from ..google_auth import ClientConfig as ClientConfig
+from ..google_auth import MemoryTokenStore as MemoryTokenStore
+from ..google_auth import PendingLogin as PendingLogin
+from ..google_auth import StoredToken as StoredToken
+from ..google_auth import TokenGrant as TokenGrant
+from ..google_auth import TokenStore as TokenStore
+from ..google_auth import default_token_store as default_token_store
 from .mapping import (
     API_BASE_URL,
     CHUNK_QUANTUM,
@@ -78,6 +88,9 @@ from .mapping import (
     metadata_to_app_properties,
     quote_query_value,
 )
+from .mapping import PROVIDER as PROVIDER
+from .mapping import QUOTA_HINT as QUOTA_HINT
+from .mapping import SERVICE_PATH as SERVICE_PATH
 from .provider import GoogleDriveStorage
 from .retries import RATE_LIMIT_REASONS
 

@@ -58,8 +58,13 @@ from .mapping import (
     validate_driver,
     validate_vehicle,
 )
+from .provider import TOKEN_SKEW as TOKEN_SKEW
 from .provider import ControlTProvider
 from .spec import BASE_URL, CREDENTIALS, DEFAULT_ENDPOINTS, SPEC, STATE_MAP
+from .spec import PROVIDER as PROVIDER
+
+MAX_REFERENCE: int = SPEC.fact("limit.reference_length").value
+"""Deprecated: the longest trip reference; read ``SPEC[\"limit.reference_length\"]``."""
 
 __all__ = [
     "ACCEPTED_SERVICE_STATUSES",

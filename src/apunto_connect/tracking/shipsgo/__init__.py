@@ -68,6 +68,7 @@ from .spec import (
     WEBHOOK_ID_HEADER,
     WEBHOOK_NAME_HEADER,
 )
+from .spec import PROVIDER as PROVIDER
 
 __all__ = [
     "BASE_URL",
