@@ -135,3 +135,13 @@ def test_create_options_a_vendor_does_not_know_are_refused():
     provider = controlt.ControlTProvider(username="u", company_code="c", api_key="k")
     with pytest.raises(ValidationError, match="no options"):
         provider.create_tracking(Shipment("SRV-1", "land"), allow_non_iso_container=True)
+
+
+def test_the_shipsgo_emulator_enforces_the_limits_of_its_own_spec():
+    emulator = ShipsGoEmulator(spec={"limit.tags": 1})
+    headers = {"x-shipsgo-user-token": emulator.demo_credentials["api_token"],
+               "content-type": "application/json"}
+    body = (b'{"reference": "APT-TAGS-001", "container_number": "CSQU3054383", '
+            b'"tags": ["A", "B"]}')
+    refused = emulator.handle(EmulatorRequest.build("POST", "/ocean/shipments", "", headers, body))
+    assert refused.status == 422 and b"at most 1" in refused.body
