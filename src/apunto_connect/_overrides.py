@@ -7,12 +7,14 @@ would otherwise be ignored silently and the assumption it meant to fix would sta
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .errors import ConfigurationError
+from .vendor_spec import VendorSpec
 
-__all__ = ["merged_table"]
+__all__ = ["legacy_overrides", "merged_table", "provider_spec", "split_endpoint"]
 
 V = TypeVar("V")
 
@@ -31,3 +33,68 @@ def merged_table(
             f"unknown {vendor} {what} keys {unknown}; known: {sorted(defaults)}"
         )
     return {**defaults, **(overrides or {})}
+
+
+def legacy_overrides(
+    vendor: str,
+    overrides: Mapping[str, V] | None,
+    renamed: Mapping[str, str],
+    known: Mapping[str, object],
+    what: str = "endpoint",
+) -> dict[str, V]:
+    """Overrides written with a vendor's old table keys, translated to its spec's keys.
+
+    ``renamed`` maps old keys to spec keys; keys the spec already has pass as they are.
+
+    Raises:
+        ConfigurationError: a key that is neither an old key nor a spec key.
+    """
+    translated = {renamed.get(key, key): value for key, value in (overrides or {}).items()}
+    unknown = sorted(key for key in (overrides or {}) if renamed.get(key, key) not in known)
+    if unknown:
+        raise ConfigurationError(
+            f"unknown {vendor} {what} keys {unknown}; known: {sorted([*renamed, *known])}"
+        )
+    return translated
+
+
+def provider_spec(
+    spec: VendorSpec,
+    overrides: Mapping[str, Any] | VendorSpec | None,
+    *,
+    legacy: Mapping[str, Any] | None = None,
+    legacy_keys: Mapping[str, str] | None = None,
+    owner: str = "",
+) -> VendorSpec:
+    """A provider's own copy of ``spec`` with the caller's overrides.
+
+    ``legacy`` is the deprecated ``endpoints=`` table (old keys, translated by
+    ``legacy_keys``); it warns once per call and loses to ``overrides`` on the same key.
+
+    Raises:
+        ConfigurationError: an unknown key in either.
+    """
+    if legacy is None:
+        return spec.with_overrides(overrides)
+    warnings.warn(
+        f"{owner}(endpoints=...) is deprecated; pass spec= with SPEC's keys "
+        f"({', '.join(repr(k) for k in sorted(spec)[:2])}, ...)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    if isinstance(overrides, VendorSpec):
+        overrides = {key: fact.value for key, fact in overrides.facts.items()}
+    translated = legacy_overrides(owner.removesuffix("Provider"), legacy, legacy_keys or {}, spec)
+    return spec.with_overrides({**translated, **(overrides or {})})
+
+
+def split_endpoint(value: str) -> tuple[str, str]:
+    """``"GET /path"`` → ``("GET", "/path")``.
+
+    Raises:
+        ConfigurationError: the value has no path.
+    """
+    method, _, path = value.strip().partition(" ")
+    if not path:
+        raise ConfigurationError(f"endpoint {value!r} must look like 'GET /path'")
+    return method.upper(), path.strip()

@@ -180,7 +180,7 @@ def test_rate_limit_403_is_retried_by_the_library_without_real_sleep(drive, emu,
 
 
 def test_user_rate_limit_exhausting_the_retries_raises_rate_limited(sb, emu, sleeps):
-    drive = sb.storage_provider("google_drive", sleep=sleeps.append, num_retries=2)
+    drive = sb.storage_provider("google_drive", sleep=sleeps.append, max_retries=2)
     emu.fail_next(3, "userRateLimitExceeded")
     with pytest.raises(RateLimited) as info:
         drive.status()
@@ -431,7 +431,7 @@ def test_transport_failures_are_typed(sb):
         **sb.emulator("google_drive").demo_credentials,
         client_options={"api_endpoint": "http://127.0.0.1:9/drive/v3/"},
         oauth_endpoints={"token_uri": "http://127.0.0.1:9/token"},
-        num_retries=0,
+        max_retries=0,
     )
     with pytest.raises(TransportError):
         drive.upload(b"x", "x.xml")

@@ -12,6 +12,7 @@ from googleapiclient.http import HttpMockSequence
 from apunto_connect.credentials import Secret
 from apunto_connect.errors import (
     AuthenticationError,
+    ConfigurationError,
     Conflict,
     NotFound,
     PermissionDenied,
@@ -280,3 +281,37 @@ def test_a_shared_drive_id_scopes_searches_to_that_drive():
     query = query_of(http.request_sequence[0][0])
     assert (query["corpora"], query["driveId"]) == ("drive", "SHARED1")
     assert query["supportsAllDrives"] == "true" and query["includeItemsFromAllDrives"] == "true"
+
+
+# -- retries under the house policy -----------------------------------------------------------
+
+
+def test_retries_follow_the_house_policy_backoff_and_stop_after_max_retries():
+    sleeps = []
+    busy = drive_error(503, "backendError", "Backend Error")
+    drive, http = provider([busy, busy, busy], sleeps=sleeps, max_retries=2, rand=lambda: 0.0)
+    with pytest.raises(ServerError) as info:
+        drive.stat("FILE1")
+    assert info.value.message == "Backend Error"
+    assert len(http.request_sequence) == 3
+    assert sleeps == [0.5, 1.0]  # RetryPolicy: initial_backoff doubling, no jitter drawn
+
+
+def test_a_403_that_is_not_a_rate_limit_is_never_retried():
+    sleeps = []
+    drive, http = provider([drive_error(403, "insufficientFilePermissions", "No access.")],
+                           sleeps=sleeps)
+    with pytest.raises(PermissionDenied):
+        drive.stat("FILE1")
+    assert len(http.request_sequence) == 1 and sleeps == []
+
+
+def test_the_old_num_retries_keyword_still_works_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="max_retries"):
+        drive, _ = provider([], num_retries=1)
+    assert drive.max_retries == 1
+
+
+def test_unknown_limits_are_refused():
+    with pytest.raises(ConfigurationError, match="property_byte"):
+        provider([], limits={"property_byte": 10})

@@ -28,7 +28,7 @@ from apunto_connect.models.tracking import (
 from apunto_connect.sandbox import Fault, FaultKind
 from apunto_connect.tracking.base import InvalidTransition
 from apunto_connect.tracking.controlt import (
-    DEFAULT_ENDPOINTS,
+    SPEC,
     ControlTProvider,
     assignment_to_controlt,
     validate_assignment,
@@ -141,7 +141,7 @@ def test_assignment_body_uses_the_endpoint_table_names_and_fleet_values():
     body = assignment_to_controlt(assignment())
     assert body["license_plate"] == "JAL-12-345" and body["trailer_plate"] == "AB123CD"
     assert body["fleet_type"] == "PROPIA" and body["driver_document"] == "GOMJ800101"
-    renamed = {**DEFAULT_ENDPOINTS, "field.plate": "placa", "value.fleet_own": "P"}
+    renamed = {**SPEC, "field.plate": "placa", "value.fleet_own": "P"}
     assert assignment_to_controlt(assignment(), renamed)["placa"] == "JAL-12-345"
     assert assignment_to_controlt(assignment(), renamed)["fleet_type"] == "P"
 
@@ -430,17 +430,33 @@ def test_endpoint_overrides_change_paths_and_unknown_keys_are_refused():
     registration = (200, {"numero_viaje": "SRV-1", "estado": "PENDIENTE"})
     provider, adapter = scripted(
         LOGIN, registration,
-        endpoints={"registration": "GET /Viaje/Solicitud/{trip_number}",
+        spec={"path.registration": "GET /Viaje/Solicitud/{trip_number}",
                    "field.registration_state": "estado", "field.trip_number": "numero_viaje"},
     )
     assert provider.get_tracking("SRV 1").native_status == "PENDIENTE"
     assert adapter.requests[1].url.endswith("/Viaje/Solicitud/SRV%201")
-    with pytest.raises(ConfigurationError, match="unknown ControlT endpoint keys"):
+    with pytest.raises(ConfigurationError, match="unknown controlt spec keys"):
+        ControlTProvider(**CREDS, spec={"path.creat": "POST /x"})
+
+
+def test_the_old_endpoints_keyword_still_works_for_one_release_with_a_warning():
+    registration = (200, {"numero_viaje": "SRV-1", "state_request": "PENDIENTE"})
+    with pytest.warns(DeprecationWarning, match="spec="):
+        provider, adapter = scripted(
+            LOGIN, registration,
+            endpoints={"registration": "GET /Viaje/Solicitud/{trip_number}",
+                       "field.trip_number": "numero_viaje"},
+        )
+    assert provider.get_tracking("SRV 1").native_status == "PENDIENTE"
+    assert adapter.requests[1].url.endswith("/Viaje/Solicitud/SRV%201")
+    with pytest.warns(DeprecationWarning), pytest.raises(
+        ConfigurationError, match="unknown ControlT endpoint keys"
+    ):
         ControlTProvider(**CREDS, endpoints={"creat": "POST /x"})
 
 
 def test_emulator_follows_an_overridden_table_only_when_it_shares_it(sandbox):
-    provider = sandbox.tracking_provider("controlt", endpoints={"create": "POST /Viaje"})
+    provider = sandbox.tracking_provider("controlt", spec={"path.create": "POST /Viaje"})
     with pytest.raises(ProviderError) as info:
         provider.create_tracking(land())
     assert info.value.status_code == 404

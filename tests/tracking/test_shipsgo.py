@@ -266,14 +266,24 @@ def test_check_connection_reports_credits(shipsgo):
 
 
 def test_credits_are_unknown_when_the_server_has_no_balance_path(sandbox):
-    provider = sandbox.tracking_provider("shipsgo", endpoints={"credits": "GET /account/balance"})
+    provider = sandbox.tracking_provider("shipsgo", spec={"path.credits": "GET /account/balance"})
     assert provider.credits() is None
     assert "not published" in provider.check_connection().detail
 
 
 def test_unknown_endpoint_names_are_refused():
-    with pytest.raises(ConfigurationError, match="unknown ShipsGo endpoint"):
+    with pytest.raises(ConfigurationError, match="unknown shipsgo spec keys"):
+        ShipsGoProvider(api_token=TOKEN, spec={"path.crate": "POST /x"})
+    with pytest.warns(DeprecationWarning), pytest.raises(
+        ConfigurationError, match="unknown ShipsGo endpoint"
+    ):
         ShipsGoProvider(api_token=TOKEN, endpoints={"crate": "POST /x"})
+
+
+def test_the_old_endpoints_keyword_still_overrides_paths_with_a_warning(sandbox):
+    with pytest.warns(DeprecationWarning, match="spec="):
+        provider = sandbox.tracking_provider("shipsgo", endpoints={"credits": "GET /balance"})
+    assert provider.spec["path.credits"] == "GET /balance" and provider.credits() is None
 
 
 def test_delete_stops_tracking(shipsgo):

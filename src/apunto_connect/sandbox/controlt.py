@@ -1,10 +1,11 @@
 """Offline ControlT: trips that register late, get a truck and a driver, and drive on.
 
 ControlT's write API is not public, so this emulator implements exactly the assumptions of
-:data:`apunto_connect.tracking.controlt.DEFAULT_ENDPOINTS` — paths, field names, values and
+:data:`apunto_connect.tracking.controlt.SPEC` — paths, field names, values and
 the ``dd/MM/yyyy HH:mm:ss`` Bogotá-time format — and ASP.NET-style answers (``Message`` bodies,
 ``ModelState`` validation details, an OAuth password-grant token endpoint answering
-``invalid_grant``). Routes are built from that table, so provider and emulator cannot drift.
+``invalid_grant``). Routes are built from that spec, so provider and emulator cannot drift;
+``ControlTEmulator(spec={...})`` takes the same overrides as the provider.
 
 Behaviour on the sandbox clock:
 
@@ -30,12 +31,8 @@ from urllib.parse import parse_qsl
 
 import attrs
 
-from ..tracking.controlt import (
-    BASE_URL,
-    DEFAULT_ENDPOINTS,
-    format_datetime,
-    parse_datetime,
-)
+from ..tracking.controlt import BASE_URL, SPEC, format_datetime, parse_datetime
+from ..vendor_spec import VendorSpec
 from .framework import (
     Emulator,
     EmulatorRequest,
@@ -47,14 +44,9 @@ from .framework import (
 
 __all__ = ["ControlTEmulator"]
 
-F = DEFAULT_ENDPOINTS
 DENIED = "Authorization has been denied for this request."
 ACTIVE_STATES = ("iniciado", "cargando", "en tránsito", "pernoctando", "descargando", "completado")
 ASSIGNABLE_STATES = ("sin asignar", "sin activar")
-
-
-def _f(name: str) -> str:
-    return F[f"field.{name}"]
 
 
 @attrs.define
@@ -84,8 +76,14 @@ class ControlTEmulator(Emulator):
         "api_key": "sandbox-controlt-api-key-0001",
     }
 
-    def __init__(self, clock: SandboxClock | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        clock: SandboxClock | None = None,
+        seed: int | None = None,
+        spec: Mapping[str, Any] | VendorSpec | None = None,
+    ) -> None:
         super().__init__(clock=clock, seed=seed)
+        self.spec = SPEC.with_overrides(spec)
         self.registration_delay = 120.0
         self.token_lifetime = 3600.0
         self.trip_duration = 6 * 3600.0
@@ -106,10 +104,14 @@ class ControlTEmulator(Emulator):
             "close": self._close,
         }
         # Fixed paths before templated ones so "/Travel/search" is not read as a travel id.
-        for name in sorted(handlers, key=lambda n: "{" in F[n]):
-            method, _, path = F[name].partition(" ")
+        for name in sorted(handlers, key=lambda n: "{" in self.spec[f"path.{n}"]):
+            method, _, path = self.spec[f"path.{name}"].partition(" ")
             self.router.add(method, path, handlers[name])
-        self._login_path = F["login"].partition(" ")[2].strip("/").lower()
+        self._login_path = self.spec["path.login"].partition(" ")[2].strip("/").lower()
+
+    def _f(self, name: str) -> str:
+        value: str = self.spec[f"field.{name}"]
+        return value
 
     def provider_options(self) -> dict[str, Any]:
         """Polling advances the sandbox clock; activation dates come from it too."""
@@ -153,16 +155,16 @@ class ControlTEmulator(Emulator):
 
     def _login(self, request: EmulatorRequest) -> EmulatorResponse:
         form = dict(parse_qsl(request.body.decode("utf-8", "replace")))
-        if form.get(_f("grant_type")) != F["value.grant_type"]:
+        if form.get(self._f("grant_type")) != self.spec["value.grant_type"]:
             raise HttpError(400, {"error": "unsupported_grant_type"})
         creds = self.demo_credentials
         if (
-            form.get(_f("username")) != creds["username"]
-            or form.get(_f("password")) != creds["api_key"]
+            form.get(self._f("username")) != creds["username"]
+            or form.get(self._f("password")) != creds["api_key"]
         ):
             raise HttpError(400, {"error": "invalid_grant",
                                   "error_description": "El usuario o la contraseña son incorrectos."})
-        if form.get(_f("company_code")) != creds["company_code"]:
+        if form.get(self._f("company_code")) != creds["company_code"]:
             raise HttpError(400, {"error": "invalid_grant",
                                   "error_description": "El código de empresa no es válido para el usuario."})
         self.logins += 1
@@ -171,8 +173,8 @@ class ControlTEmulator(Emulator):
         self.tokens[token] = self.clock.now() + self.token_lifetime
         return json_response(
             200,
-            {_f("access_token"): token, "token_type": "bearer",
-             _f("expires_in"): int(self.token_lifetime)},
+            {self._f("access_token"): token, "token_type": "bearer",
+             self._f("expires_in"): int(self.token_lifetime)},
         )
 
     # -- registrations ----------------------------------------------------------------------
@@ -184,21 +186,21 @@ class ControlTEmulator(Emulator):
                                   "ModelState": {"request": ["Se requiere un objeto JSON."]}})
         errors: dict[str, list[str]] = {}
         for field in ("trip_number", "company_code", "origin", "destination"):
-            if not str(body.get(_f(field)) or "").strip():
-                errors[_f(field)] = [f"El campo {_f(field)} es obligatorio."]
-        code = body.get(_f("company_code"))
+            if not str(body.get(self._f(field)) or "").strip():
+                errors[self._f(field)] = [f"El campo {self._f(field)} es obligatorio."]
+        code = body.get(self._f("company_code"))
         if code and code != self.demo_credentials["company_code"]:
-            errors[_f("company_code")] = ["El código de empresa no corresponde al usuario."]
-        scheduled = body.get(_f("scheduled_at"))
-        if scheduled and parse_datetime(scheduled) is None:
-            errors[_f("scheduled_at")] = ["Formato de fecha inválido; use dd/MM/yyyy HH:mm:ss."]
+            errors[self._f("company_code")] = ["El código de empresa no corresponde al usuario."]
+        scheduled = body.get(self._f("scheduled_at"))
+        if scheduled and parse_datetime(scheduled, self.spec) is None:
+            errors[self._f("scheduled_at")] = ["Formato de fecha inválido; use dd/MM/yyyy HH:mm:ss."]
         if errors:
             raise HttpError(400, {"Message": "The request is invalid.", "ModelState": errors})
-        trip_number = str(body[_f("trip_number")]).strip()
+        trip_number = str(body[self._f("trip_number")]).strip()
         existing = self.trips.get(trip_number)
         if existing is not None:
             return json_response(
-                409, {**self._registration_of(existing), _f("message"): "El viaje ya fue registrado."}
+                409, {**self._registration_of(existing), self._f("message"): "El viaje ya fue registrado."}
             )
         trip = _Trip(trip_number, dict(body), self.clock.now(), self._next_travel,
                      rejected=self._reject_reason)
@@ -206,32 +208,32 @@ class ControlTEmulator(Emulator):
         self._next_travel += 1
         self.trips[trip_number] = trip
         return json_response(
-            202, {**self._registration_of(trip), _f("message"): "Solicitud recibida."}
+            202, {**self._registration_of(trip), self._f("message"): "Solicitud recibida."}
         )
 
     def _created(self, trip: _Trip) -> bool:
         return self.clock.now() >= trip.requested_at + self.registration_delay
 
     def _registration_of(self, trip: _Trip) -> dict[str, Any]:
-        state = F["value.registration_pending"]
+        state = self.spec["value.registration_pending"]
         travel_id: int | None = None
         message = "En espera de respuesta de ControlT."
         if self._created(trip):
             if trip.rejected:
-                state, message = F["value.registration_rejected"], trip.rejected
+                state, message = self.spec["value.registration_rejected"], trip.rejected
             else:
-                state, travel_id, message = F["value.registration_created"], trip.travel_id, "Viaje creado."
+                state, travel_id, message = self.spec["value.registration_created"], trip.travel_id, "Viaje creado."
         return {
-            _f("trip_number"): trip.trip_number,
-            _f("registration_state"): state,
-            _f("travel_id"): travel_id,
-            _f("message"): message,
+            self._f("trip_number"): trip.trip_number,
+            self._f("registration_state"): state,
+            self._f("travel_id"): travel_id,
+            self._f("message"): message,
         }
 
     def _registration(self, request: EmulatorRequest, trip_number: str) -> EmulatorResponse:
         trip = self.trips.get(trip_number)
         if trip is None:
-            raise HttpError(404, {_f("message"): f"No existe una solicitud para el viaje {trip_number}."})
+            raise HttpError(404, {self._f("message"): f"No existe una solicitud para el viaje {trip_number}."})
         return json_response(200, self._registration_of(trip))
 
     # -- travels ----------------------------------------------------------------------------
@@ -240,7 +242,7 @@ class ControlTEmulator(Emulator):
         for trip in self.trips.values():
             if str(trip.travel_id) == travel_id and self._created(trip) and not trip.rejected:
                 return trip
-        raise HttpError(404, {_f("message"): f"No existe el viaje {travel_id}."})
+        raise HttpError(404, {self._f("message"): f"No existe el viaje {travel_id}."})
 
     def _state(self, trip: _Trip) -> tuple[str, int, float | None]:
         """Travel state, travelled percentage and time of the latest GPS report."""
@@ -263,40 +265,40 @@ class ControlTEmulator(Emulator):
         return state, percentage, last_report
 
     def _stamp(self, instant: float) -> str:
-        return format_datetime(datetime.fromtimestamp(instant, timezone.utc))
+        return format_datetime(datetime.fromtimestamp(instant, timezone.utc), self.spec)
 
     def _travel_payload(self, trip: _Trip) -> dict[str, Any]:
         state, percentage, last_report = self._state(trip)
         body = trip.body
         assignment = trip.assignment
         driver_name = " ".join(
-            part for part in (assignment.get(_f("driver_first_name")), assignment.get(_f("driver_last_name"))) if part
+            part for part in (assignment.get(self._f("driver_first_name")), assignment.get(self._f("driver_last_name"))) if part
         )
         return {
-            _f("trip_number"): trip.trip_number,
-            _f("travel_id"): trip.travel_id,
-            _f("state"): state,
-            _f("percentage"): percentage,
-            _f("latest_gps"): None if last_report is None else self._stamp(last_report),
-            _f("customer"): body.get(_f("customer")),
-            _f("origin"): body.get(_f("origin")),
-            _f("destination"): body.get(_f("destination")),
-            _f("origin_address"): body.get(_f("origin_address")),
-            _f("scheduled_at"): body.get(_f("scheduled_at")) or self._stamp(trip.requested_at),
-            _f("plate"): assignment.get(_f("plate")),
-            _f("trailer_plate"): assignment.get(_f("trailer_plate")),
-            _f("fleet_type"): assignment.get(_f("fleet_type")),
-            _f("carrier_id"): assignment.get(_f("carrier_id")),
-            _f("carrier_name"): assignment.get(_f("carrier_name")),
-            _f("driver_id"): assignment.get(_f("driver_id")),
-            _f("driver_first_name"): assignment.get(_f("driver_first_name")),
-            _f("driver_last_name"): assignment.get(_f("driver_last_name")),
-            _f("driver_name"): driver_name or None,
-            _f("driver_phone"): assignment.get(_f("driver_phone")),
-            _f("activated_by"): trip.activation.get(_f("user")),
-            _f("activated_at"): trip.activation.get(_f("date")),
-            _f("closed_by"): trip.closing.get(_f("user")),
-            _f("closed_at"): trip.closing.get(_f("date")),
+            self._f("trip_number"): trip.trip_number,
+            self._f("travel_id"): trip.travel_id,
+            self._f("state"): state,
+            self._f("percentage"): percentage,
+            self._f("latest_gps"): None if last_report is None else self._stamp(last_report),
+            self._f("customer"): body.get(self._f("customer")),
+            self._f("origin"): body.get(self._f("origin")),
+            self._f("destination"): body.get(self._f("destination")),
+            self._f("origin_address"): body.get(self._f("origin_address")),
+            self._f("scheduled_at"): body.get(self._f("scheduled_at")) or self._stamp(trip.requested_at),
+            self._f("plate"): assignment.get(self._f("plate")),
+            self._f("trailer_plate"): assignment.get(self._f("trailer_plate")),
+            self._f("fleet_type"): assignment.get(self._f("fleet_type")),
+            self._f("carrier_id"): assignment.get(self._f("carrier_id")),
+            self._f("carrier_name"): assignment.get(self._f("carrier_name")),
+            self._f("driver_id"): assignment.get(self._f("driver_id")),
+            self._f("driver_first_name"): assignment.get(self._f("driver_first_name")),
+            self._f("driver_last_name"): assignment.get(self._f("driver_last_name")),
+            self._f("driver_name"): driver_name or None,
+            self._f("driver_phone"): assignment.get(self._f("driver_phone")),
+            self._f("activated_by"): trip.activation.get(self._f("user")),
+            self._f("activated_at"): trip.activation.get(self._f("date")),
+            self._f("closed_by"): trip.closing.get(self._f("user")),
+            self._f("closed_at"): trip.closing.get(self._f("date")),
         }
 
     def _travel(self, request: EmulatorRequest, travel_id: str) -> EmulatorResponse:
@@ -305,7 +307,7 @@ class ControlTEmulator(Emulator):
     def _conflict(self, trip: _Trip, action: str) -> HttpError:
         state = self._state(trip)[0]
         return HttpError(
-            409, {_f("message"): f"El viaje {trip.travel_id} está en estado '{state}'; no se puede {action}."}
+            409, {self._f("message"): f"El viaje {trip.travel_id} está en estado '{state}'; no se puede {action}."}
         )
 
     def _assign(self, request: EmulatorRequest, travel_id: str) -> EmulatorResponse:
@@ -317,12 +319,12 @@ class ControlTEmulator(Emulator):
         required = ("carrier_id", "carrier_name", "plate", "fleet_type", "driver_id",
                     "driver_first_name", "driver_last_name", "driver_phone")
         errors = {
-            _f(name): [f"El campo {_f(name)} es obligatorio."]
-            for name in required if not str(body.get(_f(name)) or "").strip()
+            self._f(name): [f"El campo {self._f(name)} es obligatorio."]
+            for name in required if not str(body.get(self._f(name)) or "").strip()
         }
-        fleets = {F["value.fleet_own"], F["value.fleet_linked"], F["value.fleet_third_party"]}
-        if body.get(_f("fleet_type")) and body[_f("fleet_type")] not in fleets:
-            errors[_f("fleet_type")] = [f"Tipo de flota inválido; use {', '.join(sorted(fleets))}."]
+        fleets = {self.spec["value.fleet_own"], self.spec["value.fleet_linked"], self.spec["value.fleet_third_party"]}
+        if body.get(self._f("fleet_type")) and body[self._f("fleet_type")] not in fleets:
+            errors[self._f("fleet_type")] = [f"Tipo de flota inválido; use {', '.join(sorted(fleets))}."]
         if errors:
             raise HttpError(400, {"Message": "The request is invalid.", "ModelState": errors})
         trip.assignment = {k: v for k, v in body.items() if v is not None}
@@ -333,14 +335,14 @@ class ControlTEmulator(Emulator):
         body = request.json()
         body = body if isinstance(body, dict) else {}
         errors = {
-            _f(name): [f"El campo {_f(name)} es obligatorio."]
-            for name in ("user", "date") if not str(body.get(_f(name)) or "").strip()
+            self._f(name): [f"El campo {self._f(name)} es obligatorio."]
+            for name in ("user", "date") if not str(body.get(self._f(name)) or "").strip()
         }
-        if body.get(_f("date")) and parse_datetime(body[_f("date")]) is None:
-            errors[_f("date")] = ["Formato de fecha inválido; use dd/MM/yyyy HH:mm:ss."]
+        if body.get(self._f("date")) and parse_datetime(body[self._f("date")], self.spec) is None:
+            errors[self._f("date")] = ["Formato de fecha inválido; use dd/MM/yyyy HH:mm:ss."]
         if errors:
             raise HttpError(400, {"Message": "The request is invalid.", "ModelState": errors})
-        return {_f("user"): body[_f("user")], _f("date"): body[_f("date")]}
+        return {self._f("user"): body[self._f("user")], self._f("date"): body[self._f("date")]}
 
     def _activate(self, request: EmulatorRequest, travel_id: str) -> EmulatorResponse:
         trip = self._trip_by_travel(travel_id)
@@ -365,15 +367,15 @@ class ControlTEmulator(Emulator):
 
     def _page(self, request: EmulatorRequest, trips: list[_Trip]) -> EmulatorResponse:
         try:
-            size = int(request.query.get(_f("size"), "10"))
-            page = int(request.query.get(_f("page"), "1"))
+            size = int(request.query.get(self._f("size"), "10"))
+            page = int(request.query.get(self._f("page"), "1"))
         except ValueError:
             raise HttpError(400, {"Message": "Los parámetros size y page deben ser enteros."}) from None
         if size < 1 or page < 1:
             raise HttpError(400, {"Message": "size y page deben ser mayores que cero."})
         rows = [self._travel_payload(t) for t in sorted(trips, key=lambda t: t.travel_id)]
         chunk = rows[(page - 1) * size: page * size]
-        return json_response(200, {_f("items"): chunk, "total": len(rows)})
+        return json_response(200, {self._f("items"): chunk, "total": len(rows)})
 
     def _visible(self) -> list[_Trip]:
         return [t for t in self.trips.values() if self._created(t) and not t.rejected]
@@ -383,15 +385,15 @@ class ControlTEmulator(Emulator):
         return self._page(request, trips)
 
     def _search(self, request: EmulatorRequest) -> EmulatorResponse:
-        fmt = F["format.date"]
+        fmt = self.spec["value.date_format"]
         try:
-            start = datetime.strptime(request.query.get(_f("date_start"), ""), fmt).date()
-            end = datetime.strptime(request.query.get(_f("date_end"), ""), fmt).date()
+            start = datetime.strptime(request.query.get(self._f("date_start"), ""), fmt).date()
+            end = datetime.strptime(request.query.get(self._f("date_end"), ""), fmt).date()
         except ValueError:
             raise HttpError(400, {"Message": "dateStart y dateEnd son obligatorios (dd/MM/yyyy)."}) from None
         chosen = []
         for trip in self._visible():
-            when = parse_datetime(self._travel_payload(trip)[_f("scheduled_at")])
+            when = parse_datetime(self._travel_payload(trip)[self._f("scheduled_at")], self.spec)
             if when is not None and start <= when.date() <= end:
                 chosen.append(trip)
         return self._page(request, chosen)

@@ -1,7 +1,7 @@
 """Offline ShipsGo Ocean API v2: shipments that sail on the sandbox clock.
 
 What it keeps: a credit balance, shipments by id, and who may see them (one demo token). What
-it speaks: the paths of :data:`apunto_connect.tracking.shipsgo.DEFAULT_ENDPOINTS`, the
+it speaks: the paths of :data:`apunto_connect.tracking.shipsgo.SPEC`, the
 ``X-Shipsgo-User-Token`` header (401 ``TOKEN_MISSING`` / ``TOKEN_INVALID``), 402
 ``NOT_ENOUGH_CREDITS``, 409 ``ALREADY_EXISTS`` with the existing shipment (same reference +
 booking, else container: no credit spent), 422 with ``message`` and an ``errors`` object (the
@@ -35,21 +35,12 @@ from ..tracking.shipsgo import (
     BASE_URL,
     BOOKING_PATTERN,
     CONTAINER_PATTERN,
-    DEFAULT_ENDPOINTS,
     EMAIL_PATTERN,
     FILTER_FIELDS,
-    MAX_FOLLOWERS,
-    MAX_PAGE_SIZE,
-    MAX_TAG_LENGTH,
-    MAX_TAGS,
-    NOT_ASSIGNED,
-    REFERENCE_LENGTH,
     SCAC_PATTERN,
-    SIGNATURE_HEADER,
-    TOKEN_HEADER,
-    WEBHOOK_ID_HEADER,
-    WEBHOOK_NAME_HEADER,
+    SPEC,
 )
+from ..vendor_spec import VendorSpec
 from .framework import (
     Emulator,
     EmulatorRequest,
@@ -184,8 +175,14 @@ class ShipsGoEmulator(Emulator):
         "webhook_secret": "sandbox-shipsgo-webhook-secret",
     }
 
-    def __init__(self, clock: SandboxClock | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        clock: SandboxClock | None = None,
+        seed: int | None = None,
+        spec: Mapping[str, Any] | VendorSpec | None = None,
+    ) -> None:
         super().__init__(clock=clock, seed=seed)
+        self.spec = SPEC.with_overrides(spec)
         self.credits = INITIAL_CREDITS
         self.credits_spent = 0
         self.shipments: dict[int, _Shipment] = {}
@@ -200,7 +197,7 @@ class ShipsGoEmulator(Emulator):
             "credits": self._credits,
         }
         for name, handler in handlers.items():
-            method, _, path = DEFAULT_ENDPOINTS[name].partition(" ")
+            method, _, path = self.spec[f"path.{name}"].partition(" ")
             self.router.add(method, path, handler)
 
     def provider_options(self) -> dict[str, Any]:
@@ -211,7 +208,7 @@ class ShipsGoEmulator(Emulator):
 
     def authenticate(self, request: EmulatorRequest) -> EmulatorResponse | None:
         """ShipsGo's 401 bodies for a missing or unknown token."""
-        token = request.header(TOKEN_HEADER)
+        token = request.header(self.spec["header.token"])
         if not token:
             return json_response(401, {"message": "TOKEN_MISSING"})
         if token != self.demo_credentials["api_token"]:
@@ -228,7 +225,7 @@ class ShipsGoEmulator(Emulator):
         body = request.json()
         if not isinstance(body, dict):
             raise HttpError(422, {"message": "INVALID_PAYLOAD", "errors": {"body": ["must be a JSON object"]}})
-        errors = _validate_create(body)
+        errors = _validate_create(body, self.spec)
         if errors:
             raise HttpError(422, {"message": "INVALID_PAYLOAD", "errors": errors})
         reference = body.get("reference")
@@ -262,7 +259,7 @@ class ShipsGoEmulator(Emulator):
                 "shipment": {
                     "id": shipment.id,
                     "reference": reference,
-                    "container_number": container or NOT_ASSIGNED,
+                    "container_number": container or self.spec["value.not_assigned"],
                     "booking_number": booking,
                 },
             },
@@ -301,8 +298,9 @@ class ShipsGoEmulator(Emulator):
             take = int(request.query.get("take", "25"))
         except ValueError:
             raise HttpError(422, {"message": "INVALID_PAYLOAD", "errors": {"skip": ["skip and take must be integers"]}}) from None
-        if skip < 0 or not 1 <= take <= MAX_PAGE_SIZE:
-            raise HttpError(422, {"message": "INVALID_PAYLOAD", "errors": {"take": [f"take must be 1 to {MAX_PAGE_SIZE}, skip >= 0"]}})
+        max_take = int(self.spec["limit.page_size"])
+        if skip < 0 or not 1 <= take <= max_take:
+            raise HttpError(422, {"message": "INVALID_PAYLOAD", "errors": {"take": [f"take must be 1 to {max_take}, skip >= 0"]}})
         filters: list[tuple[str, str, str]] = []
         for key, value in request.query_all:
             found = re.fullmatch(r"filters\[(\w+)\]", key)
@@ -340,7 +338,7 @@ class ShipsGoEmulator(Emulator):
         if shipment.container_number:
             return shipment.container_number
         if not matched:
-            return NOT_ASSIGNED
+            return str(self.spec["value.not_assigned"])
         return SPARE_CONTAINERS[shipment.id % len(SPARE_CONTAINERS)]
 
     def _timeline(self, shipment: _Shipment, now: float) -> list[tuple[_Movement, float, bool]]:
@@ -468,9 +466,9 @@ class ShipsGoEmulator(Emulator):
         signature = hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: signature,
-            WEBHOOK_ID_HEADER: f"whd_{event_id}",
-            WEBHOOK_NAME_HEADER: name,
+            self.spec["header.signature"]: signature,
+            self.spec["header.webhook_id"]: f"whd_{event_id}",
+            self.spec["header.webhook_name"]: name,
         }
         return body, headers
 
@@ -485,14 +483,16 @@ def _utc(instant: float) -> str:
     return datetime.fromtimestamp(instant, timezone.utc).isoformat(timespec="seconds")
 
 
-def _validate_create(body: Mapping[str, Any]) -> dict[str, list[str]]:
+def _validate_create(body: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
 
     def add(field: str, message: str) -> None:
         errors.setdefault(field, []).append(message)
 
     reference = body.get("reference")
-    low, high = REFERENCE_LENGTH
+    low, high = spec["limit.reference_length"]
+    max_followers, max_tags = int(spec["limit.followers"]), int(spec["limit.tags"])
+    max_tag_length = int(spec["limit.tag_length"])
     if reference is not None and not (isinstance(reference, str) and low <= len(reference) <= high):
         add("reference", f"reference must be a string of {low} to {high} characters")
     container = body.get("container_number")
@@ -507,15 +507,15 @@ def _validate_create(body: Mapping[str, Any]) -> dict[str, list[str]]:
     if carrier is not None and not (isinstance(carrier, str) and SCAC_PATTERN.match(carrier)):
         add("carrier", "carrier must match ^(SG_)?[A-Z0-9]{4}$")
     followers = body.get("followers") or []
-    if not isinstance(followers, list) or len(followers) > MAX_FOLLOWERS:
-        add("followers", f"followers must be a list of at most {MAX_FOLLOWERS} e-mails")
+    if not isinstance(followers, list) or len(followers) > max_followers:
+        add("followers", f"followers must be a list of at most {max_followers} e-mails")
     elif any(not isinstance(f, str) or not EMAIL_PATTERN.match(f) for f in followers):
         add("followers", "every follower must be an e-mail address")
     tags = body.get("tags") or []
-    if not isinstance(tags, list) or len(tags) > MAX_TAGS:
-        add("tags", f"tags must be a list of at most {MAX_TAGS}")
-    elif any(not isinstance(t, str) or not 0 < len(t) <= MAX_TAG_LENGTH for t in tags):
-        add("tags", f"every tag must be 1 to {MAX_TAG_LENGTH} characters")
+    if not isinstance(tags, list) or len(tags) > max_tags:
+        add("tags", f"tags must be a list of at most {max_tags}")
+    elif any(not isinstance(t, str) or not 0 < len(t) <= max_tag_length for t in tags):
+        add("tags", f"every tag must be 1 to {max_tag_length} characters")
     return errors
 
 

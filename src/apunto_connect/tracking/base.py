@@ -8,7 +8,6 @@ from typing import Any
 
 from .._caches import BoundedCache, bounded_cache
 from .._capabilities import ProviderBase
-from .._emit import emitting
 from ..errors import Conflict
 from ..events import TRACKING_CREATED, TRACKING_STATUS_CHANGED
 from ..models.common import Capability
@@ -101,69 +100,91 @@ def _note_status(provider: TrackingProvider, tracking: Tracking) -> None:
         )
 
 
-def _on_created(provider: TrackingProvider, result: Any, args: Any, kwargs: Any) -> None:
-    if isinstance(result, Tracking):
-        provider.events.emit(TRACKING_CREATED, provider.name, _tracking_data(result))
-        _note_status(provider, result)
-
-
-def _on_observed(provider: TrackingProvider, result: Any, args: Any, kwargs: Any) -> None:
-    if isinstance(result, Tracking):
-        _note_status(provider, result)
-
-
-# Every call that returns a Tracking is a chance to notice a new status.
-_OBSERVING_METHODS = ("get_tracking", "assign", "activate", "close", "wait_until_created")
-
-
 class TrackingProvider(ProviderBase):
     """Create and follow trackings; land vendors also assign, activate and close trips.
 
     Operations a vendor does not offer raise :class:`~apunto_connect.errors.UnsupportedOperation`
     before any network call.
 
-    Every implementation emits ``tracking.created`` and ``tracking.status_changed`` on
-    :attr:`events` without writing event code: the methods are wrapped when the subclass is
-    created.
+    The public methods are template methods: each checks the capability, calls the vendor's
+    hook (``create_tracking`` → ``_create_tracking``, ``assign`` → ``_assign`` …) and emits
+    ``tracking.created`` and ``tracking.status_changed`` on :attr:`events`, so no vendor
+    carries event code.
     """
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "create_tracking" in cls.__dict__:
-            cls.create_tracking = emitting(_on_created)(cls.__dict__["create_tracking"])  # type: ignore[method-assign]
-        for name in _OBSERVING_METHODS:
-            if name in cls.__dict__:
-                setattr(cls, name, emitting(_on_observed)(cls.__dict__[name]))
+    # -- public operations: capability check, the vendor's hook, events ------------------------
 
-    @abstractmethod
-    def create_tracking(self, shipment: Shipment) -> Tracking:
-        """Start tracking ``shipment``."""
+    def create_tracking(self, shipment: Shipment, **options: Any) -> Tracking:
+        """Start tracking ``shipment``; emits ``tracking.created``.
 
-    @abstractmethod
+        ``options`` are the vendor's own (e.g. ShipsGo's ``allow_non_iso_container``).
+        """
+        self.require(Capability.CREATE_TRACKING)
+        tracking = self._create_tracking(shipment, **options)
+        self.events.emit(TRACKING_CREATED, self.name, _tracking_data(tracking))
+        return self._observed(tracking)
+
     def get_tracking(self, tracking_id: str) -> Tracking:
         """Fetch the current state of a tracking."""
+        self.require(Capability.GET_TRACKING)
+        return self._observed(self._get_tracking(tracking_id))
 
     def list_trackings(self, **filters: Any) -> Iterator[Tracking]:
         """Iterate over the trackings of the account, lazily."""
         self.require(Capability.LIST_TRACKINGS)
-        raise NotImplementedError
+        return self._list_trackings(**filters)
 
     def delete_tracking(self, tracking_id: str) -> None:
         """Stop tracking and remove the shipment at the vendor."""
         self.require(Capability.DELETE_TRACKING)
-        raise NotImplementedError
+        self._delete_tracking(tracking_id)
 
     def assign(self, tracking_id: str, assignment: Assignment) -> Tracking:
         """Assign carrier, vehicle and driver to a land trip."""
         self.require(Capability.ASSIGN)
-        raise NotImplementedError
+        return self._observed(self._assign(tracking_id, assignment))
 
     def activate(self, tracking_id: str, *, by: str) -> Tracking:
         """Start monitoring a land trip; records when and who."""
         self.require(Capability.ACTIVATE)
-        raise NotImplementedError
+        return self._observed(self._activate(tracking_id, by=by))
 
     def close(self, tracking_id: str, *, by: str) -> Tracking:
         """Finish monitoring a land trip; records when and who."""
         self.require(Capability.CLOSE)
+        return self._observed(self._close(tracking_id, by=by))
+
+    def _observed(self, tracking: Tracking) -> Tracking:
+        """Note the status a public call returned (emitting ``tracking.status_changed``).
+
+        Vendor methods that return a :class:`Tracking` outside the operations above (ControlT's
+        ``wait_until_created``) pass their result through here. Hooks call other hooks, never
+        the public methods, so one call is noted once.
+        """
+        _note_status(self, tracking)
+        return tracking
+
+    # -- vendor hooks --------------------------------------------------------------------------
+
+    @abstractmethod
+    def _create_tracking(self, shipment: Shipment, **options: Any) -> Tracking:
+        """Create the tracking at the vendor (the capability is already checked)."""
+
+    @abstractmethod
+    def _get_tracking(self, tracking_id: str) -> Tracking:
+        """Read a tracking from the vendor."""
+
+    def _list_trackings(self, **filters: Any) -> Iterator[Tracking]:
+        raise NotImplementedError
+
+    def _delete_tracking(self, tracking_id: str) -> None:
+        raise NotImplementedError
+
+    def _assign(self, tracking_id: str, assignment: Assignment) -> Tracking:
+        raise NotImplementedError
+
+    def _activate(self, tracking_id: str, *, by: str) -> Tracking:
+        raise NotImplementedError
+
+    def _close(self, tracking_id: str, *, by: str) -> Tracking:
         raise NotImplementedError
