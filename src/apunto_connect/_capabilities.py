@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable
 from typing import Any, ClassVar, TypeVar
@@ -103,6 +104,34 @@ class ProviderBase:
         Invoicing and storage providers also answer to ``close()``; tracking providers use
         ``close(tracking_id, by=...)`` for closing a trip, so ``release()`` is the shared name.
         """
+
+    def with_options(
+        self: _P,
+        *,
+        timeout: float | tuple[float, float] | None = None,
+        deadline: float | None = None,
+        max_retries: int | None = None,
+    ) -> _P:
+        """This provider with other transport defaults, sharing its sessions, journal and events.
+
+        ``timeout`` is ``(connect, read)`` seconds (or one number for both), ``deadline`` the
+        total seconds a call may take (retries and waits included), ``max_retries`` the
+        retries after the first attempt. Every call made through the returned provider uses
+        them; the original is unchanged. Release the original, not the copy, when done::
+
+            quick = provider.with_options(timeout=5, max_retries=0)
+            quick.check_connection()
+        """
+        twin = copy.copy(self)
+        for name, value in list(vars(self).items()):
+            # Transports, and clients that hold one (Actiun's), know how to copy themselves.
+            with_options = getattr(value, "with_options", None)
+            if callable(with_options) and not isinstance(value, type) and value is not self:
+                setattr(
+                    twin, name,
+                    with_options(timeout=timeout, deadline=deadline, max_retries=max_retries),
+                )
+        return twin
 
     def __enter__(self: _P) -> _P:
         return self

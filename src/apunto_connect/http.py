@@ -17,6 +17,7 @@ Adapters (the sandbox, test fakes) can mark a connection error with an attribute
 
 from __future__ import annotations
 
+import copy
 import email.utils
 import json as jsonlib
 import logging
@@ -304,6 +305,7 @@ class Transport:
         self.headers.update(headers or {})
         self.timeout = _split_timeout(timeout)
         self.retry = retry or RetryPolicy()
+        self.default_deadline: float | None = None
         self.pool_maxsize = pool_maxsize
         self.error_mapper = error_mapper or default_error_mapper
         self.on_unauthorized = on_unauthorized
@@ -330,6 +332,26 @@ class Transport:
             before_sleep=self._before_retry_sleep,
             reraise=True,
         )
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutValue | None = None,
+        deadline: float | None = None,
+        max_retries: int | None = None,
+    ) -> Transport:
+        """A transport with other defaults that shares this one's sessions, auth and secrets.
+
+        Closing either closes the shared sessions: release the original when done.
+        """
+        twin = copy.copy(self)
+        if timeout is not None:
+            twin.timeout = _split_timeout(timeout)
+        if deadline is not None:
+            twin.default_deadline = deadline
+        if max_retries is not None:
+            twin.retry = attrs.evolve(self.retry, max_retries=max_retries)
+        return twin
 
     # -- secrets ----------------------------------------------------------------------------
 
@@ -409,6 +431,8 @@ class Transport:
         retries = max_retries if max_retries is not None else opts.max_retries
         retries = self.retry.max_retries if retries is None else retries
         call_deadline = deadline if deadline is not None else opts.deadline
+        if call_deadline is None:
+            call_deadline = self.default_deadline
         safe = idempotent if idempotent is not None else opts.idempotent
         if safe is None:
             safe = method in _IDEMPOTENT_METHODS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import copy
 import hashlib
 import ipaddress
 import threading
@@ -167,6 +168,23 @@ class ActiunClient:
         self.contacts = Contacts(self)
         self.items = Items(self)
         self.invoices = Invoices(self)
+
+    def with_options(
+        self,
+        *,
+        timeout: TimeoutValue | None = None,
+        deadline: float | None = None,
+        max_retries: int | None = None,
+    ) -> ActiunClient:
+        """This client with other transport defaults, sharing its sessions and thread pool."""
+        twin = copy.copy(self)
+        twin.transport = self.transport.with_options(
+            timeout=timeout, deadline=deadline, max_retries=max_retries
+        )
+        twin.contacts = Contacts(twin)
+        twin.items = Items(twin)
+        twin.invoices = Invoices(twin)
+        return twin
 
     def account_fingerprint(self) -> str:
         """A stable, non-secret id of the account (server and key): a hash prefix."""
