@@ -122,6 +122,7 @@ class ProviderBase:
             quick = provider.with_options(timeout=5, max_retries=0)
             quick.check_connection()
         """
+        self.events  # made now if need be, so that both share one bus  # noqa: B018
         twin = copy.copy(self)
         for name, value in list(vars(self).items()):
             # Transports, and clients that hold one (Actiun's), know how to copy themselves.
