@@ -112,7 +112,7 @@ class ProviderBase:
         deadline: float | None = None,
         max_retries: int | None = None,
     ) -> _P:
-        """This provider with other transport defaults, sharing its sessions, journal and events.
+        """A copy with other transport defaults, sharing sessions, journal and events.
 
         ``timeout`` is ``(connect, read)`` seconds (or one number for both), ``deadline`` the
         total seconds a call may take (retries and waits included), ``max_retries`` the

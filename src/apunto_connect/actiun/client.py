@@ -176,7 +176,7 @@ class ActiunClient:
         deadline: float | None = None,
         max_retries: int | None = None,
     ) -> ActiunClient:
-        """This client with other transport defaults, sharing its sessions and thread pool."""
+        """A copy with other transport defaults, sharing sessions and the thread pool."""
         twin = copy.copy(self)
         twin.transport = self.transport.with_options(
             timeout=timeout, deadline=deadline, max_retries=max_retries
