@@ -204,7 +204,9 @@ _VALUES: dict[str, Fact] = {
 }
 
 SPEC = VendorSpec(
-    "alegra", {**_PATHS, **_QUERY, **_CONTACT, **_ITEM, **_TAX, **_INVOICE, **_ANSWER, **_VALUES}
+    "alegra",
+    {**_PATHS, **_QUERY, **_CONTACT, **_ITEM, **_TAX, **_INVOICE, **_ANSWER, **_VALUES},
+    record=False,  # shared by all: providers and emulators record into their own copies
 )
 """Alegra's API for Mexico: every path, field, header, limit and value, with its evidence."""
 

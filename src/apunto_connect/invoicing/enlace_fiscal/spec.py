@@ -131,6 +131,7 @@ SPEC = VendorSpec(
             "2017-01-01 00:00:00", "research §3 notes a third-party default (one source)"
         ),
     },
+    record=False,  # shared by all: providers and emulators record into their own copies
 )
 """Every path, field name, header, limit and vendor value the Enlace Fiscal module relies on."""
 
