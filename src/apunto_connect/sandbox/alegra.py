@@ -865,7 +865,7 @@ class AlegraEmulator(Emulator):
         """Record that the invoice was sent to the given addresses."""
         stored = self._invoice(invoice_id)
         body = request.json() or {}
-        emails = body.get("emails") if isinstance(body, Mapping) else None
+        emails = body.get(SPEC["field.email.emails"]) if isinstance(body, Mapping) else None
         if not isinstance(emails, list) or not emails:
             raise _fail(400, "Debes enviar al menos un correo en emails")
         stored.emails.extend(str(e) for e in emails)

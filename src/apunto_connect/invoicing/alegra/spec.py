@@ -53,6 +53,10 @@ _PATHS: dict[str, Fact] = {
     "path.invoices": official("invoices", f"{_REF}/get_invoices"),
     "path.invoice": public("invoices/{id}", _BOTH),
     "path.stamp": official("invoices/stamp", _STAMP_REF),
+    "path.email": public(
+        "invoices/{id}/email",
+        f"{_PHP} src/Support/Mailable.php; {_CLI} commands/invoices.go (action email)",
+    ),
     "path.void": assumed(
         "invoices/{id}/void",
         f"one source: {_CLI} commands/invoices.go (POST void); {_PHP} has void/open on payments; "
@@ -118,6 +122,12 @@ _TAX: dict[str, Fact] = {
         "type", f"{_CLI} Tax.Type; {_PHP} Support/Taxable.php (values ISR/IEPS: not found)"
     ),
     "field.tax.factor": assumed("factorType", _NOT_FOUND + " (retentions have calculatedBy)"),
+}
+
+_EMAIL: dict[str, Fact] = {
+    "field.email.emails": public(
+        "emails", f"{_PHP} src/Support/Mailable.php; {_CLI} commands/invoices.go (a list)"
+    ),
 }
 
 _INVOICE: dict[str, Fact] = {
@@ -205,7 +215,7 @@ _VALUES: dict[str, Fact] = {
 
 SPEC = VendorSpec(
     "alegra",
-    {**_PATHS, **_QUERY, **_CONTACT, **_ITEM, **_TAX, **_INVOICE, **_ANSWER, **_VALUES},
+    {**_PATHS, **_QUERY, **_CONTACT, **_ITEM, **_TAX, **_EMAIL, **_INVOICE, **_ANSWER, **_VALUES},
     record=False,  # shared by all: providers and emulators record into their own copies
 )
 """Alegra's API for Mexico: every path, field, header, limit and value, with its evidence."""
