@@ -415,6 +415,10 @@ class AlegraEmulator(Emulator):
             )
         if not _field(body, "item.unit_key"):
             raise _fail(400, "El ítem debe tener una clave de unidad del SAT")
+        unit = _field(body, "item.unit_name")
+        if unit is not None and unit not in SPEC["value.item.unit_words"]:
+            # Alegra's unit is one of its own words (inventory.unit), not a free text.
+            raise _fail(400, f"La unidad {unit!r} no es válida para el inventario del ítem")
         _decimal(_field(body, "item.price") or 0, "price")
         item = {**body, "id": self._new_id("item")}
         self.items[item["id"]] = item

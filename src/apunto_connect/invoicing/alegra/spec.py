@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ...vendor_spec import Fact, VendorSpec, assumed, official, public
@@ -110,8 +111,37 @@ _ITEM: dict[str, Fact] = {
     "field.item.unit_key": assumed(
         "unitKey", f"{_CHEAT} names it claveUnidad; nothing has unitKey"
     ),
-    "field.item.unit_name": assumed(
-        "unit", f"{_BOTH} keep the unit in inventory.unit with word values: contradicted"
+    # Corrected (was a top-level "unit" carrying our unit name): both clients keep the unit in
+    # the item's inventory object, as one of Alegra's unit words (value.item.unit_words).
+    "field.item.unit_name": public(
+        "inventory.unit",
+        f"{_CLI} internal/api/items.go (ItemInventory.Unit); {_PHP} src/Item/Inventory.php",
+    ),
+}
+
+_UNIT_WORDS = (
+    "unit", "centimeter", "meter", "inch", "centimeterSquared", "meterSquared", "inchSquared",
+    "mililiter", "liter", "gallon", "gram", "kilogram", "ton", "pound", "piece", "service",
+    "notApplicable",
+)
+
+_UNITS: dict[str, Fact] = {
+    "value.item.unit_words": public(
+        frozenset(_UNIT_WORDS),
+        f"{_PHP} src/Item/Inventory.php (the list, spelling 'mililiter' included); {_CLI} "
+        "internal/api/items.go (inventory.unit, a word)",
+    ),
+    # SAT ClaveUnidad -> Alegra's word; any other code is sent as "unit". The words are
+    # public, the pairing with SAT codes is ours (each word names the SAT unit's meaning).
+    "value.item.unit_by_sat_code": public(
+        MappingProxyType({
+            "H87": "piece", "E48": "service", "ACT": "service", "C62": "unit", "XUN": "unit",
+            "KGM": "kilogram", "GRM": "gram", "TNE": "ton", "LBR": "pound", "LTR": "liter",
+            "MLT": "mililiter", "GLL": "gallon", "MTR": "meter", "CMT": "centimeter",
+            "INH": "inch", "MTK": "meterSquared", "CMK": "centimeterSquared", "INK": "inchSquared",
+        }),
+        f"the words: {_PHP} src/Item/Inventory.php; the SAT codes: SAT c_ClaveUnidad; the "
+        "pairing is ours",
     ),
 }
 
@@ -215,7 +245,10 @@ _VALUES: dict[str, Fact] = {
 
 SPEC = VendorSpec(
     "alegra",
-    {**_PATHS, **_QUERY, **_CONTACT, **_ITEM, **_TAX, **_EMAIL, **_INVOICE, **_ANSWER, **_VALUES},
+    {
+        **_PATHS, **_QUERY, **_CONTACT, **_ITEM, **_UNITS, **_TAX, **_EMAIL, **_INVOICE,
+        **_ANSWER, **_VALUES,
+    },
     record=False,  # shared by all: providers and emulators record into their own copies
 )
 """Alegra's API for Mexico: every path, field, header, limit and value, with its evidence."""
