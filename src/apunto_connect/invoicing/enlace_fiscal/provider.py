@@ -517,7 +517,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
             raise ValidationError(f"format must be 'xml' or 'pdf', got {fmt!r}", field="fmt")
         stamped = self.get(ref)
         if fmt == "xml":
-            inline = xml_from_ack(stamped.raw)
+            inline = xml_from_ack(stamped.raw, self.spec["field.xml_inline"])
             if inline is not None:
                 return inline
             url = _text(stamped.raw.get("descargaXmlCFDi"))
