@@ -133,7 +133,7 @@ _UNITS: dict[str, Fact] = {
     ),
     # SAT ClaveUnidad -> Alegra's word; any other code is sent as "unit". The words are
     # public, the pairing with SAT codes is ours (each word names the SAT unit's meaning).
-    "value.item.unit_by_sat_code": public(
+    "value.item.unit_by_sat_code": assumed(
         MappingProxyType({
             "H87": "piece", "E48": "service", "ACT": "service", "C62": "unit", "XUN": "unit",
             "KGM": "kilogram", "GRM": "gram", "TNE": "ton", "LBR": "pound", "LTR": "liter",
@@ -141,7 +141,7 @@ _UNITS: dict[str, Fact] = {
             "INH": "inch", "MTK": "meterSquared", "CMK": "centimeterSquared", "INK": "inchSquared",
         }),
         f"the words: {_PHP} src/Item/Inventory.php; the SAT codes: SAT c_ClaveUnidad; the "
-        "pairing is ours",
+        f"pairing is ours: searched {_CLI} and {_PHP}, neither pairs SAT unit codes with words",
     ),
 }
 
