@@ -120,3 +120,25 @@ def test_contadigital_former_name_still_sends(sb):
     with pytest.warns(DeprecationWarning, match="send_email"):
         provider.send_by_email(stamped.id, TO[0])
     assert sent_to(sb, "contadigital", stamped.id) == [TO[0]]
+
+
+@pytest.mark.parametrize(
+    ("vendor", "path"),
+    [
+        ("facturama", "*/cfdi"),
+        ("alegra", "*/email"),
+        ("enlace_fiscal", "*/enviarcorreo"),
+        ("contadigital", "*/enviar.json/*"),
+    ],
+)
+def test_a_lost_answer_is_not_retried_so_nothing_is_sent_twice(vendor, path):
+    from apunto_connect.errors import TransportError
+    from apunto_connect.sandbox import Fault, FaultKind
+
+    with Sandbox(seed=4) as sb:
+        provider = sb.invoice_provider(vendor)
+        stamped = provider.stamp(demo_invoice("45"))
+        sb.faults.add(Fault(FaultKind.DROP_AFTER, vendor=vendor, method="*", path=path))
+        with pytest.raises(TransportError):
+            provider.send_email(stamped.id, TO[:1])
+        assert sent_to(sb, vendor, stamped.id) == TO[:1]  # processed once, never repeated

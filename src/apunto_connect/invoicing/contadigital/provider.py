@@ -719,8 +719,10 @@ class ContaDigitalProvider(InvoiceProvider):
         invoice_id = self._invoice_id(ref)
         answers = []
         for address in recipients:
+            # A GET with an effect: not retried once sent, or the e-mail could go out twice.
             result = self._call(
-                "GET", "email", company_id=self.company_id, invoice_id=invoice_id, email=address
+                "GET", "email", idempotent=False,
+                company_id=self.company_id, invoice_id=invoice_id, email=address,
             )
             answers.append(str(_vendor_text(None, result, self.spec) or ""))
         return "\n".join(a for a in answers if a)
