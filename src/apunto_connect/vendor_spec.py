@@ -12,6 +12,13 @@ Each entry is a :class:`Fact` marked ``official`` (the vendor's documentation or
 (nothing public found: the evidence says what was searched). A spec also records which assumed
 facts a flow actually relied on (:meth:`VendorSpec.assumptions_used`), so a user can see before
 going live which parts of a flow rest on guesses.
+
+Only copies record. The module-level ``SPEC`` of a vendor is shared by every provider, emulator
+and mapper in the process, so a record kept there would mix one flow's reads with another's;
+it is built with ``record=False``. Every provider and emulator holds its own copy
+(:meth:`VendorSpec.with_overrides`, which always records), and a mapper given that copy records
+into it. A read that is not part of a flow (a route table fixed when a class is defined, a
+report) uses :meth:`VendorSpec.peek`, which never records.
 """
 
 from __future__ import annotations
@@ -66,11 +73,14 @@ class VendorSpec(Mapping[str, Any]):
     """A vendor's API as this SDK understands it: ``spec[key]`` is the value of a fact.
 
     Keys are dotted by kind: ``path.*``, ``field.*``, ``limit.*``, ``header.*``, ``value.*``.
-    Reading the value of an assumed fact records it in :meth:`assumptions_used`.
+    Reading the value of an assumed fact records it in :meth:`assumptions_used` when ``record``
+    is true (the copies :meth:`with_overrides` makes); a vendor's module-level ``SPEC`` is built
+    with ``record=False`` so that reads through it never pollute a record shared by all.
     """
 
     vendor: str
     facts: Mapping[str, Fact]
+    record: bool = attrs.field(default=True, kw_only=True)
     _used: set[str] = attrs.field(factory=set, eq=False, repr=False)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, eq=False, repr=False)
 
@@ -79,10 +89,21 @@ class VendorSpec(Mapping[str, Any]):
             fact = self.facts[key]
         except KeyError:
             raise KeyError(f"{self.vendor} spec has no {key!r}") from None
-        if fact.source == "assumed":
+        if self.record and fact.source == "assumed":
             with self._lock:
                 self._used.add(key)
         return fact.value
+
+    def peek(self, key: str) -> Any:
+        """The value of ``key`` without recording it (for reads that are no flow's own).
+
+        Raises:
+            KeyError: the spec has no ``key``.
+        """
+        try:
+            return self.facts[key].value
+        except KeyError:
+            raise KeyError(f"{self.vendor} spec has no {key!r}") from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.facts)
@@ -97,7 +118,8 @@ class VendorSpec(Mapping[str, Any]):
     def with_overrides(self, overrides: Mapping[str, Any] | VendorSpec | None) -> VendorSpec:
         """A copy of this spec with the caller's values on top (marked ``override``).
 
-        Always a copy, so each provider records its own :meth:`assumptions_used`.
+        Always a copy that records, so each provider and emulator keeps its own
+        :meth:`assumptions_used` (even when this spec is a module-level one that does not).
 
         Raises:
             ConfigurationError: an override names a key this spec does not have.
@@ -128,7 +150,7 @@ class VendorSpec(Mapping[str, Any]):
         return totals
 
     def assumptions_used(self) -> list[str]:
-        """The assumed facts read so far through this spec, sorted."""
+        """The assumed facts read so far through this spec, sorted (none when not ``record``)."""
         with self._lock:
             return sorted(self._used)
 

@@ -168,7 +168,7 @@ def test_customer_item_and_tax_bodies_carry_the_sat_data_alegra_needs():
         "price": Decimal("18500.00"),
         "productKey": "78101802",
         "unitKey": "E48",
-        "unit": "Servicio",
+        "inventory": {"unit": "service"},  # Alegra's word for SAT unit E48
         "reference": "FLT-001",
     }
     assert wire(tax_to_alegra(tax_ref(Tax.iva_withholding("0.106667")))) == {

@@ -498,7 +498,7 @@ def test_stamp_validation_happens_before_any_request():
 
 def test_capabilities_declare_what_contadigital_offers():
     names = {c.value for c in ContaDigitalProvider.capabilities}
-    assert names == {"stamp", "get", "download_xml", "download_pdf", "cancel"}
+    assert names == {"stamp", "get", "download_xml", "download_pdf", "cancel", "send_email"}
 
 
 def test_the_key_never_shows_in_repr_or_error_text():

@@ -10,6 +10,7 @@ server and no network. To record them again (same tests, same assertions)::
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from datetime import datetime, timezone
@@ -47,6 +48,7 @@ from apunto_connect.invoicing.enlace_fiscal import (
     mexico_local_now,
     parse_ref,
     solicitud,
+    xml_from_ack,
 )
 from apunto_connect.models import (
     CancelMotive,
@@ -188,6 +190,18 @@ def test_accepted_ack_maps_to_a_stamped_invoice_read_from_the_inline_xml():
     assert stamped.issued_at == datetime(2026, 3, 2, 9, 15)
     assert stamped.stamped_at == datetime(2026, 3, 2, 9, 20)
     assert stamped.raw["descargaArchivoPDF"].endswith("/APUNTO-101.pdf")
+
+
+def test_inline_xml_is_base64_as_the_public_integration_reads_it_and_raw_xml_still_maps():
+    ack = fixture("generar_cfdi_accepted.json")["AckEnlaceFiscal"]
+    xml = base64.b64decode(ack["xmlCFDi"], validate=True)  # the fixture has the public shape
+    assert xml.startswith(b"<?xml") and SPEC.fact("value.xml_inline_base64").value is True
+    assert "EF-dotnet" in SPEC.fact("value.xml_inline_base64").evidence
+    assert xml_from_ack(ack) == xml
+    raw = {**ack, "xmlCFDi": xml.decode("utf-8")}  # an account answering raw XML still works
+    assert xml_from_ack(raw) == xml
+    assert enlace_fiscal_to_stamped(raw).total == enlace_fiscal_to_stamped(ack).total
+    assert xml_from_ack({**ack, "xmlCFDi": "bm90IHhtbA=="}) is None  # base64, but not XML
 
 
 def test_ack_without_inline_xml_takes_totals_from_the_invoice_sent():

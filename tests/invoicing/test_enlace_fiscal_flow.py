@@ -186,14 +186,14 @@ def test_former_keywords_still_work_with_a_deprecation_warning(sb, emulator):
         provider = EnlaceFiscalProvider(
             **options,
             serie="APUNTO",
-            email_on_stamp=True,
+            send_email=True,  # the e-mail-on-stamp flag's former name (send_email() is a method)
             pdf_wait=10,
             pdf_poll_interval=5,
             now=sb.clock.now,  # epoch seconds, the former form
             api={"list_rows": "Lista"},
         )
     warned = " ".join(str(w.message) for w in caught)
-    for former in ("serie=", "email_on_stamp=", "pdf_wait=", "pdf_poll_interval=", "api=", "now="):
+    for former in ("serie=", "send_email=", "pdf_wait=", "pdf_poll_interval=", "api=", "now="):
         assert former in warned
     assert provider.series == "APUNTO"
     assert provider.spec["field.list_rows"] == "Lista"
@@ -449,8 +449,23 @@ def test_send_email_reaches_the_outbox(provider, emulator):
     assert emulator.outbox == [
         {"ref": "APUNTO-1", "Correos": ["cuentas@example.com"], "mensajeCorreo": "Su factura"}
     ]
-    with pytest.raises(ProviderError, match="Correo electrónico no válido"):
-        provider.send_email(stamped.id, ["no-es-correo"])
+    with pytest.raises(ValidationError, match=r"to\[0\].*APUNTO-EMAIL-002"):
+        provider.send_email(stamped.id, ["no-es-correo"])  # refused before any request
+    with pytest.raises(ValidationError, match="subject"):
+        provider.send_email(stamped.id, ["cuentas@example.com"], subject="Factura")
+    assert len(emulator.outbox) == 1
+    with pytest.raises(ProviderError, match="No existe el comprobante con serie APUNTO y folio 999"):
+        provider.send_email("APUNTO-999", ["cuentas@example.com"])  # vendor text, verbatim
+
+
+def test_email_on_stamp_is_the_flag_and_send_email_the_method(sb, emulator):
+    provider = sb.invoice_provider("enlace_fiscal", email_on_stamp=True)
+    customer = Customer("XIQB891116QE4", "BERENICE XIMO QUEZADA", "612", "26015",
+                        email="cxp@example.com")
+    provider.stamp(invoice(folio="1", customer=customer))
+    assert [m["Correos"] for m in emulator.outbox] == [["cxp@example.com"]]
+    with pytest.raises(TypeError, match="both send_email= and email_on_stamp="):
+        sb.invoice_provider("enlace_fiscal", email_on_stamp=True, send_email=True)
 
 
 # -- listing ------------------------------------------------------------------------------------

@@ -352,8 +352,11 @@ def test_receiver_rejection_hook(api, emulator, sandbox):
 def test_email_endpoint_marks_the_cfdi_as_sent(api, emulator):
     cfdi = stamp(api)
     answer = api("POST", "Cfdi", cfdiType="issued", cfdiId=cfdi["Id"], email="a@example.com")
-    assert answer.json() == {"success": True}
+    assert answer.json() == {"success": True, "msj": "Correo enviado a a@example.com"}
     assert emulator.invoices[cfdi["Id"]].email_sent
+    assert emulator.outbox == [{"id": cfdi["Id"], "email": "a@example.com", "subject": None}]
+    refused = api("POST", "Cfdi", cfdiType="issued", cfdiId="nope", email="a@example.com")
+    assert refused.json()["success"] is False and refused.json()["msj"]
 
 
 def test_loopback_server_speaks_the_same(sandbox):

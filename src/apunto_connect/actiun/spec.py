@@ -183,7 +183,7 @@ SPEC = VendorSpec("actiun", {
         "ids 3-7 are assumed: the reference has no tax endpoint and ids are per account "
         f"(pass tax_ids= with the account's ids). {_SEARCHED}"
     )),
-})
+}, record=False)  # shared by all: providers and emulators record into their own copies
 """The Actiun API as this SDK understands it (paths, headers, fields, limits, code lists)."""
 
 _OLD_NAMES = {

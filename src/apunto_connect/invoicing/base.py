@@ -717,6 +717,44 @@ class InvoiceProvider(ProviderBase):
         """Hook: ask the vendor to cancel (validation of the motive included)."""
         raise NotImplementedError
 
+    def send_email(
+        self,
+        ref: str,
+        to: str | Sequence[str],
+        message: str | None = None,
+        *,
+        subject: str | None = None,
+    ) -> str:
+        """Ask the vendor to e-mail the CFDI (XML and PDF) of ``ref`` to ``to``.
+
+        Args:
+            ref: the invoice, as :meth:`get` takes it.
+            to: one address or a list (checked before any request; repeats dropped).
+            message: a text for the e-mail's body, where the vendor's call carries one.
+            subject: the e-mail's subject, where the vendor's call carries one.
+
+        Returns:
+            The vendor's answer text, verbatim ("" when it says nothing).
+
+        Raises:
+            UnsupportedOperation: the vendor's API cannot e-mail a CFDI (before any request).
+            ValidationError: no address, a malformed one, or a ``message``/``subject`` the
+                vendor's call cannot carry.
+
+        Not retried after a request may have reached the vendor: a repeat would e-mail twice.
+        """
+        self.require(Capability.SEND_EMAIL)
+        from .email import email_recipients
+
+        recipients = email_recipients(to)
+        return self._send_email(ref.strip(), recipients, message=message, subject=subject)
+
+    def _send_email(
+        self, ref: str, recipients: Sequence[str], *, message: str | None, subject: str | None
+    ) -> str:
+        """Hook: ask the vendor to e-mail ``ref`` to the checked ``recipients``."""
+        raise NotImplementedError
+
     def list(self, **filters: Any) -> Iterator[StampedInvoice]:
         """Iterate over the vendor's issued invoices, page by page, lazily."""
         self.require(Capability.LIST)

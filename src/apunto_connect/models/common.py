@@ -25,6 +25,7 @@ class Capability(str, enum.Enum):
     CANCEL = "cancel"
     LIST = "list"
     VALIDATE_CUSTOMER = "validate_customer"
+    SEND_EMAIL = "send_email"
     # tracking
     CREATE_TRACKING = "create_tracking"
     GET_TRACKING = "get_tracking"

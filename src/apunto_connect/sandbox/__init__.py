@@ -129,12 +129,19 @@ class Sandbox:
             name: _load_emulator_class(EMULATORS[name])(clock=self.clock, seed=_seed_for(seed, name))
             for name in names
         }
+        for emulator in self.emulators.values():
+            # Reads made while an emulator sets itself up (its route table) are no flow's own.
+            forget = getattr(getattr(emulator, "spec", None), "forget_used", None)
+            if callable(forget):
+                forget()
         self.adapter = SandboxAdapter(self.emulators, self.faults, latency)
         self.session = requests.Session()
         for prefix in self.adapter.prefixes():
             self.session.mount(prefix, self.adapter)
         self._servers: list[LoopbackServer] = []
         self._temp_dirs: list[Path] = []
+        # (vendor, provider) for every provider built here, read by assumptions_used().
+        self._built: list[tuple[str, Any]] = []
 
     def emulator(self, name: str) -> Emulator:
         """The emulator of vendor ``name`` (to inspect its state in tests)."""
@@ -182,7 +189,9 @@ class Sandbox:
 
         overrides.setdefault("journal", self.journal)
         cls = load_provider_class("invoicing", name)
-        return cast("InvoiceProvider", _marked(cls(**self.provider_kwargs(name, **overrides))))
+        provider = _marked(cls(**self.provider_kwargs(name, **overrides)))
+        self._built.append((name, provider))
+        return cast("InvoiceProvider", provider)
 
     @overload
     def tracking_provider(
@@ -198,7 +207,9 @@ class Sandbox:
         from ..registry import load_provider_class
 
         cls = load_provider_class("tracking", name)
-        return cast("TrackingProvider", _marked(cls(**self.provider_kwargs(name, **overrides))))
+        provider = _marked(cls(**self.provider_kwargs(name, **overrides)))
+        self._built.append((name, provider))
+        return cast("TrackingProvider", provider)
 
     @overload
     def storage_provider(
@@ -220,7 +231,34 @@ class Sandbox:
                 self._temp_dirs.append(root)
                 overrides["root"] = root
             return cast("StorageProvider", cls(**overrides))
-        return cast("StorageProvider", _marked(cls(**self.provider_kwargs(name, **overrides))))
+        provider = _marked(cls(**self.provider_kwargs(name, **overrides)))
+        self._built.append((name, provider))
+        return cast("StorageProvider", provider)
+
+    def assumptions_used(self) -> dict[str, list[str]]:
+        """Which assumed vendor facts the flows run on this sandbox relied on, per vendor.
+
+        The union of what the providers built by this sandbox and its emulators read through
+        their own spec copies (:meth:`~apunto_connect.vendor_spec.VendorSpec.assumptions_used`).
+        Only vendors that relied on at least one assumed fact appear; each list is sorted. A
+        key here is a guess about the vendor's real API that the flow depends on: check it (in
+        ``docs/vendors/evidence/``) before going live, or override it with ``spec={...}``.
+        """
+        used: dict[str, set[str]] = {}
+        holders: list[tuple[str, Any]] = [*self._built, *self.emulators.items()]
+        for vendor, holder in holders:
+            spec = getattr(holder, "spec", None)
+            read = getattr(spec, "assumptions_used", None)
+            if callable(read):  # vendors without a spec (storage "local") have nothing to say
+                used.setdefault(vendor, set()).update(read())
+        return {vendor: sorted(keys) for vendor, keys in sorted(used.items()) if keys}
+
+    def forget_assumptions_used(self) -> None:
+        """Start :meth:`assumptions_used` afresh (e.g. after setting up, before the flow)."""
+        for _vendor, holder in [*self._built, *self.emulators.items()]:
+            forget = getattr(getattr(holder, "spec", None), "forget_used", None)
+            if callable(forget):
+                forget()
 
     def serve(self, host: str = "127.0.0.1", port: int = 0) -> LoopbackServer:
         """Serve every emulator over loopback HTTP (stopped by :meth:`close`)."""

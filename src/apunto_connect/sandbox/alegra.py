@@ -415,6 +415,10 @@ class AlegraEmulator(Emulator):
             )
         if not _field(body, "item.unit_key"):
             raise _fail(400, "El ítem debe tener una clave de unidad del SAT")
+        unit = _field(body, "item.unit_name")
+        if unit is not None and unit not in SPEC["value.item.unit_words"]:
+            # Alegra's unit is one of its own words (inventory.unit), not a free text.
+            raise _fail(400, f"La unidad {unit!r} no es válida para el inventario del ítem")
         _decimal(_field(body, "item.price") or 0, "price")
         item = {**body, "id": self._new_id("item")}
         self.items[item["id"]] = item
@@ -865,7 +869,7 @@ class AlegraEmulator(Emulator):
         """Record that the invoice was sent to the given addresses."""
         stored = self._invoice(invoice_id)
         body = request.json() or {}
-        emails = body.get("emails") if isinstance(body, Mapping) else None
+        emails = body.get(SPEC["field.email.emails"]) if isinstance(body, Mapping) else None
         if not isinstance(emails, list) or not emails:
             raise _fail(400, "Debes enviar al menos un correo en emails")
         stored.emails.extend(str(e) for e in emails)

@@ -32,6 +32,7 @@ error matrix; they are not copies of the real service's messages.
 
 from __future__ import annotations
 
+import base64
 import bisect
 import random
 import secrets
@@ -328,6 +329,11 @@ def _sat_checks(invoice: Invoice, issuer: Issuer) -> None:
             raise _Rejected("805", f"{issue.code} - {issue.message_es or issue.message}")
 
 
+def _inline_xml(xml: bytes, *, base64_encoded: bool) -> str:
+    """The ack's ``xmlCFDi``: base64 as the one public integration reads it, else the text."""
+    return base64.b64encode(xml).decode("ascii") if base64_encoded else xml.decode("utf-8")
+
+
 class EnlaceFiscalEmulator(Emulator):
     """Stateful Enlace Fiscal API v6: accounts, series, balances, documents, files, e-mails.
 
@@ -556,7 +562,9 @@ class EnlaceFiscalEmulator(Emulator):
             "noSerieCertificado": PLACEHOLDER_CERTIFICATE_NUMBER,
             "noSerieCertificadoSAT": SANDBOX_SAT_CERTIFICATE,
             "estadoCFDi": document.status,
-            "xmlCFDi": document.issued.xml.decode("utf-8"),
+            self.spec["field.xml_inline"]: _inline_xml(
+                document.issued.xml, base64_encoded=self.spec["value.xml_inline_base64"]
+            ),
             "descargaXmlCFDi": f"{links}.xml",
             "descargaArchivoPDF": f"{links}.pdf",
         }

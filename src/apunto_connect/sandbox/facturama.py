@@ -95,6 +95,9 @@ EMULATOR_ASSUMPTIONS: dict[str, Any] = {
     "amount_mismatch_message": "El valor de {field} no corresponde con los importes del concepto.",
     "product_name_message": "El nombre del producto debe tener entre 2 y 50 caracteres.",
     "required_message": "El campo {field} es requerido.",
+    # The msj of a refused e-mail (the answer's shape is public, its texts are not).
+    "email_not_found": "No se encontró el CFDI.",
+    "email_invalid": "El correo electrónico no es válido.",
 }
 """What the emulator says or does where Facturama's behaviour is not public."""
 
@@ -372,6 +375,7 @@ class FacturamaEmulator(Emulator):
         self.profile: dict[str, Any] = json.loads(json.dumps(DEMO_PROFILE))
         self.registry: dict[str, Taxpayer] = dict(SAT_TEST_TAXPAYERS)
         self.invoices: dict[str, IssuedCfdi] = {}
+        self.outbox: list[dict[str, Any]] = []  # e-mails "sent" by POST Cfdi, in order
         self.clients: dict[str, dict[str, Any]] = {}
         self.products: dict[str, dict[str, Any]] = {}
         self.branch_offices: dict[str, dict[str, Any]] = {}
@@ -1005,12 +1009,25 @@ class FacturamaEmulator(Emulator):
 
     @route("POST", "/Cfdi")
     def email_cfdi(self, request: EmulatorRequest) -> EmulatorResponse:
-        """Send a CFDI by e-mail (``POST Cfdi?cfdiType=issued&cfdiId=&email=``, no body)."""
-        record = self.invoices.get(request.query.get("cfdiId", ""))
-        if record is None or not request.query.get("email"):
-            return json_response(200, {"success": False})
+        """Send a CFDI by e-mail (``POST Cfdi?cfdiType=issued&cfdiId=&email=&subject=``, no body).
+
+        Answers ``{success, msj}`` as Facturama's SDK models it; each e-mail "sent" is kept in
+        :attr:`outbox` so tests can see it.
+        """
+        names = self.spec["field.email_params"]
+        record = self.invoices.get(request.query.get(names["id"], ""))
+        address = (request.query.get(names["email"]) or "").strip()
+        if record is None:
+            refusal = EMULATOR_ASSUMPTIONS["email_not_found"]
+            return json_response(200, {"success": False, "msj": refusal})
+        if "@" not in address:
+            refusal = EMULATOR_ASSUMPTIONS["email_invalid"]
+            return json_response(200, {"success": False, "msj": refusal})
         record.email_sent = True
-        return json_response(200, {"success": True})
+        self.outbox.append(
+            {"id": record.id, "email": address, "subject": request.query.get(names["subject"])}
+        )
+        return json_response(200, {"success": True, "msj": f"Correo enviado a {address}"})
 
     @route("GET", "/cfdi/{file_format}/{kind}/{cfdi_id}")
     def cfdi_file(

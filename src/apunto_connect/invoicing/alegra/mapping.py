@@ -42,6 +42,7 @@ __all__ = [
     "alegra_tax_matches",
     "alegra_to_cancellation",
     "alegra_to_stamped",
+    "alegra_unit",
     "answer_rows",
     "cancel_to_alegra",
     "contact_is_current",
@@ -247,6 +248,12 @@ def contact_is_current(
     )
 
 
+def alegra_unit(unit_code: str, spec: Mapping[str, Any] = SPEC) -> str:
+    """Alegra's unit word for the SAT ClaveUnidad ``unit_code`` (``"unit"`` when unpaired)."""
+    word: str = spec["value.item.unit_by_sat_code"].get(unit_code.strip().upper(), "unit")
+    return word
+
+
 def line_to_alegra_item(
     item: LineItem, currency: str = "MXN", spec: Mapping[str, Any] = SPEC
 ) -> dict[str, Any]:
@@ -257,8 +264,8 @@ def line_to_alegra_item(
     _put(body, spec["field.item.price"], round_money(item.unit_price, currency))
     _put(body, spec["field.item.product_key"], item.product_code)
     _put(body, spec["field.item.unit_key"], item.unit_code)
-    if item.unit_name:
-        _put(body, spec["field.item.unit_name"], item.unit_name)
+    # Alegra names an item's unit with one of its own words (inventory.unit), not free text.
+    _put(body, spec["field.item.unit_name"], alegra_unit(item.unit_code, spec))
     if item.sku:
         _put(body, spec["field.item.reference"], item.sku)
     return body

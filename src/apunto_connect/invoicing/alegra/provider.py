@@ -184,6 +184,7 @@ class AlegraProvider(InvoiceProvider):
             Capability.DOWNLOAD_PDF,
             Capability.CANCEL,
             Capability.LIST,
+            Capability.SEND_EMAIL,
         }
     )
 
@@ -698,6 +699,25 @@ class AlegraProvider(InvoiceProvider):
 
 
     # -- cancelling ----------------------------------------------------------------------------
+
+    def _send_email(
+        self, ref: str, recipients: Sequence[str], *, message: str | None, subject: str | None
+    ) -> str:
+        """``POST /invoices/{id}/email`` with ``{"emails": [...]}``; answers Alegra's message.
+
+        Alegra's call carries the addresses only (the text is the account's template).
+        """
+        from ..email import refuse_email_option
+
+        refuse_email_option("Alegra", "message", message)
+        refuse_email_option("Alegra", "subject", subject)
+        invoice_id = self._resolve_id(ref)
+        body = {self.spec["field.email.emails"]: list(recipients)}
+        # Not idempotent: a repeat after a lost answer would e-mail twice.
+        answer = self._send_json(
+            "POST", self._path("path.email", id=invoice_id), body, idempotent=False
+        )
+        return str(answer.get("message") or "") if isinstance(answer, Mapping) else ""
 
     def _cancel(
         self, ref: str, motive: CancelMotive, replacement_uuid: str | None

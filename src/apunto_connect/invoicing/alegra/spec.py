@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from ...vendor_spec import Fact, VendorSpec, assumed, official, public
@@ -53,6 +54,10 @@ _PATHS: dict[str, Fact] = {
     "path.invoices": official("invoices", f"{_REF}/get_invoices"),
     "path.invoice": public("invoices/{id}", _BOTH),
     "path.stamp": official("invoices/stamp", _STAMP_REF),
+    "path.email": public(
+        "invoices/{id}/email",
+        f"{_PHP} src/Support/Mailable.php; {_CLI} commands/invoices.go (action email)",
+    ),
     "path.void": assumed(
         "invoices/{id}/void",
         f"one source: {_CLI} commands/invoices.go (POST void); {_PHP} has void/open on payments; "
@@ -106,8 +111,37 @@ _ITEM: dict[str, Fact] = {
     "field.item.unit_key": assumed(
         "unitKey", f"{_CHEAT} names it claveUnidad; nothing has unitKey"
     ),
-    "field.item.unit_name": assumed(
-        "unit", f"{_BOTH} keep the unit in inventory.unit with word values: contradicted"
+    # Corrected (was a top-level "unit" carrying our unit name): both clients keep the unit in
+    # the item's inventory object, as one of Alegra's unit words (value.item.unit_words).
+    "field.item.unit_name": public(
+        "inventory.unit",
+        f"{_CLI} internal/api/items.go (ItemInventory.Unit); {_PHP} src/Item/Inventory.php",
+    ),
+}
+
+_UNIT_WORDS = (
+    "unit", "centimeter", "meter", "inch", "centimeterSquared", "meterSquared", "inchSquared",
+    "mililiter", "liter", "gallon", "gram", "kilogram", "ton", "pound", "piece", "service",
+    "notApplicable",
+)
+
+_UNITS: dict[str, Fact] = {
+    "value.item.unit_words": public(
+        frozenset(_UNIT_WORDS),
+        f"{_PHP} src/Item/Inventory.php (the list, spelling 'mililiter' included); {_CLI} "
+        "internal/api/items.go (inventory.unit, a word)",
+    ),
+    # SAT ClaveUnidad -> Alegra's word; any other code is sent as "unit". The words are
+    # public, the pairing with SAT codes is ours (each word names the SAT unit's meaning).
+    "value.item.unit_by_sat_code": assumed(
+        MappingProxyType({
+            "H87": "piece", "E48": "service", "ACT": "service", "C62": "unit", "XUN": "unit",
+            "KGM": "kilogram", "GRM": "gram", "TNE": "ton", "LBR": "pound", "LTR": "liter",
+            "MLT": "mililiter", "GLL": "gallon", "MTR": "meter", "CMT": "centimeter",
+            "INH": "inch", "MTK": "meterSquared", "CMK": "centimeterSquared", "INK": "inchSquared",
+        }),
+        f"the words: {_PHP} src/Item/Inventory.php; the SAT codes: SAT c_ClaveUnidad; the "
+        f"pairing is ours: searched {_CLI} and {_PHP}, neither pairs SAT unit codes with words",
     ),
 }
 
@@ -118,6 +152,12 @@ _TAX: dict[str, Fact] = {
         "type", f"{_CLI} Tax.Type; {_PHP} Support/Taxable.php (values ISR/IEPS: not found)"
     ),
     "field.tax.factor": assumed("factorType", _NOT_FOUND + " (retentions have calculatedBy)"),
+}
+
+_EMAIL: dict[str, Fact] = {
+    "field.email.emails": public(
+        "emails", f"{_PHP} src/Support/Mailable.php; {_CLI} commands/invoices.go (a list)"
+    ),
 }
 
 _INVOICE: dict[str, Fact] = {
@@ -204,7 +244,12 @@ _VALUES: dict[str, Fact] = {
 }
 
 SPEC = VendorSpec(
-    "alegra", {**_PATHS, **_QUERY, **_CONTACT, **_ITEM, **_TAX, **_INVOICE, **_ANSWER, **_VALUES}
+    "alegra",
+    {
+        **_PATHS, **_QUERY, **_CONTACT, **_ITEM, **_UNITS, **_TAX, **_EMAIL, **_INVOICE,
+        **_ANSWER, **_VALUES,
+    },
+    record=False,  # shared by all: providers and emulators record into their own copies
 )
 """Alegra's API for Mexico: every path, field, header, limit and value, with its evidence."""
 

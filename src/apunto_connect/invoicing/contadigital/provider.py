@@ -23,7 +23,7 @@ import re
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -133,6 +133,7 @@ class ContaDigitalProvider(InvoiceProvider):
             Capability.DOWNLOAD_XML,
             Capability.DOWNLOAD_PDF,
             Capability.CANCEL,
+            Capability.SEND_EMAIL,
         }
     )
 
@@ -703,15 +704,28 @@ class ContaDigitalProvider(InvoiceProvider):
 
     # -- e-mail, release ---------------------------------------------------------------------
 
-    def send_email(self, ref: str, email: str) -> str:
-        """Ask ContaDigital to e-mail the XML and PDF of invoice ``ref``; returns its answer."""
+    def _send_email(
+        self, ref: str, recipients: Sequence[str], *, message: str | None, subject: str | None
+    ) -> str:
+        """``GET /api/cfdi/enviar.json/{IdEmpresa}/{IdFactura}/{email}``, one per address.
+
+        The address travels in the path, so each gets its own request; the call carries no
+        subject or message. Returns ContaDigital's answers, one line per address.
+        """
+        from ..email import refuse_email_option
+
+        refuse_email_option("ContaDigital", "message", message)
+        refuse_email_option("ContaDigital", "subject", subject)
         invoice_id = self._invoice_id(ref)
-        if "@" not in email or "/" in email:
-            raise ValidationError(f"{email!r} is not an e-mail address", field="email")
-        result = self._call(
-            "GET", "email", company_id=self.company_id, invoice_id=invoice_id, email=email.strip()
-        )
-        return str(_vendor_text(None, result, self.spec) or "")
+        answers = []
+        for address in recipients:
+            # A GET with an effect: not retried once sent, or the e-mail could go out twice.
+            result = self._call(
+                "GET", "email", idempotent=False,
+                company_id=self.company_id, invoice_id=invoice_id, email=address,
+            )
+            answers.append(str(_vendor_text(None, result, self.spec) or ""))
+        return "\n".join(a for a in answers if a)
 
     def send_by_email(self, ref: str, email: str) -> str:
         """Deprecated name of :meth:`send_email` (kept for one release)."""

@@ -203,7 +203,8 @@ _FACTS: dict[str, Fact] = {
     ),
 }
 
-SPEC = VendorSpec("contadigital", MappingProxyType(_FACTS))
+# Shared by all, so it does not record: providers and emulators record into their own copies.
+SPEC = VendorSpec("contadigital", MappingProxyType(_FACTS), record=False)
 """Every path, field, limit and vendor value the SDK and its emulator assume about ContaDigital."""
 
 # -- the older names, read-only views of SPEC (kept for one release) ---------------------------

@@ -304,9 +304,13 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def xml_from_ack(ack: Mapping[str, Any]) -> bytes | None:
-    """The inline XML of an ack (``xmlCFDi``), as raw text or base64, or ``None``."""
-    value = ack.get("xmlCFDi")
+def xml_from_ack(ack: Mapping[str, Any], field: str = "xmlCFDi") -> bytes | None:
+    """The inline XML of an ack (``field``: ``xmlCFDi``), as base64 or raw text, or ``None``.
+
+    Base64 is what the one public integration decodes (``value.xml_inline_base64``); raw XML
+    is still read, so an account that answers either way works.
+    """
+    value = ack.get(field)
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -342,7 +346,7 @@ def enlace_fiscal_to_stamped(
     folio = _text(ack.get("folioInterno")) or _text(ack.get("folio")) or ""
     total = currency = customer_rfc = issuer_rfc = None
     issued_at: datetime | None = None
-    xml = xml_from_ack(ack)
+    xml = xml_from_ack(ack, names["field.xml_inline"])
     if xml is not None:
         from ...cfdi import parse
 

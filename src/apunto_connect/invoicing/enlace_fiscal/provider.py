@@ -81,7 +81,9 @@ _PDF_MAGIC = b"%PDF"
 _READ_ONLY = frozenset({"check_connection", "balance", "get", "list"})
 _RENAMED = {  # former keyword -> the shared vocabulary's (docs/concepts.md)
     "serie": "series",
-    "email_on_stamp": "send_email",
+    # e-mail on stamping: named email_on_stamp so it cannot be mistaken for send_email(),
+    # the method that e-mails a CFDI afterwards (docs/concepts.md)
+    "send_email": "email_on_stamp",
     "pdf_wait": "file_wait",
     "pdf_poll_interval": "file_poll_interval",
 }
@@ -137,14 +139,15 @@ class EnlaceFiscalProvider(InvoiceProvider):
         now: the aware current time, for ``fechaEmision`` when the invoice has none.
         file_wait: the longest total wait, in seconds, for a file drawn later (the PDF); 60.
         file_poll_interval: seconds between two polls of a file link; 5.
-        send_email: ask Enlace Fiscal to e-mail the CFDI to ``customer.email`` on stamping.
+        email_on_stamp: ask Enlace Fiscal to e-mail the CFDI to ``customer.email`` on stamping
+            (:meth:`send_email` e-mails a stamped CFDI afterwards).
         issuer: the account's fiscal profile (as registered in the portal), used only by the
             local pre-flight checks when ``invoice.issuer`` is not set.
         spec: overrides of :data:`~.spec.SPEC` entries (unknown keys are refused).
         journal: the stamping journal (a store, a path, or ``None`` for the default).
 
     Former keywords, accepted for one release with a :class:`DeprecationWarning`: ``serie=``
-    (``series=``), ``email_on_stamp=`` (``send_email=``), ``pdf_wait=`` / ``pdf_poll_interval=``
+    (``series=``), ``send_email=`` (``email_on_stamp=``), ``pdf_wait=`` / ``pdf_poll_interval=``
     (``file_wait=`` / ``file_poll_interval=``), ``api=`` (the former table's keys, mapped to
     spec keys by :data:`~.spec.LEGACY_API_KEYS`) and a ``now`` returning epoch seconds.
 
@@ -167,6 +170,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
             Capability.DOWNLOAD_PDF,
             Capability.CANCEL,
             Capability.LIST,
+            Capability.SEND_EMAIL,
         }
     )
 
@@ -187,7 +191,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
         now: Callable[[], datetime] = utc_now,
         file_wait: float | None = None,
         file_poll_interval: float | None = None,
-        send_email: bool | None = None,
+        email_on_stamp: bool | None = None,
         issuer: Issuer | None = None,
         spec: Mapping[str, Any] | None = None,
         journal: JournalStore | str | None = None,
@@ -197,13 +201,13 @@ class EnlaceFiscalProvider(InvoiceProvider):
             former,
             {
                 "series": series,
-                "send_email": send_email,
+                "email_on_stamp": email_on_stamp,
                 "file_wait": file_wait,
                 "file_poll_interval": file_poll_interval,
             },
         )
         series = renamed.get("series", series)
-        send_email = renamed.get("send_email", send_email)
+        email_on_stamp = renamed.get("email_on_stamp", email_on_stamp)
         file_wait = renamed.get("file_wait", file_wait)
         file_poll_interval = renamed.get("file_poll_interval", file_poll_interval)
         creds = resolve_credentials(
@@ -238,7 +242,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
         self._now = aware_now(now)  # a former now= returning epoch seconds is wrapped, warned
         self.file_wait = 60.0 if file_wait is None else file_wait
         self.file_poll_interval = max(5.0 if file_poll_interval is None else file_poll_interval, 0.001)
-        self.email_on_stamp = bool(send_email)  # send_email() is the method that e-mails later
+        self.email_on_stamp = bool(email_on_stamp)  # send_email() is the method that e-mails later
         self.issuer = issuer
         self._configured_issuer = issuer
         self.transport = Transport(
@@ -513,7 +517,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
             raise ValidationError(f"format must be 'xml' or 'pdf', got {fmt!r}", field="fmt")
         stamped = self.get(ref)
         if fmt == "xml":
-            inline = xml_from_ack(stamped.raw)
+            inline = xml_from_ack(stamped.raw, self.spec["field.xml_inline"])
             if inline is not None:
                 return inline
             url = _text(stamped.raw.get("descargaXmlCFDi"))
@@ -648,19 +652,26 @@ class EnlaceFiscalProvider(InvoiceProvider):
             ack, ref=ref, motive=motive, replacement_uuid=substitute_uuid, spec=self.spec
         )
 
-    def send_email(self, ref: str, emails: Sequence[str], message: str | None = None) -> None:
-        """E-mail the CFDI (XML and PDF) to ``emails`` with ``enviarCorreo``; not retried."""
-        recipients = [e.strip() for e in emails if e and e.strip()]
-        if not recipients:
-            raise ValidationError("at least one e-mail address is needed", field="emails")
+    def _send_email(
+        self, ref: str, recipients: Sequence[str], *, message: str | None, subject: str | None
+    ) -> str:
+        """``enviarCorreo`` with ``CFDi{serie, folio, EnviarCFDI{Correos, mensajeCorreo}}``.
+
+        ``message`` becomes ``mensajeCorreo``; the call has no subject. The action's name and
+        body are assumed (sources disagree, see ``path.send_email`` in the spec); not retried.
+        """
+        from ..email import refuse_email_option
+
+        refuse_email_option("Enlace Fiscal", "subject", subject)
         serie, folio = parse_ref(ref)
-        envio: dict[str, Any] = {"Correos": recipients}
+        envio: dict[str, Any] = {"Correos": list(recipients)}
         if message:
             envio["mensajeCorreo"] = message
         body = self._solicitud(
             "send_email", CFDi={"serie": serie, "folio": folio, "EnviarCFDI": envio}
         )
-        self._call("send_email", body)
+        ack = self._call("send_email", body)
+        return str(ack.get("mensaje") or ack.get("descripcion") or "")
 
     def release(self) -> None:
         """Close the connection pools this provider opened."""

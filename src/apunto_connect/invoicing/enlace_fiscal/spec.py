@@ -102,6 +102,19 @@ SPEC = VendorSpec(
             "807", "own numbering (already cancelled or not cancellable in its state)"
         ),
         # -- field names ---------------------------------------------------------------------
+        # The ack's inline XML. One integration decodes it from base64 (nothing says raw XML),
+        # so the emulator sends base64; the provider reads either form.
+        "field.xml_inline": assumed(
+            "xmlCFDi",
+            "one source: EF-dotnet (code-index file 8297780680) reads xmlCFDi and archivoQR from "
+            "the ack; searched the other integrations (EF-express, EF-axios, EF-java): they use "
+            "the download links",
+        ),
+        "value.xml_inline_base64": assumed(
+            True,
+            "one source: EF-dotnet decodes xmlCFDi from base64 before writing the .xml file "
+            "(corrected in the emulator, which sent raw XML); no source shows raw XML",
+        ),
         "field.balance": assumed("saldo", "research §3 only (one source)"),
         "field.list_rows": assumed("Comprobantes", _NO_LIST_READER),
         "field.row_total": assumed("total", _NO_LIST_READER),
@@ -131,6 +144,7 @@ SPEC = VendorSpec(
             "2017-01-01 00:00:00", "research §3 notes a third-party default (one source)"
         ),
     },
+    record=False,  # shared by all: providers and emulators record into their own copies
 )
 """Every path, field name, header, limit and vendor value the Enlace Fiscal module relies on."""
 

@@ -49,6 +49,7 @@ from ...errors import (
     Issue,
     NotFound,
     PermissionDenied,
+    ProviderError,
     Severity,
     TransportError,
     ValidationError,
@@ -174,6 +175,7 @@ class FacturamaProvider(InvoiceProvider):
             Capability.CANCEL,
             Capability.LIST,
             Capability.VALIDATE_CUSTOMER,
+            Capability.SEND_EMAIL,
         }
     )
 
@@ -616,6 +618,47 @@ class FacturamaProvider(InvoiceProvider):
                 return  # the server ignored "page": stop instead of looping
             seen_page = ids
             yield from rows
+
+    # -- e-mail -------------------------------------------------------------------------------
+
+    def _send_email(
+        self, ref: str, recipients: Sequence[str], *, message: str | None, subject: str | None
+    ) -> str:
+        """``POST Cfdi?cfdiType=issued&cfdiId=&email=&subject=`` (no body), one per address.
+
+        Facturama's call takes one address, so each gets its own request; a refusal
+        (``success: false``) stops there with Facturama's ``msj`` verbatim.
+        """
+        from ..email import refuse_email_option
+
+        refuse_email_option("Facturama API Web", "message", message)
+        cfdi_id = self._resolve_id(ref)
+        names = self.spec["field.email_params"]
+        answers: list[str] = []
+        for address in recipients:
+            params = {
+                names["type"]: str(self.spec["value.issued_type"]),
+                names["id"]: cfdi_id,
+                names["email"]: address,
+            }
+            if subject:
+                params[names["subject"]] = subject
+            # Not idempotent: a repeat after a lost answer would e-mail twice.
+            data = self._decode(
+                self.transport.request(
+                    "POST", self.spec["path.email"], params=params, idempotent=False
+                )
+            )
+            answer = data if isinstance(data, Mapping) else {}
+            text = str(answer.get("msj") or answer.get("Message") or "")
+            if answer.get("success") is not True:
+                raise ProviderError(
+                    text or f"Facturama did not e-mail CFDI {cfdi_id} to {address}",
+                    provider=VENDOR,
+                    details=dict(answer),
+                )
+            answers.append(text)
+        return "\n".join(a for a in answers if a)
 
     # -- cancelling ---------------------------------------------------------------------------
 

@@ -59,6 +59,11 @@ SPEC = VendorSpec(
         "path.products_page": official(
             "Products", f"{_POSTMAN} 'Lista de productos paginado' GET Products"
         ),
+        "path.email": official(
+            "Cfdi",
+            f"{_POSTMAN} 'Enviar Cfdi por email' (POST Cfdi?cfdiType=issued&cfdiId=&email=&subject=, "
+            "no body); Facturama/facturama-dotnet-sdk CfdiService.SendByMail",
+        ),
         "path.validate_customer": official(
             "api/customers/validate",
             "Facturama/facturama-dotnet-sdk Facturama/Services/CustomersService.cs; the Postman "
@@ -93,6 +98,14 @@ SPEC = VendorSpec(
             f"{_POSTMAN} 'Cfdis filtrado completo' (GET cfdi?type=issued&folioStart=&folioEnd="
             "&rfc=&dateStart=&dateEnd=&status=&OrderNumber=&taxEntityName=&idBranch=&serie="
             "&invoiceType=&paymentMethod=&rfcIssuer=&page=)",
+        ),
+        # E-mail call: our name -> Facturama's query parameter; the answer is {success, msj}.
+        "field.email_params": official(
+            MappingProxyType({
+                "type": "cfdiType", "id": "cfdiId", "email": "email", "subject": "subject"
+            }),
+            f"{_POSTMAN} 'Enviar Cfdi por email'; {_DOTNET} (SendByMail); "
+            "Facturama/facturama-dotnet-sdk Models/ResponseMailViewModel.cs (success, msj)",
         ),
         # -- limits -----------------------------------------------------------------------------
         "limit.list_page_size": assumed(
@@ -171,5 +184,6 @@ SPEC = VendorSpec(
             "Facturama/facturama-php-sdk issues #26, #33 show the sentences without code",
         ),
     },
+    record=False,  # shared by all: providers and emulators record into their own copies
 )
 """Facturama API Web: one frozen :class:`~apunto_connect.vendor_spec.VendorSpec`."""

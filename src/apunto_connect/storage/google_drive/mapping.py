@@ -79,7 +79,7 @@ LIST_FIELDS = f"nextPageToken,files({FILE_FIELDS})"
 """The fields of one page of a file search."""
 
 LIMITS: Mapping[str, int] = {
-    # ASSUMED (not confirmed by our research): Drive's custom-property limits.
+    # Google's documented limits (evidence in spec.py and docs/vendors/evidence/google_drive.md).
     "property_bytes": 124,  # key + value, UTF-8
     "app_properties": 30,  # private properties one app may set on one file
     "max_page_size": 1000,

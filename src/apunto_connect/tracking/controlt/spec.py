@@ -145,6 +145,7 @@ SPEC = VendorSpec(
         "value.date_format": assumed("%d/%m/%Y", _RESEARCH + " (dateStart/dateEnd)"),
         "value.utc_offset": assumed("-05:00", _RESEARCH + ": GPS hub timestamps in Bogotá time"),
     },
+    record=False,  # shared by all: providers and emulators record into their own copies
 )
 """Every ControlT path (``"METHOD /path"``), field name, limit, value and format the SDK uses."""
 

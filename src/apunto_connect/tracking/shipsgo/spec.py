@@ -91,6 +91,7 @@ SPEC = VendorSpec(
         "value.not_assigned": official("NOT_ASSIGNED", _DOCS + ": container of a booking not yet known"),
         "value.statuses": official(STATUS_MAP, _DOCS + " (statuses); the mapping is ours"),
     },
+    record=False,  # shared by all: providers and emulators record into their own copies
 )
 """Every ShipsGo path (``"METHOD /path"``), header, limit and value the SDK uses."""
 

@@ -1,0 +1,45 @@
+"""Google Drive facts this SDK relies on beyond the client library: limits and refusal texts.
+
+Drive's paths, query syntax and errors come from Google's client library and documentation, so
+only the numbers the provider checks before sending (:data:`~.mapping.LIMITS`, overridable with
+``GoogleDriveStorage(limits={...})``) and the texts the emulator answers with are recorded
+here, each with its evidence (``docs/vendors/evidence/google_drive.md``). The values are read
+from :data:`~.mapping.LIMITS`, so this description cannot drift from what the code checks.
+"""
+
+from __future__ import annotations
+
+from ...vendor_spec import VendorSpec, assumed, official
+from .mapping import LIMITS
+
+__all__ = ["SPEC"]
+
+_GUIDE = "https://developers.google.com/drive/api/guides/properties (limits)"
+_V2 = "Drive v2 Property resource in Google's discovery document (google-drive2 crate docs)"
+_TEXTS_SEARCHED = (
+    "searched the properties guide, the 'Handle errors' guide and the research notes: Google "
+    "documents the limits but not the message of the error when one is exceeded"
+)
+
+SPEC = VendorSpec(
+    "google_drive",
+    {
+        "limit.property_bytes": official(
+            LIMITS["property_bytes"], f"{_GUIDE}: 124 bytes for key + value (UTF-8); {_V2}"
+        ),
+        "limit.app_properties": official(
+            LIMITS["app_properties"], f"{_GUIDE}: 30 private properties per app per file; {_V2}"
+        ),
+        "limit.max_page_size": official(
+            LIMITS["max_page_size"],
+            "Drive v3 discovery document (google-api-python-client drive.v3.json), files.list "
+            "pageSize: maximum 1000",
+        ),
+        "value.property_refusal_text": assumed(
+            "The property '{key}' exceeds the maximum size of {limit} bytes.", _TEXTS_SEARCHED
+        ),
+        "value.chunk_refusal_text": assumed("the emulator's own wording", _TEXTS_SEARCHED),
+    },
+    record=False,  # a description, read by reports; the provider checks LIMITS itself
+)
+"""Google Drive's limits and the emulator's refusal texts, with their evidence."""
