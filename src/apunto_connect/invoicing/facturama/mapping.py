@@ -29,7 +29,9 @@ from ...models.invoices import (
     TaxFactor,
     TaxSummary,
 )
+from ...models.carta_porte import CartaPorteInvoice
 from ...models.parties import Customer
+from ...models.payments import PaidDocument, Payment, PaymentReceipt
 from ...money import round_money, to_decimal
 from ...vendor_spec import VendorSpec
 from .spec import SPEC, VENDOR
@@ -43,6 +45,8 @@ __all__ = [
     "invoice_to_facturama",
     "line_to_facturama_product",
     "list_params",
+    "payment_to_facturama",
+    "waybill_to_facturama",
 ]
 
 _NO_PAYMENT_FORM = frozenset({InvoiceKind.TRANSFER, InvoiceKind.PAYROLL, InvoiceKind.PAYMENT})
@@ -464,3 +468,82 @@ def list_params(filters: Mapping[str, Any], *, spec: VendorSpec = SPEC) -> dict[
             code="APUNTO-FACTURAMA-003",
         )
     return params
+
+
+# -- payment receipts (CFDI type P) and waybills (Carta Porte 3.1) ----------------------------
+
+
+def _paid_document(document: PaidDocument, spec: VendorSpec) -> dict[str, Any]:
+    entry: dict[str, Any] = {"Uuid": document.uuid}
+    if document.series:
+        entry["Serie"] = document.series
+    if document.folio:
+        entry["Folio"] = document.folio
+    entry.update({
+        "Currency": document.currency,
+        "EquivalenceDocRel": _number(document.equivalence),
+        "PaymentMethod": "PPD",
+        "PartialityNumber": document.installment,
+        "PreviousBalanceAmount": document.previous_balance,
+        "AmountPaid": document.amount_paid,
+        "ImpSaldoInsoluto": document.remaining_balance,
+        "TaxObject": document.tax_object,
+    })
+    if document.taxes:
+        entry["Taxes"] = [_tax_to_facturama(tax, spec) for tax in document.taxes]
+    return entry
+
+
+def _payment(payment: Payment, spec: VendorSpec) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "Date": local_text(payment.paid_at),
+        "PaymentForm": payment.form,
+        "Amount": payment.amount,
+        "Currency": payment.currency,
+    }
+    if payment.exchange_rate is not None:
+        entry["ExchangeRate"] = _number(payment.exchange_rate)
+    optional = {
+        "OperationNumber": payment.operation_number,
+        "RfcIssuerPayerAccount": payment.payer_bank_rfc,
+        "ForeignAccountNamePayer": payment.payer_bank_name,
+        "PayerAccount": payment.payer_account,
+        "RfcReceiverBeneficiaryAccount": payment.payee_bank_rfc,
+        "BeneficiaryAccount": payment.payee_account,
+    }
+    entry.update({name: value for name, value in optional.items() if value})
+    entry["RelatedDocuments"] = [_paid_document(d, spec) for d in payment.documents]
+    return entry
+
+
+def payment_to_facturama(
+    receipt: PaymentReceipt, *, expedition_place: str, spec: VendorSpec = SPEC
+) -> dict[str, Any]:
+    """The ``POST 3/cfdis`` body for a payment receipt: CfdiType P with ``Complemento.Payments``.
+
+    The shape is Facturama's Postman "Complemento de pago": no ``Items`` (Facturama writes the
+    SAT's fixed ``84111506`` concept), the receiver with ``CfdiUse`` CP01, one entry per payment
+    with its ``RelatedDocuments`` (saldo anterior, pagado and insoluto as computed by
+    :meth:`PaymentReceipt.for_invoices`) and each document's share of the taxes.
+    """
+    host = receipt.to_invoice()
+    body: dict[str, Any] = {
+        "NameId": str(spec["value.payment_name_id"]),
+        "CfdiType": "P",
+        "ExpeditionPlace": expedition_place,
+    }
+    if receipt.issued_at is not None:
+        body["Date"] = local_text(receipt.issued_at)
+    if receipt.series:
+        body["Serie"] = receipt.series
+    if receipt.folio:
+        body["Folio"] = receipt.folio
+    body["Exportation"] = host.export_code
+    relations = _relations(host)
+    if relations is not None:
+        body["Relations"] = relations
+    body["Receiver"] = _party(receipt.customer, "CP01")
+    body["Complemento"] = {
+        str(spec["field.payments"]): [_payment(payment, spec) for payment in receipt.payments]
+    }
+    return body
