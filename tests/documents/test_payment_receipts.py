@@ -48,10 +48,10 @@ def test_two_instalments_stamp_two_receipts_right_to_the_cent(vendor: str, sat_s
         paid_at = datetime.fromtimestamp(sb.clock.now()).replace(microsecond=0)
         first = PaymentReceipt.for_invoices(
             [invoice_cfdi], amount="12000", form="03", paid_at=paid_at - timedelta(days=2),
-            folio="P1")
+            folio="9001")
         second = PaymentReceipt.for_invoices(
             [invoice_cfdi], amount="19920", form="03", paid_at=paid_at - timedelta(days=1),
-            previous=[first], folio="P2")
+            previous=[first], folio="9002")
         receipts = []
         for receipt, key in ((first, "pay-1"), (second, "pay-2")):
             done = provider.stamp(receipt, idempotency_key=f"{vendor}-{key}")

@@ -44,6 +44,7 @@ from ...models.invoices import (
     StampedInvoice,
 )
 from ...models.parties import Issuer
+from ...models.payments import PaymentReceipt
 from ..base import DownloadFormat, InvoiceProvider, StampAttempt
 from .errors import enlace_fiscal_error
 from .mapping import (
@@ -57,6 +58,7 @@ from .mapping import (
     enlace_fiscal_to_stamped,
     format_fecha,
     invoice_to_enlace_fiscal,
+    payment_to_enlace_fiscal,
     is_accepted,
     make_ref,
     parse_ref,
@@ -167,6 +169,9 @@ class EnlaceFiscalProvider(InvoiceProvider):
             Capability.DOWNLOAD_PDF,
             Capability.CANCEL,
             Capability.LIST,
+            Capability.PAYMENT_RECEIPT,
+            Capability.CREDIT_NOTE,
+            Capability.GLOBAL_INVOICE,
         }
     )
 
@@ -373,21 +378,31 @@ class EnlaceFiscalProvider(InvoiceProvider):
         if not folio:
             folio = self._next_folio(serie)
         issued_at = self._issued_at(invoice)
+        receipt = attempt.document if isinstance(attempt.document, PaymentReceipt) else None
         for _ in range(3):
             attempt.remember(series=serie, folio=folio)
-            body = invoice_to_enlace_fiscal(
-                invoice,
-                rfc=self.rfc,
-                serie=serie,
-                folio=folio,
-                mode=self.mode,
-                issued_at=issued_at,
-                spec=self.spec,
-                send_email=self.email_on_stamp,
-            )
+            if receipt is not None:
+                # A payment receipt has its own action (generarReciboElectronicoPago).
+                operation = "payment"
+                body = payment_to_enlace_fiscal(
+                    receipt, rfc=self.rfc, serie=serie, folio=folio, mode=self.mode,
+                    issued_at=issued_at, spec=self.spec,
+                )
+            else:
+                operation = "stamp"
+                body = invoice_to_enlace_fiscal(
+                    invoice,
+                    rfc=self.rfc,
+                    serie=serie,
+                    folio=folio,
+                    mode=self.mode,
+                    issued_at=issued_at,
+                    spec=self.spec,
+                    send_email=self.email_on_stamp,
+                )
             attempt.sending()
             try:
-                ack = self._call("stamp", body)
+                ack = self._call(operation, body)
             except Conflict:
                 if not auto_folio or attempt.previous_state in (StampState.SENT, StampState.UNKNOWN):
                     raise  # the base looks the folio up: it may be this key's own CFDI
