@@ -43,6 +43,15 @@ from ..models.invoices import (
     TaxKind,
     TaxSummary,
 )
+from ..models.carta_porte import (
+    CartaPorte,
+    CartaPorteInvoice,
+    WaybillFigure,
+    WaybillGoods,
+    WaybillLocation,
+    WaybillTrailer,
+    WaybillTruck,
+)
 from ..models.parties import Customer, Issuer
 from ..models.payments import PaidDocument, Payment, PaymentReceipt
 from ..money import round_money, sat_tax_bounds
@@ -803,12 +812,15 @@ class FacturamaEmulator(Emulator):
         Postman "Complemento de pago" shape) and checked with the SAT's Pagos 2.0 rules.
         """
         body = self._object_body(request)
-        receipt: PaymentReceipt | None = None
+        receipt: PaymentReceipt | CartaPorteInvoice | None = None
         if str(body.get("CfdiType") or "").strip().upper() == "P":
             receipt, expedition_place = _read_payment(body)
             invoice = receipt.to_invoice()
         else:
             invoice, expedition_place = _read_cfdi(body)
+            complement = body.get("Complemento")
+            if isinstance(complement, Mapping) and str(SPEC["field.waybill"]) in complement:
+                receipt = _read_waybill(complement[str(SPEC["field.waybill"])], invoice)
         self._check_receiver(invoice.customer)
         if self.stamps_left is not None:
             if self.stamps_left <= 0:
@@ -819,8 +831,10 @@ class FacturamaEmulator(Emulator):
             if folio is not None:
                 invoice = invoice.with_changes(folio=folio)
         issuer = self._issuer(expedition_place)
-        if receipt is not None and invoice.folio != receipt.folio:
+        if isinstance(receipt, PaymentReceipt) and invoice.folio != receipt.folio:
             receipt = attrs.evolve(receipt, folio=invoice.folio)
+        elif isinstance(receipt, CartaPorteInvoice):
+            receipt = CartaPorteInvoice(invoice, receipt.carta_porte)
         try:
             document = issue_document(invoice, issuer, clock=self.clock, rng=self.rng,
                                       document=receipt)
@@ -1445,6 +1459,93 @@ def _read_payment(body: Mapping[str, Any]) -> tuple[PaymentReceipt, str]:
         raise HttpError(400, {"Message": _INVALID_REQUEST,
                               "ModelState": {i.field: [i.message] for i in errors}})
     return receipt, expedition_place
+
+
+def _listed(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = raw.get(key)
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _read_waybill(raw: Any, invoice: Invoice) -> CartaPorteInvoice:
+    """``Complemento.CartaPorte31`` as our :class:`CartaPorte`, checked with the CCP rules."""
+    from ..sat.rules_carta_porte import preflight_carta_porte
+
+    state = _ModelState()
+    if not isinstance(raw, Mapping):
+        raise HttpError(400, {"Message": _INVALID_REQUEST,
+                              "ModelState": {"Complemento.CartaPorte31": [_INVALID_REQUEST]}})
+    for key in ("IdCCP", "Ubicaciones", "Mercancias", "FiguraTransporte"):
+        state.require(raw, key, "Complemento.CartaPorte31.")
+    state.raise_if_any()
+    locations = []
+    for loc in _listed(raw, "Ubicaciones"):
+        address = loc.get("Domicilio") if isinstance(loc.get("Domicilio"), Mapping) else {}
+        assert isinstance(address, Mapping)
+        locations.append(WaybillLocation(
+            kind=str(loc.get("TipoUbicacion") or ""), rfc=str(loc.get("RFCRemitenteDestinatario")
+                                                           or ""),
+            at=_parse_date(loc.get("FechaHoraSalidaLlegada")),
+            zip_code=str(address.get("CodigoPostal") or ""), state=str(address.get("Estado") or ""),
+            country=str(address.get("Pais") or "MEX"),
+            distance=_decimal(loc.get("DistanciaRecorrida")),
+            location_id=_str_or_none(loc.get("IDUbicacion")),
+            name=_str_or_none(loc.get("NombreRemitenteDestinatario")),
+            municipality=_str_or_none(address.get("Municipio")),
+        ))
+    mercancias = raw.get("Mercancias") if isinstance(raw.get("Mercancias"), Mapping) else {}
+    assert isinstance(mercancias, Mapping)
+    goods = [
+        WaybillGoods(
+            product_code=str(item.get("BienesTransp") or ""),
+            description=str(item.get("Descripcion") or ""),
+            quantity=_decimal(item.get("Cantidad")) or Decimal(0),
+            unit_code=str(item.get("ClaveUnidad") or ""),
+            weight_kg=_decimal(item.get("PesoEnKg")) or Decimal(0),
+            hazardous=None if item.get("MaterialPeligroso") is None else (
+                str(item.get("MaterialPeligroso")) in ("Sí", "Si")),
+            hazardous_code=_str_or_none(item.get("CveMaterialPeligroso")),
+            packaging_code=_str_or_none(item.get("Embalaje")),
+            value=_decimal(item.get("ValorMercancia")),
+            currency=_str_or_none(item.get("Moneda")),
+        )
+        for item in _listed(mercancias, "Mercancia")
+    ]
+    auto = mercancias.get("Autotransporte")
+    if not isinstance(auto, Mapping):
+        raise HttpError(400, {"Message": _INVALID_REQUEST, "ModelState": {
+            "Complemento.CartaPorte31.Mercancias.Autotransporte": [str(
+                EMULATOR_ASSUMPTIONS["required_message"]).format(field="Autotransporte")]}})
+    vehicle = auto.get("IdentificacionVehicular") or {}
+    insurance = auto.get("Seguros") or {}
+    truck = WaybillTruck(
+        permit_type=str(auto.get("PermSCT") or ""),
+        permit_number=str(auto.get("NumPermisoSCT") or ""),
+        config=str(vehicle.get("ConfigVehicular") or ""),
+        gross_weight=_decimal(vehicle.get("PesoBrutoVehicular")) or Decimal(0),
+        plate=str(vehicle.get("PlacaVM") or ""),
+        model_year=int(str(vehicle.get("AnioModeloVM") or "0")),
+        insurer=str(insurance.get("AseguraRespCivil") or ""),
+        policy=str(insurance.get("PolizaRespCivil") or ""),
+        trailers=[WaybillTrailer(str(t.get("SubTipoRem") or ""), str(t.get("Placa") or ""))
+                  for t in _listed(auto, "Remolques")],
+    )
+    figures = [
+        WaybillFigure(str(f.get("TipoFigura") or ""), str(f.get("RFCFigura") or ""),
+                      str(f.get("NombreFigura") or ""), _str_or_none(f.get("NumLicencia")))
+        for f in _listed(raw, "FiguraTransporte")
+    ]
+    document = CartaPorteInvoice(invoice, CartaPorte(
+        locations=locations, goods=goods, truck=truck, figures=figures,
+        id_ccp=str(raw.get("IdCCP") or ""),
+        international=str(raw.get("TranspInternac") or "No") in ("Sí", "Si"),
+        weight_unit=str(mercancias.get("UnidadPeso") or "KGM"),
+    ))
+    errors = [i for i in preflight_carta_porte(document) if i.severity is Severity.ERROR]
+    if errors:
+        raise HttpError(400, {"Message": _INVALID_REQUEST,
+                              "ModelState": {i.field: [f"{i.code} - {i.message_es or i.message}"]
+                                             for i in errors}})
+    return document
 
 
 def _invoice_from(

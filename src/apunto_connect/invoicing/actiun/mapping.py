@@ -133,6 +133,19 @@ def actiun_issues(
         issues.append(_issue("payment_form", "ACTIUN-PPD",
                              "with PPD Actiun only admits payment form 99 (Por definir)",
                              "Si el método de pago es PPD solo se admite la forma 99 Por definir"))
+    # The invoice request has no field for these: stamping would drop them silently.
+    if invoice.related:
+        issues.append(_issue("related", "ACTIUN-RELATED",
+                             "Actiun's API has no field for related CFDIs (CfdiRelacionados); "
+                             "the CFDI would be stamped without them",
+                             "El API de Actiun no recibe CFDI relacionados; se timbraría sin "
+                             "ellos"))
+    if invoice.global_info is not None:
+        issues.append(_issue("global_info", "ACTIUN-GLOBAL",
+                             "Actiun's API has no field for InformacionGlobal (factura global); "
+                             "the CFDI would be stamped without it",
+                             "El API de Actiun no recibe InformacionGlobal; se timbraría sin "
+                             "ella"))
     if invoice.currency not in ("MXN", "XXX") and invoice.exchange_rate is None:
         issues.append(_issue("exchange_rate", "ACTIUN-RATE",
                              f"an exchange rate is required for {invoice.currency}",

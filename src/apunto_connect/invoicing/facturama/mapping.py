@@ -547,3 +547,98 @@ def payment_to_facturama(
         str(spec["field.payments"]): [_payment(payment, spec) for payment in receipt.payments]
     }
     return body
+
+
+def _waybill_number(value: Decimal) -> Decimal:
+    return _number(value)
+
+
+def _complement_waybill(document: CartaPorteInvoice) -> dict[str, Any]:
+    cp = document.carta_porte
+    locations = []
+    for loc in cp.locations:
+        entry: dict[str, Any] = {"TipoUbicacion": loc.kind}
+        if loc.location_id:
+            entry["IDUbicacion"] = loc.location_id
+        entry["RFCRemitenteDestinatario"] = loc.rfc
+        if loc.name:
+            entry["NombreRemitenteDestinatario"] = loc.name
+        if loc.at is not None:
+            entry["FechaHoraSalidaLlegada"] = local_text(loc.at)
+        if loc.distance is not None:
+            entry["DistanciaRecorrida"] = _waybill_number(loc.distance)
+        address: dict[str, Any] = {
+            "Estado": loc.state, "Pais": loc.country, "CodigoPostal": loc.zip_code}
+        if loc.municipality:
+            address["Municipio"] = loc.municipality
+        entry["Domicilio"] = address
+        locations.append(entry)
+    goods = []
+    for item in cp.goods:
+        entry = {
+            "BienesTransp": item.product_code,
+            "Descripcion": item.description,
+            "Cantidad": _waybill_number(item.quantity),
+            "ClaveUnidad": item.unit_code,
+            "PesoEnKg": _waybill_number(item.weight_kg),
+        }
+        if item.hazardous is not None:
+            entry["MaterialPeligroso"] = "Sí" if item.hazardous else "No"
+        optional = {"CveMaterialPeligroso": item.hazardous_code, "Embalaje": item.packaging_code,
+                    "ValorMercancia": item.value, "Moneda": item.currency}
+        entry.update({name: value for name, value in optional.items() if value is not None})
+        goods.append(entry)
+    truck = cp.truck
+    autotransporte: dict[str, Any] = {
+        "PermSCT": truck.permit_type,
+        "NumPermisoSCT": truck.permit_number,
+        "IdentificacionVehicular": {
+            "ConfigVehicular": truck.config,
+            "PesoBrutoVehicular": _waybill_number(truck.gross_weight),
+            "PlacaVM": truck.plate,
+            "AnioModeloVM": truck.model_year,
+        },
+        "Seguros": {"AseguraRespCivil": truck.insurer, "PolizaRespCivil": truck.policy},
+    }
+    if truck.trailers:
+        autotransporte["Remolques"] = [
+            {"SubTipoRem": t.subtype, "Placa": t.plate} for t in truck.trailers]
+    figures = []
+    for person in cp.figures:
+        figure: dict[str, Any] = {"TipoFigura": person.kind, "RFCFigura": person.rfc,
+                                  "NombreFigura": person.name}
+        if person.license:
+            figure["NumLicencia"] = person.license
+        figures.append(figure)
+    return {
+        "IdCCP": cp.id_ccp,
+        "TranspInternac": "Sí" if cp.international else "No",
+        "TotalDistRec": _waybill_number(cp.total_distance),
+        "Ubicaciones": locations,
+        "Mercancias": {
+            "PesoBrutoTotal": _waybill_number(cp.gross_weight),
+            "UnidadPeso": cp.weight_unit,
+            "NumTotalMercancias": len(cp.goods),
+            "Mercancia": goods,
+            "Autotransporte": autotransporte,
+        },
+        "FiguraTransporte": figures,
+    }
+
+
+def waybill_to_facturama(
+    document: CartaPorteInvoice, *, expedition_place: str, spec: VendorSpec = SPEC
+) -> dict[str, Any]:
+    """The ``POST 3/cfdis`` body of an invoice (or transfer) with Carta Porte 3.1.
+
+    The host CFDI as :func:`invoice_to_facturama` writes it, with ``NameId`` 36 and the
+    complement in ``Complemento.CartaPorte31`` (Facturama's Postman "CPorteIngreso 3.1" and
+    "CPorteTraslado 3.1": Ubicaciones with their Domicilio, Mercancias with Autotransporte,
+    FiguraTransporte), the SAT's attribute names throughout.
+    """
+    body = invoice_to_facturama(
+        document.invoice, expedition_place=expedition_place,
+        name_id=str(spec["value.waybill_name_id"]), spec=spec,
+    )
+    body["Complemento"] = {str(spec["field.waybill"]): _complement_waybill(document)}
+    return body

@@ -55,6 +55,7 @@ from ...errors import (
 )
 from ...http import RetryPolicy, Transport
 from ...journal import JournalStore
+from ...models.carta_porte import CartaPorteInvoice
 from ...models.common import Capability, ConnectionStatus
 from ...models.documents import FiscalDocument
 from ...models.invoices import Cancellation, CancelMotive, Invoice, StampedInvoice
@@ -178,6 +179,7 @@ class FacturamaProvider(InvoiceProvider):
             Capability.VALIDATE_CUSTOMER,
             Capability.PAYMENT_RECEIPT,
             Capability.CREDIT_NOTE,
+            Capability.CARTA_PORTE,
             Capability.GLOBAL_INVOICE,
         }
     )
@@ -366,13 +368,22 @@ class FacturamaProvider(InvoiceProvider):
         return body
 
     def _prepare_document(self, document: FiscalDocument, invoice: Invoice) -> Any:
-        """The ``3/cfdis`` body of a receipt (CfdiType P) or a credit note (type E)."""
+        """The ``3/cfdis`` body of a receipt (CfdiType P), a credit note (type E) or a waybill.
+
+        A waybill registers its host's client and products like an invoice, then sends the
+        host with ``Complemento.CartaPorte31``.
+        """
         if isinstance(document, PaymentReceipt):
             # No Items and no catalog products: the receipt's concept is the SAT's fixed one.
             return mapping.payment_to_facturama(
                 document, expedition_place=self._expedition_for(invoice), spec=self.spec
             )
-        return self._prepare_stamp(invoice)
+        body = self._prepare_stamp(invoice)
+        if isinstance(document, CartaPorteInvoice):
+            body = mapping.waybill_to_facturama(
+                document, expedition_place=self._expedition_for(invoice), spec=self.spec
+            )
+        return body
 
     def _send_stamp(self, attempt: StampAttempt, prepared: Any) -> StampedInvoice:
         """``POST 3/cfdis`` once: Facturama has no idempotency header; serie+folio finds it."""
