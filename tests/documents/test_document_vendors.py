@@ -224,3 +224,33 @@ def test_a_carta_porte_from_a_sandbox_controlt_trip_stamps_at_facturama(sat_sche
         assert back.carta_porte.truck.plate == "JAL1234"
         assert back.carta_porte.total_distance == Decimal("520")
         assert parse(xml).total == Decimal("28000.00")
+
+
+def _store_order(folio: str | None) -> Invoice:
+    # A Shopify line: base 185.91, IVA charged 29.74 (185.91 × 0.16 = 29.7456 rounds to 29.75,
+    # but 29.74 is inside the SAT's tolerance for that base).
+    return Invoice(customer=CUSTOMER, folio=folio, payment_form="04", items=[
+        LineItem("78101802", "E48", "Envío", 1, "185.91", taxes=[Tax.iva(amount=Decimal("29.74"))],
+                 unit_name="Servicio", sku="ENVIO", name="Envío")])
+
+
+@pytest.mark.parametrize("vendor", GLOBAL_VENDORS)
+def test_a_line_tax_inside_the_tolerance_is_stamped_as_charged(vendor: str) -> None:
+    with Sandbox(vendors=[vendor], seed=9) as sb:
+        provider = sb.invoice_provider(vendor)
+        stamped = provider.stamp(_store_order("9101"))
+        cfdi = parse(provider.download(stamped.id, "xml"))
+        assert cfdi.total == Decimal("215.65")  # the order's total, not one cent over
+
+
+def test_actiun_refuses_a_tax_it_would_recompute_before_any_request(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Sandbox(vendors=["actiun"], seed=10) as sb:
+        provider = sb.invoice_provider("actiun")
+        seen = _count_requests(sb, "actiun", monkeypatch)
+        with pytest.raises(ValidationError) as info:
+            provider.stamp(_store_order(None))
+        assert [i.code for i in info.value.issues if i.severity.value == "error"] == [
+            "ACTIUN-TAX-AMOUNT"]
+        assert seen == []
