@@ -31,6 +31,15 @@ import attrs
 
 from ..errors import Severity, ValidationError
 from ..invoicing.facturama.spec import SPEC
+from ..models.carta_porte import (
+    CartaPorte,
+    CartaPorteInvoice,
+    WaybillFigure,
+    WaybillGoods,
+    WaybillLocation,
+    WaybillTrailer,
+    WaybillTruck,
+)
 from ..models.invoices import (
     CancelMotive,
     GlobalInformation,
@@ -42,15 +51,6 @@ from ..models.invoices import (
     TaxFactor,
     TaxKind,
     TaxSummary,
-)
-from ..models.carta_porte import (
-    CartaPorte,
-    CartaPorteInvoice,
-    WaybillFigure,
-    WaybillGoods,
-    WaybillLocation,
-    WaybillTrailer,
-    WaybillTruck,
 )
 from ..models.parties import Customer, Issuer
 from ..models.payments import PaidDocument, Payment, PaymentReceipt

@@ -58,10 +58,10 @@ from .mapping import (
     enlace_fiscal_to_stamped,
     format_fecha,
     invoice_to_enlace_fiscal,
-    payment_to_enlace_fiscal,
     is_accepted,
     make_ref,
     parse_ref,
+    payment_to_enlace_fiscal,
     solicitud,
     xml_from_ack,
 )

@@ -17,6 +17,7 @@ from typing import Any
 from ..._answers import answer_mapper, object_field
 from ..._wire import local_text, mexico_tz
 from ...errors import Issue, UnexpectedResponse, ValidationError
+from ...models.carta_porte import CartaPorteInvoice
 from ...models.invoices import (
     Cancellation,
     CancellationStatus,
@@ -29,7 +30,6 @@ from ...models.invoices import (
     TaxFactor,
     TaxSummary,
 )
-from ...models.carta_porte import CartaPorteInvoice
 from ...models.parties import Customer
 from ...models.payments import PaidDocument, Payment, PaymentReceipt
 from ...money import round_money, to_decimal
