@@ -72,7 +72,9 @@ def test_successful_stamp_emits_invoice_stamped_without_raw_payload():
     provider = ToyProvider()
     seen = collect(provider)
     provider.stamp(INVOICE)
-    assert [e.type for e in seen] == ["invoice.stamped"]
+    # A PUE invoice is paid as it is stamped: invoice.paid follows invoice.stamped.
+    assert [e.type for e in seen] == ["invoice.stamped", "invoice.paid"]
+    assert seen[1].data["uuid"] == "UUID-1" and seen[1].data["amount_paid"] == "116.00"
     assert seen[0].data["uuid"] == "UUID-1"
     assert seen[0].data["total"] == "116.00"
     assert "raw" not in seen[0].data
@@ -101,7 +103,7 @@ def test_override_calling_super_emits_once():
     provider = ToySubclass()
     seen = collect(provider)
     provider.stamp(INVOICE)
-    assert len(seen) == 1
+    assert [e.type for e in seen] == ["invoice.stamped", "invoice.paid"]
 
 
 def test_failing_subscriber_never_breaks_the_operation(caplog):
@@ -111,8 +113,8 @@ def test_failing_subscriber_never_breaks_the_operation(caplog):
     with caplog.at_level(logging.ERROR, logger="apunto_connect.events"):
         stamped = provider.stamp(INVOICE)
     assert stamped.uuid == "UUID-1"
-    assert provider.events.failures == 1
-    assert len(seen) == 1
+    assert provider.events.failures == 2  # once per event: stamped, then paid
+    assert len(seen) == 2
     assert "subscriber failed" in caplog.text
 
 

@@ -111,11 +111,16 @@ def test_the_stamp_and_its_webhook_delivery_are_recorded_together(store: str, tm
                                deliver_immediately=False)
         sender.attach(provider)
         stamped = provider.stamp(invoice_for("809"), idempotency_key="order-809")
-        (delivery,) = sb.journal.outbox.list()
-        assert delivery.event_type == "invoice.stamped" and stamped.uuid in delivery.body
+        # A PUE invoice is paid when stamped: its two events are queued with the stamp (the
+        # receiver registered on the way is announced too).
+        deliveries = sb.journal.outbox.list()
+        assert sorted(d.event_type for d in deliveries) == [
+            "customer.created", "invoice.paid", "invoice.stamped"]
+        assert all(stamped.uuid in d.body for d in deliveries
+                   if d.event_type != "customer.created")
         record = provider.journal_record("order-809")
         assert record is not None and record.state is StampState.STAMPED
-        # A repeat answers from the journal: no second event is queued.
+        # A repeat answers from the journal: no further event is queued.
         provider.stamp(invoice_for("809"), idempotency_key="order-809")
-        assert len(sb.journal.outbox.list()) == 1
+        assert len(sb.journal.outbox.list()) == 3
         sender.close()

@@ -31,16 +31,43 @@ from ..errors import (
     UnexpectedResponse,
     ValidationError,
 )
-from ..events import INVOICE_CANCELLED, INVOICE_STAMP_FAILED, INVOICE_STAMPED, Event
+from ..events import (
+    CREDIT_NOTE_STAMPED,
+    CUSTOMER_CREATED,
+    INVOICE_CANCELLED,
+    INVOICE_PAID,
+    INVOICE_STAMP_FAILED,
+    INVOICE_STAMPED,
+    PAYMENT_STAMPED,
+    Event,
+)
 from ..journal import DEFAULT_LEASE, DEFAULT_WAIT, JournalRecord, JournalStore, open_journal
 from ..journal.records import Claim, StampState
 from ..models.common import Capability
 from ..models.convert import from_dict, to_dict
-from ..models.invoices import Cancellation, CancelMotive, Invoice, StampedInvoice
-from ..models.parties import Issuer
+from ..models.credit_notes import CreditNote
+from ..models.documents import FiscalDocument
+from ..models.invoices import (
+    Cancellation,
+    CancelMotive,
+    Invoice,
+    InvoiceKind,
+    PaymentMethod,
+    StampedInvoice,
+)
+from ..models.parties import Customer, Issuer
+from ..models.payments import PaymentReceipt
 from .bulk import Progress, StampBatch, StampOutcome
+from .documents import document_capability, host_invoice
 
-__all__ = ["DEFAULT_SETTLE_SECONDS", "DownloadFormat", "InvoiceProvider", "StampAttempt"]
+__all__ = [
+    "DEFAULT_SETTLE_SECONDS",
+    "DownloadFormat",
+    "InvoiceProvider",
+    "StampAttempt",
+    "document_capability",
+    "host_invoice",
+]
 
 log = logging.getLogger("apunto_connect.invoicing")
 
@@ -58,9 +85,16 @@ _LOCK_STRIPES = 64
 """Locks that serialize registering one customer or product (hashed into a fixed set)."""
 
 
-def _canonical_hash(invoice: Invoice) -> str:
-    """SHA-256 of the invoice's canonical JSON: the same invoice always hashes the same."""
-    text = json.dumps(to_dict(invoice), sort_keys=True, separators=(",", ":"), default=str)
+def _canonical_hash(document: FiscalDocument) -> str:
+    """SHA-256 of the document's canonical JSON: the same document always hashes the same.
+
+    An invoice hashes as it always did (keys already in journals stay valid); the other
+    documents hash with their kind, so a receipt never matches an invoice's key.
+    """
+    data: Any = to_dict(document)
+    if not isinstance(document, Invoice):
+        data = {"document": type(document).__name__, "data": data}
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -105,6 +139,13 @@ class StampAttempt:
     claim: Claim | None
     reference: dict[str, str] = attrs.field(factory=dict)
     sent: bool = False
+    document: FiscalDocument | None = None
+    """The document being stamped (``None``: :attr:`invoice` itself)."""
+
+    @property
+    def stamped_document(self) -> FiscalDocument:
+        """The document this attempt stamps: :attr:`document`, else the invoice."""
+        return self.document if self.document is not None else self.invoice
 
     @property
     def previous_state(self) -> StampState | None:
@@ -198,36 +239,58 @@ class InvoiceProvider(ProviderBase):
 
     # -- validation ---------------------------------------------------------------------------
 
-    def preflight(self, invoice: Invoice) -> list[Any]:
+    def preflight(self, invoice: FiscalDocument) -> list[Any]:
         """Every problem the SAT or this vendor would certainly reject (no network call).
 
-        The SAT's rules (:func:`apunto_connect.sat.preflight`) plus the vendor's own; the same
-        answer on every call for the same invoice. Warnings are included.
+        The SAT's rules (:func:`apunto_connect.sat.preflight`, which checks a payment receipt,
+        credit note or Carta Porte invoice as its host CFDI plus its own rules) plus the
+        vendor's own on the host CFDI; the same answer on every call for the same document.
+        Warnings are included.
         """
         from .. import sat
 
-        issues = list(sat.preflight(invoice, invoice.issuer or self._configured_issuer))
-        issues.extend(self._vendor_issues(invoice))
+        host = host_invoice(invoice)
+        issues = list(sat.preflight(invoice, host.issuer or self._configured_issuer))
+        issues.extend(self._vendor_issues(host))
         return list(dict.fromkeys(issues))  # a rule both layers check is reported once
 
     def _vendor_issues(self, invoice: Invoice) -> list[Any]:
         """Hook: this vendor's own rules (limits, unsupported fields), as issues."""
         return []
 
-    def _validate(self, invoice: Invoice) -> None:
+    def _validate(self, invoice: FiscalDocument) -> None:
         issues = self.preflight(invoice)
         if any(issue.severity is Severity.ERROR for issue in issues):
             raise ValidationError(issues)
 
     # -- the stamping path --------------------------------------------------------------------
 
+    def require_document(self, document: FiscalDocument) -> None:
+        """Raise :class:`UnsupportedOperation` unless this vendor can stamp ``document``'s kind.
+
+        Checked before anything else (pre-flight, journal, network).
+        """
+        self.require(Capability.STAMP)
+        needed = document_capability(document)
+        if needed is not None:
+            self.require(needed, f"{self.name} cannot issue this document through its API; "
+                         "see the vendor matrix in docs/documents.md")
+
     def stamp(
-        self, invoice: Invoice, *, idempotency_key: str | None = None, resend: bool = False
+        self, invoice: FiscalDocument, *, idempotency_key: str | None = None,
+        resend: bool = False,
     ) -> StampedInvoice:
-        """Issue and stamp (timbrar) ``invoice``; never twice for one ``idempotency_key``.
+        """Issue and stamp (timbrar) a fiscal document; never twice for one ``idempotency_key``.
+
+        One call for every document: an :class:`Invoice` (a factura global too), a
+        :class:`~apunto_connect.models.PaymentReceipt`, a
+        :class:`~apunto_connect.models.CreditNote` or a
+        :class:`~apunto_connect.models.CartaPorteInvoice`. The event emitted is
+        ``invoice.stamped``, ``payment.stamped`` or ``credit_note.stamped``, plus
+        ``invoice.paid`` for each invoice a receipt settles (and for a PUE invoice).
 
         Args:
-            invoice: the invoice to stamp.
+            invoice: the document to stamp.
             idempotency_key: your id for this invoice (an order number, a trip id). Repeating
                 the call with the same key returns the CFDI already issued instead of a second
                 one, even from another process after a crash. Reusing a key for a different
@@ -236,6 +299,7 @@ class InvoiceProvider(ProviderBase):
                 the vendor cannot tell; only after checking at the vendor yourself.
 
         Raises:
+            UnsupportedOperation: this vendor cannot issue the document's kind (nothing sent).
             ValidationError: the pre-flight found problems (nothing sent).
             StampRejected: the vendor or the SAT refused (vendor text verbatim).
             Conflict: the key belongs to another invoice, or its reference (serie+folio) to
@@ -250,44 +314,48 @@ class InvoiceProvider(ProviderBase):
 
     def _stamp_and_emit(
         self,
-        invoice: Invoice,
+        invoice: FiscalDocument,
         idempotency_key: str | None,
         resend: bool,
         known: Mapping[tuple[str, str], StampedInvoice | None] | None = None,
         validated: bool = False,
     ) -> StampedInvoice:
         try:
-            stamped, fresh_event = self._stamp_path(
+            stamped, fresh_events = self._stamp_path(
                 invoice, idempotency_key, resend, known=known, validated=validated
             )
         except ApuntoError as exc:
             self._emit_failed(invoice, idempotency_key, exc)
             raise
-        if fresh_event is not None:
-            self.events.publish(fresh_event)
+        for event in fresh_events:
+            self.events.publish(event)
         return stamped
 
     def _stamp_path(
         self,
-        invoice: Invoice,
+        document: FiscalDocument,
         key: str | None,
         resend: bool,
         *,
         known: Mapping[tuple[str, str], StampedInvoice | None] | None = None,
         validated: bool = False,
-    ) -> tuple[StampedInvoice, Event | None]:
-        self.require(Capability.STAMP)
+    ) -> tuple[StampedInvoice, list[Event]]:
+        self.require_document(document)
         if not validated:
-            self._validate(invoice)
+            self._validate(document)
+        invoice = host_invoice(document)
+        extra = None if document is invoice else document
         if key is None:
             # No key: no journal, but an ambiguous failure is still looked up where it can be.
-            attempt = StampAttempt(self, invoice, None, None, self._initial_reference(invoice))
-            prepared = self._prepare_locked(invoice)
+            attempt = StampAttempt(
+                self, invoice, None, None, self._initial_reference(invoice), document=extra
+            )
+            prepared = self._prepare_locked(attempt)
             try:
                 stamped = self._send_stamp(attempt, prepared)
             except BaseException as exc:
                 stamped, _ = self._after_failure(attempt, exc)
-            return stamped, self._stamped_event(stamped)
+            return stamped, self._stamped_events(stamped, attempt.stamped_document)
         if not isinstance(key, str) or not key.strip():
             raise ValidationError(
                 "an idempotency key must be a non-empty string", field="idempotency_key",
@@ -295,14 +363,16 @@ class InvoiceProvider(ProviderBase):
             )
         self._validate_key(invoice, key)
         claim = self.journal.claim(
-            self.name, self._journal_account(), key, _canonical_hash(invoice),
+            self.name, self._journal_account(), key, _canonical_hash(document),
             reference=self._initial_reference(invoice), lease=self.lease_seconds,
             wait=self.claim_wait,
         )
         record = claim.record
         if record.state is StampState.STAMPED:
-            return self._from_record(record, key), None
-        attempt = StampAttempt(self, invoice, key, claim, reference=dict(record.reference))
+            return self._from_record(record, key), []
+        attempt = StampAttempt(
+            self, invoice, key, claim, reference=dict(record.reference), document=extra
+        )
         try:
             return self._stamp_claimed(attempt, resend, known)
         except BaseException:
@@ -314,7 +384,7 @@ class InvoiceProvider(ProviderBase):
         attempt: StampAttempt,
         resend: bool,
         known: Mapping[tuple[str, str], StampedInvoice | None] | None = None,
-    ) -> tuple[StampedInvoice, Event | None]:
+    ) -> tuple[StampedInvoice, list[Event]]:
         claim = attempt.claim
         assert claim is not None
         record = claim.record
@@ -327,15 +397,15 @@ class InvoiceProvider(ProviderBase):
             else:
                 found = self._ask_vendor(attempt) if self._can_find(attempt) else None
             if found is not None:
-                return found, self._record_stamped(claim, found)
+                return found, self._record_stamped(claim, found, attempt.stamped_document)
             if earlier_sent:
                 self._refuse_unknown(attempt)
-        prepared = self._prepare_locked(attempt.invoice)
+        prepared = self._prepare_locked(attempt)
         try:
             stamped = self._send_stamp(attempt, prepared)
         except BaseException as exc:
             return self._after_failure(attempt, exc)
-        return stamped, self._record_stamped(claim, stamped)
+        return stamped, self._record_stamped(claim, stamped, attempt.stamped_document)
 
     def _ask_vendor(self, attempt: StampAttempt) -> StampedInvoice | None:
         try:
@@ -395,7 +465,7 @@ class InvoiceProvider(ProviderBase):
 
     def _after_failure(
         self, attempt: StampAttempt, error: BaseException
-    ) -> tuple[StampedInvoice, Event | None]:
+    ) -> tuple[StampedInvoice, list[Event]]:
         """Record what a failed send means for the key, then re-raise.
 
         Returns the CFDI instead when the vendor turns out to have it.
@@ -420,8 +490,8 @@ class InvoiceProvider(ProviderBase):
                     found = None  # the look-up failing says nothing about the stamp
             if found is not None:
                 if claim is None:
-                    return found, None
-                return found, self._record_stamped(claim, found)
+                    return found, []
+                return found, self._record_stamped(claim, found, attempt.stamped_document)
             if claim is None:
                 raise error
             if isinstance(error, (Conflict, ServerError)):
@@ -436,12 +506,16 @@ class InvoiceProvider(ProviderBase):
             self.journal.mark_failed(claim, f"{type(error).__name__}: {error}")
         raise error
 
-    def _prepare_locked(self, invoice: Invoice) -> Any:
+    def _prepare_locked(self, attempt: StampAttempt) -> Any:
         """:meth:`_prepare_stamp` while holding this invoice's customer and product locks.
 
         Two threads registering the same customer or product would both find it missing and
-        both create it at the vendor; with the locks the second one finds the first's.
+        both create it at the vendor; with the locks the second one finds the first's. A
+        document other than an invoice is prepared by :meth:`_prepare_document`. Customers the
+        hook reports with :meth:`_customer_created` are announced (``customer.created``) once
+        it returns.
         """
+        invoice = attempt.invoice
         stripes = self.__dict__.get("_register_locks")
         if stripes is None:
             stripes = self.__dict__.setdefault(
@@ -450,19 +524,48 @@ class InvoiceProvider(ProviderBase):
         names = {f"customer:{invoice.customer.rfc}"}
         names.update(f"product:{item.product_code}:{item.description}" for item in invoice.items)
         held = sorted({hash(name) % _LOCK_STRIPES for name in names})  # one order: no deadlock
+        local = self.__dict__.get("_created_local")
+        if local is None:
+            local = self.__dict__.setdefault("_created_local", threading.local())
         for index in held:
             stripes[index].acquire()
+        created: list[tuple[Customer, str]] = []
+        local.created = created
         try:
-            return self._prepare_stamp(invoice)
+            if attempt.document is None:
+                return self._prepare_stamp(invoice)
+            return self._prepare_document(attempt.document, invoice)
         finally:
+            local.created = None
             for index in reversed(held):
                 stripes[index].release()
+            for customer, vendor_id in created:
+                self._emit_customer_created(customer, vendor_id)
+
+    def _customer_created(self, customer: Customer, vendor_id: str = "") -> None:
+        """Report from a hook that this provider registered ``customer`` at the vendor.
+
+        The base emits ``customer.created`` (after the preparing hook returns, outside the
+        registration locks); outside a stamp it is emitted at once.
+        """
+        local = self.__dict__.get("_created_local")
+        pending = getattr(local, "created", None) if local is not None else None
+        if pending is None:
+            self._emit_customer_created(customer, vendor_id)
+        else:
+            pending.append((customer, vendor_id))
+
+    def _emit_customer_created(self, customer: Customer, vendor_id: str) -> None:
+        data: dict[str, Any] = {"rfc": customer.rfc, "legal_name": customer.legal_name}
+        if vendor_id:
+            data["vendor_id"] = vendor_id
+        self.events.emit(CUSTOMER_CREATED, self.name, data)
 
     # -- many at once -------------------------------------------------------------------------
 
     def stamp_many(
         self,
-        invoices: Sequence[Invoice],
+        invoices: Sequence[FiscalDocument],
         *,
         concurrency: int | None = None,
         idempotency_keys: Sequence[str] | None = None,
@@ -470,7 +573,10 @@ class InvoiceProvider(ProviderBase):
     ) -> StampBatch:
         """Stamp a batch on a bounded pool of threads, each invoice through :meth:`stamp`.
 
-        Every invoice is pre-flighted before the first call; a bad one becomes a failed outcome
+        Any :data:`~apunto_connect.models.FiscalDocument` can be in the batch (receipts, credit
+        notes, Carta Porte invoices); a kind this vendor cannot issue fails its outcome with
+        :class:`UnsupportedOperation` before anything is sent. Every document is pre-flighted
+        before the first call; a bad one becomes a failed outcome
         and never stops the batch. Keys the journal shows stamped are not sent again (re-running
         a batch after a crash stamps only what is missing). Where the vendor can list a range
         of serie+folio, the batch asks once instead of once per invoice.
@@ -493,7 +599,7 @@ class InvoiceProvider(ProviderBase):
 
     def _stamp_from_batch(
         self,
-        invoice: Invoice,
+        invoice: FiscalDocument,
         key: str | None,
         known: Mapping[tuple[str, str], StampedInvoice | None] | None,
     ) -> StampedInvoice:
@@ -550,7 +656,7 @@ class InvoiceProvider(ProviderBase):
                         continue
                 reference = dict(claim.record.reference) if claim is not None else {}
                 attempt = StampAttempt(self, invoice, key, claim, reference)
-                prepared = self._prepare_locked(invoice)
+                prepared = self._prepare_locked(attempt)
                 ready.append((index, attempt, self._create_draft(attempt, prepared)))
             except ApuntoError as exc:
                 if claim is not None:
@@ -569,10 +675,11 @@ class InvoiceProvider(ProviderBase):
             result = results.get(draft)
             if isinstance(result, StampedInvoice):
                 if attempt.claim is not None:
-                    event = self._record_stamped(attempt.claim, result)
+                    events = self._record_stamped(attempt.claim, result, attempt.invoice)
                 else:
-                    event = self._stamped_event(result)
-                self.events.publish(event)
+                    events = self._stamped_events(result, attempt.invoice)
+                for event in events:
+                    self.events.publish(event)
                 outcomes[index] = StampOutcome(index, attempt.key, stamped=result, id=draft)
                 continue
             error = result if isinstance(result, ApuntoError) else UnexpectedResponse(
@@ -587,8 +694,13 @@ class InvoiceProvider(ProviderBase):
             outcomes[index] = StampOutcome(index, attempt.key, error=error, id=draft)
         return outcomes
 
-    def _emit_failed(self, invoice: Invoice, key: str | None, error: ApuntoError) -> None:
-        data = _invoice_data(invoice) if isinstance(invoice, Invoice) else {}
+    def _emit_failed(
+        self, invoice: FiscalDocument, key: str | None, error: ApuntoError
+    ) -> None:
+        try:
+            data = _invoice_data(host_invoice(invoice))
+        except ApuntoError:
+            data = {}  # not a document at all: the failure is still reported
         data.update(error=type(error).__name__, message=str(error))
         if key is not None:
             data["idempotency_key"] = key
@@ -613,17 +725,42 @@ class InvoiceProvider(ProviderBase):
             return {"series": invoice.series or "", "folio": invoice.folio}
         return {}
 
-    def _record_stamped(self, claim: Claim, stamped: StampedInvoice) -> Event:
-        """Record the CFDI and queue its event in the same transaction; returns the event."""
-        event = self._stamped_event(stamped)
+    def _record_stamped(
+        self, claim: Claim, stamped: StampedInvoice, document: FiscalDocument
+    ) -> list[Event]:
+        """Record the CFDI and queue its events in the same transaction; returns the events."""
+        events = self._stamped_events(stamped, document)
         self.journal.mark_stamped(
             claim, uuid=stamped.uuid, vendor_id=stamped.id, result=to_dict(stamped),
-            outbox=self._outbox_items(event),
+            outbox=[item for event in events for item in self._outbox_items(event)],
         )
-        return event
+        return events
 
-    def _stamped_event(self, stamped: StampedInvoice) -> Event:
-        return self.events.new_event(INVOICE_STAMPED, self.name, _stamped_data(stamped))
+    def _stamped_events(self, stamped: StampedInvoice, document: FiscalDocument) -> list[Event]:
+        """The stamp's event by document kind, then ``invoice.paid`` for what it settles."""
+        data = _stamped_data(stamped)
+        if isinstance(document, PaymentReceipt):
+            events = [self.events.new_event(PAYMENT_STAMPED, self.name, data)]
+            for paid in document.documents:
+                if paid.remaining_balance == 0:
+                    events.append(self.events.new_event(INVOICE_PAID, self.name, {
+                        "uuid": paid.uuid.upper(), "series": paid.series, "folio": paid.folio,
+                        "currency": paid.currency, "installment": paid.installment,
+                        "amount_paid": str(paid.amount_paid), "payment_uuid": stamped.uuid,
+                    }))
+            return events
+        if isinstance(document, CreditNote):
+            return [self.events.new_event(CREDIT_NOTE_STAMPED, self.name, data)]
+        events = [self.events.new_event(INVOICE_STAMPED, self.name, data)]
+        host = host_invoice(document)
+        if (host.kind is InvoiceKind.INCOME
+                and host.effective_payment_method is PaymentMethod.PUE):
+            events.append(self.events.new_event(INVOICE_PAID, self.name, {
+                "uuid": stamped.uuid, "series": host.series, "folio": host.folio,
+                "currency": host.currency, "installment": 1, "amount_paid": str(host.total),
+                "payment_uuid": None,
+            }))
+        return events
 
     def _outbox_items(self, event: Event) -> list[tuple[Event, list[str]]]:
         """Deliveries for the attached webhook senders whose outbox is the journal's store.
@@ -669,9 +806,19 @@ class InvoiceProvider(ProviderBase):
         """Hook: everything before the stamp request that creates nothing fiscal.
 
         Registers the customer and products, resolves ids; the result is handed to
-        :meth:`_send_stamp`.
+        :meth:`_send_stamp`. A hook that registers a customer reports it with
+        :meth:`_customer_created`.
         """
         return None
+
+    def _prepare_document(self, document: FiscalDocument, invoice: Invoice) -> Any:
+        """Hook: :meth:`_prepare_stamp` for a receipt, credit note or Carta Porte invoice.
+
+        ``invoice`` is the host CFDI. The default prepares the host as an invoice (enough for a
+        credit note, which is a type E invoice with relations); vendors that declare
+        :attr:`Capability.PAYMENT_RECEIPT` or :attr:`Capability.CARTA_PORTE` override it.
+        """
+        return self._prepare_stamp(invoice)
 
     @abstractmethod
     def _send_stamp(self, attempt: StampAttempt, prepared: Any) -> StampedInvoice:

@@ -21,7 +21,9 @@ import attrs
 from ..errors import ApuntoError, ValidationError
 from ..journal.records import StampState
 from ..models.convert import from_dict
+from ..models.documents import FiscalDocument
 from ..models.invoices import Invoice, StampedInvoice
+from .documents import host_invoice
 
 if TYPE_CHECKING:
     from .base import InvoiceProvider
@@ -105,7 +107,7 @@ class StampBatch(Sequence[StampOutcome]):
     def __init__(
         self,
         provider: InvoiceProvider,
-        invoices: Sequence[Invoice],
+        invoices: Sequence[FiscalDocument],
         keys: Sequence[str] | None,
         concurrency: int,
         progress: Progress,
@@ -135,7 +137,7 @@ class StampBatch(Sequence[StampOutcome]):
 
     # -- running ------------------------------------------------------------------------------
 
-    def _start(self, invoices: list[Invoice]) -> None:
+    def _start(self, invoices: list[FiscalDocument]) -> None:
         provider = self.provider
         # Pre-flight of the whole batch before the first call: bad invoices fail at once.
         pending: list[int] = []
@@ -151,16 +153,25 @@ class StampBatch(Sequence[StampOutcome]):
                 continue
             pending.append(index)
         chunk = provider._native_batch_size()
+        # Only plain invoices go through a vendor's draft batch; the other documents one by one.
+        singles = [i for i in pending if not isinstance(invoices[i], Invoice)]
+        pending = [i for i in pending if isinstance(invoices[i], Invoice)]
+        if singles:
+            known_hosts = provider._find_existing_batch([host_invoice(invoices[i]) for i in singles])
+            for index in singles:
+                self._futures[index] = self._pool.submit(
+                    self._stamp_one, index, invoices[index], self._keys[index], known_hosts
+                )
         if chunk > 1:
             # The vendor stamps several documents in one request: each task is one such batch.
             for start in range(0, len(pending), chunk):
                 indexes = pending[start : start + chunk]
-                items = [(i, invoices[i], self._keys[i]) for i in indexes]
+                items = [(i, _plain(invoices[i]), self._keys[i]) for i in indexes]
                 future = self._pool.submit(self._stamp_chunk, items)
                 for index in indexes:
                     self._futures[index] = future
         else:
-            known = provider._find_existing_batch([invoices[i] for i in pending])
+            known = provider._find_existing_batch([_plain(invoices[i]) for i in pending])
             for index in pending:
                 invoice, key = invoices[index], self._keys[index]
                 self._futures[index] = self._pool.submit(
@@ -168,8 +179,11 @@ class StampBatch(Sequence[StampOutcome]):
                 )
         self._pool.shutdown(wait=False)
 
-    def _precheck(self, index: int, invoice: Invoice, key: str | None) -> ApuntoError | None:
+    def _precheck(
+        self, index: int, invoice: FiscalDocument, key: str | None
+    ) -> ApuntoError | None:
         try:
+            self.provider.require_document(invoice)
             self.provider._validate(invoice)
         except ValidationError as exc:
             return ValidationError(
@@ -188,7 +202,7 @@ class StampBatch(Sequence[StampOutcome]):
         return from_dict(StampedInvoice, dict(record.result))
 
     def _stamp_one(
-        self, index: int, invoice: Invoice, key: str | None, known: Any
+        self, index: int, invoice: FiscalDocument, key: str | None, known: Any
     ) -> dict[int, StampOutcome]:
         try:
             stamped = self.provider._stamp_from_batch(invoice, key, known)
@@ -283,3 +297,9 @@ def _progress_reporter(progress: Progress, total: int) -> ProgressCallback | Non
                 bar.close()
 
     return advance
+
+
+def _plain(document: FiscalDocument) -> Invoice:
+    # The native and batch look-up paths take plain invoices only (filtered above).
+    assert isinstance(document, Invoice)
+    return document

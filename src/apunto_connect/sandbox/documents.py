@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from lxml import etree
 
 from ..errors import ConfigurationError
+from ..models.documents import FiscalDocument
 from ..models.invoices import Invoice, InvoiceTotals, TaxSummary
 from ..models.parties import Issuer
 from ..money import quantize
@@ -164,6 +165,7 @@ def issue_document(
     clock: SandboxClock,
     pac_rfc: str = "SAT970701NN3",
     rng: random.Random | None = None,
+    document: FiscalDocument | None = None,
 ) -> IssuedDocument:
     """Stamp ``invoice`` the sandbox way: XML with a TFD, a PDF, a UUID and the stamp time.
 
@@ -175,6 +177,8 @@ def issue_document(
             and Fecha too unless the invoice carries ``issued_at``.
         pac_rfc: RfcProvCertif of the certifying PAC.
         rng: a seeded random source for reproducible UUIDs (a fresh random UUID otherwise).
+        document: the payment receipt, credit note or Carta Porte invoice ``invoice`` hosts;
+            the XML is written from it, with its complement.
 
     Raises:
         ValidationError: a code outside the SAT's catalogs (ClaveProdServ, ClaveUnidad,
@@ -193,7 +197,8 @@ def issue_document(
         pac_rfc=pac_rfc,
         sat_certificate=SANDBOX_SAT_CERTIFICATE,
     )
-    xml = build(invoice, stamp, issuer=issuer, issued_at=invoice.issued_at or stamped_at)
+    xml = build(document if document is not None else invoice, stamp, issuer=issuer,
+                issued_at=invoice.issued_at or stamped_at)
     cfdi = parse(xml)
     return IssuedDocument(
         uuid=folio_fiscal, xml=xml, stamped_at=stamped_at, total=cfdi.total, invoice=invoice

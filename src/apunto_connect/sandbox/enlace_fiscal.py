@@ -54,8 +54,11 @@ from ..models.invoices import (
     RelatedDocuments,
     Tax,
     TaxFactor,
+    TaxSummary,
 )
 from ..models.parties import Customer, Issuer
+from ..models.payments import PaidDocument, Payment, PaymentReceipt
+from ..money import sat_tax_bounds
 from .documents import (
     SANDBOX_SAT_CERTIFICATE,
     IssuedDocument,
@@ -185,7 +188,19 @@ def _tax(row: Mapping[str, Any], where: str) -> Tax:
     rate = None
     if factor is not TaxFactor.EXEMPT:
         rate = _decimal(_required(row, "tasaOCuota", where), f"{where}.tasaOCuota")
-    return Tax(kind, rate, tipo == "retencion", factor)
+    amount = None
+    if factor is TaxFactor.RATE and rate is not None and row.get("importe") is not None and (
+        row.get("baseImpuesto") is not None
+    ):
+        # The SAT's tolerance (Anexo 20, CFDI40180/40186): an Importe inside the bounds for its
+        # base is stamped as sent; one outside is refused by the amount check.
+        sent = _decimal(row["importe"], f"{where}.importe")
+        lower, upper = sat_tax_bounds(
+            _decimal(row["baseImpuesto"], f"{where}.baseImpuesto"), rate
+        )
+        if lower <= sent <= upper:
+            amount = sent
+    return Tax(kind, rate, tipo == "retencion", factor, amount=amount)
 
 
 def _invoice_of(
@@ -267,6 +282,84 @@ def _invoice_of(
         )
     except ValueError as exc:  # an unknown enum value (kind, payment method)
         raise _Rejected("806", f"Valor no válido en el comprobante: {exc}") from None
+
+
+def _payment_tax(row: Mapping[str, Any], where: str) -> TaxSummary:
+    """A tax row of a paid document (ImpuestosDR), amounts as sent."""
+    tax = _tax(row, where)
+    base = _decimal(_required(row, "baseImpuesto", where), f"{where}.baseImpuesto")
+    amount = None
+    if tax.factor is not TaxFactor.EXEMPT:
+        amount = _decimal(_required(row, "importe", where), f"{where}.importe")
+    return TaxSummary(tax.kind, tax.factor, tax.rate, tax.withholding, base, amount)
+
+
+def _receipt_of(cfdi: Mapping[str, Any], issuer: Issuer) -> PaymentReceipt:
+    """Read a ``generarReciboElectronicoPago`` body back into the receipt it describes."""
+    receptor = _node(cfdi, "Receptor", "CFDi")
+    domicilio = _node(receptor, "DomicilioFiscal", "CFDi.Receptor")
+    if _text(receptor.get("usoCfdi")) != "CP01":
+        raise _Rejected("805", "CFDI40161 - El UsoCFDI de un comprobante de pago debe ser CP01.")
+    customer = Customer(
+        rfc=_text(_required(receptor, "rfc", "CFDi.Receptor")),
+        legal_name=_text(_required(receptor, "nombre", "CFDi.Receptor")),
+        tax_regime=_text(_required(receptor, "regimenFiscal", "CFDi.Receptor")),
+        zip_code=_text(_required(domicilio, "cp", "CFDi.Receptor.DomicilioFiscal")),
+        cfdi_use="CP01",
+    )
+    complements = cfdi.get("ComplementoPago")
+    if not isinstance(complements, list) or len(complements) != 1 or not isinstance(
+        complements[0], Mapping
+    ):
+        raise _Rejected("806", "CFDi.ComplementoPago debe ser una lista con un elemento")
+    pagos = complements[0].get("Pago")
+    if not isinstance(pagos, list) or not pagos:
+        raise _Rejected("806", "Falta el nodo obligatorio CFDi.ComplementoPago[0].Pago")
+    payments = []
+    for number, pago in enumerate(pagos):
+        where = f"CFDi.ComplementoPago[0].Pago[{number}]"
+        if not isinstance(pago, Mapping):
+            raise _Rejected("806", f"{where} debe ser un objeto")
+        currency = _text(_required(pago, "tipoMoneda", where))
+        documents = []
+        for index, row in enumerate(pago.get("DocumentosRelacionados") or []):
+            at = f"{where}.DocumentosRelacionados[{index}]"
+            previous = _decimal(_required(row, "saldoAnterior", at), f"{at}.saldoAnterior")
+            paid = _decimal(_required(row, "importePagado", at), f"{at}.importePagado")
+            remaining = _decimal(_required(row, "impoSaldoInsoluto", at),
+                                 f"{at}.impoSaldoInsoluto")
+            if previous - paid != remaining:
+                raise _Rejected("805", "CRP20238 - El campo ImpSaldoInsoluto debe ser igual a "
+                                "ImpSaldoAnt menos ImpPagado.")
+            documents.append(PaidDocument(
+                uuid=_text(_required(row, "idDocumento", at)), previous_balance=previous,
+                amount_paid=paid,
+                installment=int(_decimal(_required(row, "numParcialidad", at),
+                                         f"{at}.numParcialidad")),
+                currency=_text(_required(row, "tipoMoneda", at)),
+                equivalence=_decimal(row.get("equivalencia") or "1", f"{at}.equivalencia"),
+                series=_text(row.get("serie")) or None,
+                folio=_text(row.get("folioInterno")) or None,
+                tax_object=_text(_required(row, "objetoDeImpuesto", at)),
+                taxes=[_payment_tax(t, f"{at}.Impuestos[{i}]")
+                       for i, t in enumerate(row.get("Impuestos") or [])],
+            ))
+        if not documents:
+            raise _Rejected("806", f"Falta el nodo obligatorio {where}.DocumentosRelacionados")
+        payments.append(Payment(
+            paid_at=_parse_fecha(_required(pago, "fechaPago", where), f"{where}.fechaPago"),
+            form=_text(_required(pago, "formaDePago", where)),
+            amount=_decimal(_required(pago, "monto", where), f"{where}.monto"),
+            documents=documents, currency=currency,
+            exchange_rate=_decimal(pago["tipoCambio"], f"{where}.tipoCambio")
+            if pago.get("tipoCambio") is not None else None,
+            operation_number=_text(pago.get("numeroOperacion")) or None,
+        ))
+    return PaymentReceipt(
+        customer=customer, payments=payments, issuer=issuer,
+        series=_text(cfdi.get("serie")) or None, folio=_text(cfdi.get("folioInterno")) or None,
+        issued_at=_parse_fecha(cfdi.get("fechaEmision"), "CFDi.fechaEmision"),
+    )
 
 
 def _check_amounts(cfdi: Mapping[str, Any], invoice: Invoice) -> None:
@@ -586,6 +679,37 @@ class EnlaceFiscalEmulator(Emulator):
     @route("POST", "/generarCfdi")
     def generar_cfdi(self, request: EmulatorRequest) -> EmulatorResponse:
         """Validate and stamp a ``CFDi`` body; one stamp of the balance per accepted document."""
+        account, mode, cfdi, serie, folio = self._admit(request)
+        invoice = _invoice_of(cfdi, account.issuer, self.spec)
+        _check_amounts(cfdi, invoice)
+        _sat_checks(invoice, account.issuer)
+        return self._stamp(request, account, mode, cfdi, serie, folio, invoice, None)
+
+    @route("POST", "/generarReciboElectronicoPago")
+    def generar_recibo_electronico_pago(self, request: EmulatorRequest) -> EmulatorResponse:
+        """Validate and stamp a payment receipt (``ComplementoPago``, Pagos 2.0).
+
+        The host CFDI is type P: FormaPago and MetodoPago must be absent (CFDI40103 /
+        CFDI40124), UsoCFDI is CP01 and the Pagos 2.0 rules (CRP…) apply.
+        """
+        account, mode, cfdi, serie, folio = self._admit(request)
+        if cfdi.get("DatosDePago"):
+            raise _Rejected("805", "CFDI40103 - Si existe el complemento para recepción de "
+                            "pagos el campo FormaPago no debe existir.")
+        from ..sat.rules_payments import preflight_payment_receipt
+
+        receipt = _receipt_of(cfdi, account.issuer)
+        for issue in preflight_payment_receipt(receipt):
+            if issue.severity.value == "error":
+                raise _Rejected("805", f"{issue.code} - {issue.message_es or issue.message}")
+        _sat_checks(receipt.to_invoice(), account.issuer)
+        return self._stamp(request, account, mode, cfdi, serie, folio, receipt.to_invoice(),
+                           receipt)
+
+    def _admit(
+        self, request: EmulatorRequest
+    ) -> tuple[_Account, str, Mapping[str, Any], str, str]:
+        """Account, mode, body, serie and folio of a stamping request (checks shared by all)."""
         account, mode = self._caller(request)
         cfdi = self._envelope(request)
         if _text(cfdi.get("versionCFDi")) != self.spec["value.version_cfdi"]:
@@ -613,13 +737,25 @@ class EnlaceFiscalEmulator(Emulator):
             raise _Rejected(
                 "805", "La fecha de emisión no está dentro de las 72 horas previas al timbrado."
             )
-        invoice = _invoice_of(cfdi, account.issuer, self.spec)
-        _check_amounts(cfdi, invoice)
-        _sat_checks(invoice, account.issuer)
+        return account, mode, cfdi, serie, folio
+
+    def _stamp(
+        self,
+        request: EmulatorRequest,
+        account: _Account,
+        mode: str,
+        cfdi: Mapping[str, Any],
+        serie: str,
+        folio: str,
+        invoice: Invoice,
+        receipt: PaymentReceipt | None,
+    ) -> EmulatorResponse:
+        """Spend a stamp, write the XML (with the receipt's complement) and store it."""
         if account.balance[mode] <= 0:
             raise _Rejected("804", "Saldo insuficiente: la cuenta no tiene timbres disponibles")
         try:
-            issued = issue_document(invoice, account.issuer, clock=self.clock, rng=self.rng)
+            issued = issue_document(invoice, account.issuer, clock=self.clock, rng=self.rng,
+                                    document=receipt)
         except ValidationError as exc:
             raise _Rejected("806", str(exc)) from None
         account.balance[mode] -= 1

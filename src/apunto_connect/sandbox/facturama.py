@@ -29,8 +29,17 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ..errors import ValidationError
+from ..errors import Severity, ValidationError
 from ..invoicing.facturama.spec import SPEC
+from ..models.carta_porte import (
+    CartaPorte,
+    CartaPorteInvoice,
+    WaybillFigure,
+    WaybillGoods,
+    WaybillLocation,
+    WaybillTrailer,
+    WaybillTruck,
+)
 from ..models.invoices import (
     CancelMotive,
     GlobalInformation,
@@ -41,9 +50,11 @@ from ..models.invoices import (
     Tax,
     TaxFactor,
     TaxKind,
+    TaxSummary,
 )
 from ..models.parties import Customer, Issuer
-from ..money import round_money
+from ..models.payments import PaidDocument, Payment, PaymentReceipt
+from ..money import round_money, sat_tax_bounds
 from .documents import (
     NOT_VALID_NOTICE,
     IssuedDocument,
@@ -799,9 +810,21 @@ class FacturamaEmulator(Emulator):
 
     @route("POST", "/3/cfdis")
     def create_cfdi(self, request: EmulatorRequest) -> EmulatorResponse:
-        """Validate, stamp and store a CFDI 4.0 (``POST 3/cfdis``)."""
+        """Validate, stamp and store a CFDI 4.0 (``POST 3/cfdis``).
+
+        CfdiType ``P`` is a payment receipt read from ``Complemento.Payments`` (Facturama's
+        Postman "Complemento de pago" shape) and checked with the SAT's Pagos 2.0 rules.
+        """
         body = self._object_body(request)
-        invoice, expedition_place = _read_cfdi(body)
+        receipt: PaymentReceipt | CartaPorteInvoice | None = None
+        if str(body.get("CfdiType") or "").strip().upper() == "P":
+            receipt, expedition_place = _read_payment(body)
+            invoice = receipt.to_invoice()
+        else:
+            invoice, expedition_place = _read_cfdi(body)
+            complement = body.get("Complemento")
+            if isinstance(complement, Mapping) and str(SPEC["field.waybill"]) in complement:
+                receipt = _read_waybill(complement[str(SPEC["field.waybill"])], invoice)
         self._check_receiver(invoice.customer)
         if self.stamps_left is not None:
             if self.stamps_left <= 0:
@@ -812,8 +835,13 @@ class FacturamaEmulator(Emulator):
             if folio is not None:
                 invoice = invoice.with_changes(folio=folio)
         issuer = self._issuer(expedition_place)
+        if isinstance(receipt, PaymentReceipt) and invoice.folio != receipt.folio:
+            receipt = attrs.evolve(receipt, folio=invoice.folio)
+        elif isinstance(receipt, CartaPorteInvoice):
+            receipt = CartaPorteInvoice(invoice, receipt.carta_porte)
         try:
-            document = issue_document(invoice, issuer, clock=self.clock, rng=self.rng)
+            document = issue_document(invoice, issuer, clock=self.clock, rng=self.rng,
+                                      document=receipt)
         except ValidationError as exc:
             raise HttpError(400, {"Message": _INVALID_REQUEST,
                                   "ModelState": {"": [str(i) for i in exc.issues]}}) from None
@@ -1194,17 +1222,25 @@ def _read_taxes(
             state.add(f"{key}.Rate", _RATE_MESSAGE)
             continue
         factor = TaxFactor.EXEMPT if exempt else TaxFactor.QUOTA if quota else TaxFactor.RATE
-        tax = Tax(TaxKind(kind_text), None if exempt else rate, withholding=retention,
-                  factor=factor)
-        taxes.append(tax)
         total = _decimal(entry.get("Total")) or Decimal(0)
+        kept: Decimal | None = None
         if not exempt:
             base = _decimal(entry.get("Base"))
             expected_base = base if base is not None else base_amount
-            expected = round_money(expected_base * rate, currency)
-            if abs(expected - total) > Decimal("0.01"):
+            if quota:
+                inside = abs(round_money(expected_base * rate, currency) - total) <= Decimal(
+                    "0.01")
+            else:
+                # The SAT's tolerance (Anexo 20, CFDI40180/40186): an Importe inside the bounds
+                # for its base is stamped as sent, never recomputed.
+                lower, upper = sat_tax_bounds(expected_base, rate)
+                inside = lower <= total <= upper
+                kept = total
+            if not inside:
                 state.add(f"{key}.Total", str(EMULATOR_ASSUMPTIONS["amount_mismatch_message"])
                           .format(field=f"{key}.Total"))
+        taxes.append(Tax(TaxKind(kind_text), None if exempt else rate, withholding=retention,
+                         factor=factor, amount=kept))
         if retention:
             withheld += total
         else:
@@ -1309,6 +1345,224 @@ def _read_cfdi(body: Mapping[str, Any]) -> tuple[Invoice, str]:
                              related, global_info), expedition_place
     except ValueError as exc:  # a value our models refuse (unknown payment method, bad year)
         raise HttpError(400, {"Message": _INVALID_REQUEST, "ModelState": {"": [str(exc)]}}) from None
+
+
+def _read_payment_taxes(raw: Any, key: str, state: _ModelState) -> list[TaxSummary]:
+    taxes: list[TaxSummary] = []
+    exempt_suffix = str(SPEC["value.exempt_tax_name"]).format(tax="").strip().upper()
+    for position, entry in enumerate(raw if isinstance(raw, list) else []):
+        where = f"{key}.Taxes[{position}]"
+        if not isinstance(entry, Mapping):
+            state.add(where, _INVALID_REQUEST)
+            continue
+        name = str(entry.get("Name") or "").strip().upper()
+        exempt = bool(exempt_suffix) and name.endswith(exempt_suffix)
+        kind_text = name.removesuffix(exempt_suffix).strip() if exempt else name
+        base = _decimal(entry.get("Base"))
+        if kind_text not in {k.value for k in TaxKind} or base is None:
+            state.add(f"{where}.Name", f"El impuesto {entry.get('Name')} no es válido.")
+            continue
+        factor = TaxFactor.EXEMPT if exempt else (
+            TaxFactor.QUOTA if entry.get("IsQuota") else TaxFactor.RATE)
+        taxes.append(TaxSummary(
+            TaxKind(kind_text), factor, None if exempt else _decimal(entry.get("Rate")),
+            bool(entry.get("IsRetention")), base,
+            None if exempt else _decimal(entry.get("Total")) or Decimal(0),
+        ))
+    return taxes
+
+
+def _read_paid_document(raw: Any, key: str, state: _ModelState) -> PaidDocument | None:
+    if not isinstance(raw, Mapping):
+        state.add(key, _INVALID_REQUEST)
+        return None
+    for name in ("Uuid", "Currency", "PartialityNumber", "PreviousBalanceAmount", "AmountPaid",
+                 "ImpSaldoInsoluto", "TaxObject"):
+        state.require(raw, name, f"{key}.")
+    previous = _decimal(raw.get("PreviousBalanceAmount"))
+    paid = _decimal(raw.get("AmountPaid"))
+    remaining = _decimal(raw.get("ImpSaldoInsoluto"))
+    if previous is None or paid is None or remaining is None:
+        return None
+    if previous - paid != remaining:
+        # CRP20238: ImpSaldoInsoluto = ImpSaldoAnt − ImpPagado.
+        state.add(f"{key}.ImpSaldoInsoluto", str(EMULATOR_ASSUMPTIONS["amount_mismatch_message"])
+                  .format(field=f"{key}.ImpSaldoInsoluto"))
+    return PaidDocument(
+        uuid=str(raw.get("Uuid") or ""), previous_balance=previous, amount_paid=paid,
+        installment=int(str(raw.get("PartialityNumber") or "1")),
+        currency=str(raw.get("Currency") or "MXN"),
+        equivalence=_decimal(raw.get("EquivalenceDocRel")) or Decimal(1),
+        series=_str_or_none(raw.get("Serie")), folio=_str_or_none(raw.get("Folio")),
+        tax_object=str(raw.get("TaxObject") or "02"),
+        taxes=_read_payment_taxes(raw.get("Taxes"), key, state),
+    )
+
+
+def _read_payment(body: Mapping[str, Any]) -> tuple[PaymentReceipt, str]:
+    """A CfdiType P request as our :class:`PaymentReceipt` (HTTP 400 if invalid)."""
+    state = _ModelState()
+    expedition_place = str(state.require(body, "ExpeditionPlace") or "").strip()
+    for forbidden in ("PaymentForm", "PaymentMethod"):
+        if body.get(forbidden):
+            # CFDI40103 / CFDI40124: a type P carries neither FormaPago nor MetodoPago.
+            state.add(forbidden, f"El campo {forbidden} no debe existir en un CFDI de tipo P.")
+    receiver = body.get("Receiver")
+    if not isinstance(receiver, Mapping):
+        state.add("Receiver", str(EMULATOR_ASSUMPTIONS["required_message"]).format(
+            field="Receiver"))
+        receiver = {}
+    elif str(receiver.get("CfdiUse") or "") != "CP01":
+        state.add("Receiver.CfdiUse", "El UsoCFDI de un CFDI de tipo P debe ser CP01.")
+    complement = body.get("Complemento")
+    raw_payments = complement.get(str(SPEC["field.payments"])) if isinstance(
+        complement, Mapping) else None
+    if not isinstance(raw_payments, list) or not raw_payments:
+        state.add("Complemento.Payments", str(EMULATOR_ASSUMPTIONS["required_message"]).format(
+            field="Complemento.Payments"))
+        raw_payments = []
+    payments: list[Payment] = []
+    for index, raw in enumerate(raw_payments):
+        key = f"Complemento.Payments[{index}]"
+        if not isinstance(raw, Mapping):
+            state.add(key, _INVALID_REQUEST)
+            continue
+        for name in ("Date", "PaymentForm", "Amount", "RelatedDocuments"):
+            state.require(raw, name, f"{key}.")
+        paid_at = _parse_date(raw.get("Date"))
+        amount = _decimal(raw.get("Amount"))
+        documents = [
+            _read_paid_document(doc, f"{key}.RelatedDocuments[{position}]", state)
+            for position, doc in enumerate(raw.get("RelatedDocuments") or [])
+        ]
+        if paid_at is None or amount is None:
+            continue
+        payments.append(Payment(
+            paid_at=paid_at, form=str(raw.get("PaymentForm") or ""), amount=amount,
+            documents=[d for d in documents if d is not None],
+            currency=str(raw.get("Currency") or "MXN"),
+            exchange_rate=_decimal(raw.get("ExchangeRate")),
+            operation_number=_str_or_none(raw.get("OperationNumber")),
+            payer_bank_rfc=_str_or_none(raw.get("RfcIssuerPayerAccount")),
+            payer_bank_name=_str_or_none(raw.get("ForeignAccountNamePayer")),
+            payer_account=_str_or_none(raw.get("PayerAccount")),
+            payee_bank_rfc=_str_or_none(raw.get("RfcReceiverBeneficiaryAccount")),
+            payee_account=_str_or_none(raw.get("BeneficiaryAccount")),
+        ))
+    issued_at = _parse_date(body.get("Date"))
+    state.raise_if_any()
+    relations = body.get("Relations")
+    related: list[RelatedDocuments] = []
+    if isinstance(relations, Mapping) and relations.get("Cfdis"):
+        related.append(RelatedDocuments(
+            str(relations.get("Type") or ""),
+            [str(c.get("Uuid") or "") for c in relations["Cfdis"] if isinstance(c, Mapping)],
+        ))
+    customer = Customer(
+        rfc=str(receiver.get("Rfc") or "").strip().upper(),
+        legal_name=str(receiver.get("Name") or ""),
+        tax_regime=str(receiver.get("FiscalRegime") or ""),
+        zip_code=str(receiver.get("TaxZipCode") or ""),
+        cfdi_use="CP01",
+    )
+    receipt = PaymentReceipt(
+        customer=customer, payments=payments, series=_str_or_none(body.get("Serie")),
+        folio=_str_or_none(body.get("Folio")), issued_at=issued_at, related=related,
+    )
+    from ..sat.rules_payments import preflight_payment_receipt
+
+    errors = [i for i in preflight_payment_receipt(receipt) if i.severity is Severity.ERROR]
+    if errors:
+        raise HttpError(400, {"Message": _INVALID_REQUEST,
+                              "ModelState": {i.field: [i.message] for i in errors}})
+    return receipt, expedition_place
+
+
+def _listed(raw: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    value = raw.get(key)
+    return [v for v in value if isinstance(v, Mapping)] if isinstance(value, list) else []
+
+
+def _read_waybill(raw: Any, invoice: Invoice) -> CartaPorteInvoice:
+    """``Complemento.CartaPorte31`` as our :class:`CartaPorte`, checked with the CCP rules."""
+    from ..sat.rules_carta_porte import preflight_carta_porte
+
+    state = _ModelState()
+    if not isinstance(raw, Mapping):
+        raise HttpError(400, {"Message": _INVALID_REQUEST,
+                              "ModelState": {"Complemento.CartaPorte31": [_INVALID_REQUEST]}})
+    for key in ("IdCCP", "Ubicaciones", "Mercancias", "FiguraTransporte"):
+        state.require(raw, key, "Complemento.CartaPorte31.")
+    state.raise_if_any()
+    locations = []
+    for loc in _listed(raw, "Ubicaciones"):
+        address = loc.get("Domicilio") if isinstance(loc.get("Domicilio"), Mapping) else {}
+        assert isinstance(address, Mapping)
+        locations.append(WaybillLocation(
+            kind=str(loc.get("TipoUbicacion") or ""), rfc=str(loc.get("RFCRemitenteDestinatario")
+                                                           or ""),
+            at=_parse_date(loc.get("FechaHoraSalidaLlegada")),
+            zip_code=str(address.get("CodigoPostal") or ""), state=str(address.get("Estado") or ""),
+            country=str(address.get("Pais") or "MEX"),
+            distance=_decimal(loc.get("DistanciaRecorrida")),
+            location_id=_str_or_none(loc.get("IDUbicacion")),
+            name=_str_or_none(loc.get("NombreRemitenteDestinatario")),
+            municipality=_str_or_none(address.get("Municipio")),
+        ))
+    mercancias = raw.get("Mercancias") if isinstance(raw.get("Mercancias"), Mapping) else {}
+    assert isinstance(mercancias, Mapping)
+    goods = [
+        WaybillGoods(
+            product_code=str(item.get("BienesTransp") or ""),
+            description=str(item.get("Descripcion") or ""),
+            quantity=_decimal(item.get("Cantidad")) or Decimal(0),
+            unit_code=str(item.get("ClaveUnidad") or ""),
+            weight_kg=_decimal(item.get("PesoEnKg")) or Decimal(0),
+            hazardous=None if item.get("MaterialPeligroso") is None else (
+                str(item.get("MaterialPeligroso")) in ("Sí", "Si")),
+            hazardous_code=_str_or_none(item.get("CveMaterialPeligroso")),
+            packaging_code=_str_or_none(item.get("Embalaje")),
+            value=_decimal(item.get("ValorMercancia")),
+            currency=_str_or_none(item.get("Moneda")),
+        )
+        for item in _listed(mercancias, "Mercancia")
+    ]
+    auto = mercancias.get("Autotransporte")
+    if not isinstance(auto, Mapping):
+        raise HttpError(400, {"Message": _INVALID_REQUEST, "ModelState": {
+            "Complemento.CartaPorte31.Mercancias.Autotransporte": [str(
+                EMULATOR_ASSUMPTIONS["required_message"]).format(field="Autotransporte")]}})
+    vehicle = auto.get("IdentificacionVehicular") or {}
+    insurance = auto.get("Seguros") or {}
+    truck = WaybillTruck(
+        permit_type=str(auto.get("PermSCT") or ""),
+        permit_number=str(auto.get("NumPermisoSCT") or ""),
+        config=str(vehicle.get("ConfigVehicular") or ""),
+        gross_weight=_decimal(vehicle.get("PesoBrutoVehicular")) or Decimal(0),
+        plate=str(vehicle.get("PlacaVM") or ""),
+        model_year=int(str(vehicle.get("AnioModeloVM") or "0")),
+        insurer=str(insurance.get("AseguraRespCivil") or ""),
+        policy=str(insurance.get("PolizaRespCivil") or ""),
+        trailers=[WaybillTrailer(str(t.get("SubTipoRem") or ""), str(t.get("Placa") or ""))
+                  for t in _listed(auto, "Remolques")],
+    )
+    figures = [
+        WaybillFigure(str(f.get("TipoFigura") or ""), str(f.get("RFCFigura") or ""),
+                      str(f.get("NombreFigura") or ""), _str_or_none(f.get("NumLicencia")))
+        for f in _listed(raw, "FiguraTransporte")
+    ]
+    document = CartaPorteInvoice(invoice, CartaPorte(
+        locations=locations, goods=goods, truck=truck, figures=figures,
+        id_ccp=str(raw.get("IdCCP") or ""),
+        international=str(raw.get("TranspInternac") or "No") in ("Sí", "Si"),
+        weight_unit=str(mercancias.get("UnidadPeso") or "KGM"),
+    ))
+    errors = [i for i in preflight_carta_porte(document) if i.severity is Severity.ERROR]
+    if errors:
+        raise HttpError(400, {"Message": _INVALID_REQUEST,
+                              "ModelState": {i.field: [f"{i.code} - {i.message_es or i.message}"]
+                                             for i in errors}})
+    return document
 
 
 def _invoice_from(

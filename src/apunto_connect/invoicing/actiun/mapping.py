@@ -133,6 +133,19 @@ def actiun_issues(
         issues.append(_issue("payment_form", "ACTIUN-PPD",
                              "with PPD Actiun only admits payment form 99 (Por definir)",
                              "Si el método de pago es PPD solo se admite la forma 99 Por definir"))
+    # The invoice request has no field for these: stamping would drop them silently.
+    if invoice.related:
+        issues.append(_issue("related", "ACTIUN-RELATED",
+                             "Actiun's API has no field for related CFDIs (CfdiRelacionados); "
+                             "the CFDI would be stamped without them",
+                             "El API de Actiun no recibe CFDI relacionados; se timbraría sin "
+                             "ellos"))
+    if invoice.global_info is not None:
+        issues.append(_issue("global_info", "ACTIUN-GLOBAL",
+                             "Actiun's API has no field for InformacionGlobal (factura global); "
+                             "the CFDI would be stamped without it",
+                             "El API de Actiun no recibe InformacionGlobal; se timbraría sin "
+                             "ella"))
     if invoice.currency not in ("MXN", "XXX") and invoice.exchange_rate is None:
         issues.append(_issue("exchange_rate", "ACTIUN-RATE",
                              f"an exchange rate is required for {invoice.currency}",
@@ -158,6 +171,19 @@ def actiun_issues(
                     "tax_ids={(name, rate, withholding): id} with your account's ids",
                     f"no se conoce el id del impuesto {tax.kind.value} {tax.rate} en Actiun",
                 ))
+            if tax.amount is not None and tax.rate is not None and tax.factor is TaxFactor.RATE:
+                base = item.quantity * item.unit_price - item.discount
+                computed = round_money(base * tax.rate, invoice.currency)
+                if computed != tax.amount:
+                    # Actiun computes each tax from the tax id and the line; the amount the
+                    # store charged cannot be sent, so the CFDI would not end at its total.
+                    issues.append(_issue(
+                        f"{prefix}.taxes[{position}].amount", "ACTIUN-TAX-AMOUNT",
+                        f"Actiun computes the tax itself ({computed}); the fixed amount "
+                        f"{tax.amount} cannot be sent and the CFDI would not match it",
+                        f"Actiun calcula el impuesto ({computed}); el importe {tax.amount} no "
+                        "se puede enviar y el CFDI no coincidiría",
+                    ))
         if _discount_percentage(item, invoice.currency) is None:
             issues.append(_issue(f"{prefix}.discount", "ACTIUN-DISCOUNT",
                                  "Actiun takes a discount as a percentage of the line and none "

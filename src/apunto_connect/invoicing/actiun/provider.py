@@ -362,6 +362,7 @@ class ActiunInvoiceProvider(InvoiceProvider):
         if found is None:
             found = contacts.create(customer.legal_name, customer.rfc,
                                     billing_address_email=customer.email)
+            self._customer_created(customer, str(found.id))
         elif (found.name or "").strip().upper() != customer.legal_name:
             # The CFDI carries the contact's name; the SAT compares it with its records.
             found = contacts.update(found.id, name=customer.legal_name)

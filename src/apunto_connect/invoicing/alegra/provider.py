@@ -347,6 +347,7 @@ class AlegraProvider(InvoiceProvider):
         if match is None:
             created = self._send_json("POST", self._path("path.contacts"), body)
             contact_id = str(_get(created, self.spec["field.ref.id"]))
+            self._customer_created(customer, contact_id)
         else:
             contact_id = str(_get(match, self.spec["field.ref.id"]))
             if not contact_is_current(match, customer, self.spec):

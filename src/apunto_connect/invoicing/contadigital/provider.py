@@ -503,7 +503,9 @@ class ContaDigitalProvider(InvoiceProvider):
                 if found is None:
                     raise
             else:
-                return _as_int(pick(self.spec, result, "customer_id"))
+                created_id = _as_int(pick(self.spec, result, "customer_id"))
+                self._customer_created(customer, str(created_id))
+                return created_id
         existing_id = _as_int(pick(self.spec, found, "customer_id"))
         if not _customer_matches(found, customer, self.spec):
             # An inactive customer, or one saved with other fiscal data, is updated: the SAT

@@ -28,6 +28,7 @@ from ...models.invoices import (
     TaxFactor,
     TaxSummary,
 )
+from ...models.payments import PaidDocument, PaymentReceipt
 from ...money import quantize, round_money
 from .spec import NAME, resolve_spec
 
@@ -42,6 +43,7 @@ __all__ = [
     "make_ref",
     "mexico_local_now",
     "parse_ref",
+    "payment_to_enlace_fiscal",
     "solicitud",
     "xml_from_ack",
 ]
@@ -285,6 +287,109 @@ def invoice_to_enlace_fiscal(
         }
     if send_email and customer.email:
         cfdi["EnviarCFDI"] = {"Correos": [customer.email]}
+    return {"CFDi": cfdi}
+
+
+def _paid_document_row(document: PaidDocument) -> dict[str, Any]:
+    currency = document.currency
+    row: dict[str, Any] = {"idDocumento": document.uuid}
+    if document.series:
+        row["serie"] = document.series
+    if document.folio:
+        row["folioInterno"] = document.folio
+    row.update({
+        "tipoMoneda": currency,
+        "equivalencia": _plain(document.equivalence),
+        "numParcialidad": str(document.installment),
+        "saldoAnterior": _money(document.previous_balance, currency),
+        "importePagado": _money(document.amount_paid, currency),
+        "impoSaldoInsoluto": _money(document.remaining_balance, currency),
+        "objetoDeImpuesto": document.tax_object,
+    })
+    if document.taxes:
+        row["Impuestos"] = [_tax_row(tax, currency) for tax in document.taxes]
+    return row
+
+
+def _payment_tax_row(tax: TaxSummary) -> dict[str, Any]:
+    # ImpuestosP carry up to six decimals (document taxes over EquivalenciaDR): sent as they are.
+    row: dict[str, Any] = {
+        "tipo": "retencion" if tax.withholding else "traslado",
+        "claveImpuesto": tax.kind.value,
+        "tipoFactor": tax.factor.value.lower(),
+    }
+    if not tax.withholding:
+        row["baseImpuesto"] = _plain(tax.base)
+    if tax.factor is not TaxFactor.EXEMPT and tax.rate is not None:
+        row["tasaOCuota"] = _rate(tax.rate)
+        row["importe"] = _plain(tax.amount or Decimal(0))
+    return row
+
+
+def payment_to_enlace_fiscal(
+    receipt: PaymentReceipt,
+    *,
+    rfc: str,
+    serie: str,
+    folio: str,
+    mode: str,
+    issued_at: datetime,
+    spec: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Map a payment receipt to the ``generarReciboElectronicoPago`` body ``{"CFDi": {...}}``.
+
+    The shape the public integrations send for CFDI 4.0 / Pagos 2.0: the receiver with
+    ``usoCfdi`` CP01, no ``DatosDePago`` (a type P carries no FormaPago), and one
+    ``ComplementoPago`` element with ``Totales`` and the ``Pago`` list, each with its
+    ``DocumentosRelacionados`` (saldo anterior, pagado, insoluto) and their taxes.
+    """
+    names = resolve_spec(spec, None, copy=False)
+    customer = receipt.customer
+    totals_names: Mapping[str, str] = names["field.payment_totals"]
+    totals = receipt.totals
+    summary: dict[str, str] = {}
+    for attribute, wire in totals_names.items():
+        value = getattr(totals, attribute)
+        if value is not None:
+            summary[wire] = _money(value, "MXN")
+    pagos = []
+    for payment in receipt.payments:
+        pago: dict[str, Any] = {
+            "fechaPago": format_fecha(payment.paid_at),
+            "formaDePago": payment.form,
+            "tipoMoneda": payment.currency,
+            "tipoCambio": _plain(payment.effective_exchange_rate),
+            "monto": _money(payment.amount, payment.currency),
+        }
+        if payment.operation_number:
+            pago["numeroOperacion"] = payment.operation_number
+        taxes = (*payment.transferred, *payment.withheld)
+        if taxes:
+            pago["Impuestos"] = [_payment_tax_row(tax) for tax in taxes]
+        pago["DocumentosRelacionados"] = [_paid_document_row(d) for d in payment.documents]
+        pagos.append(pago)
+    cfdi: dict[str, Any] = {
+        "versionCFDi": names["value.version_cfdi"],
+        "versionEF": names["value.version_ef"],
+        "modo": mode,
+        "rfc": rfc,
+        "serie": serie,
+        "folioInterno": str(folio),
+        "fechaEmision": format_fecha(issued_at),
+        "Receptor": {
+            "rfc": customer.rfc,
+            "nombre": customer.legal_name,
+            "regimenFiscal": customer.tax_regime,
+            "usoCfdi": "CP01",
+            "DomicilioFiscal": {"cp": customer.zip_code},
+        },
+        "ComplementoPago": [{"Totales": summary, "Pago": pagos}],
+    }
+    if receipt.related:
+        cfdi[names["field.related"]] = [
+            {"tipoRelacion": group.relation_type, "UUIDs": list(group.uuids)}
+            for group in receipt.related
+        ]
     return {"CFDi": cfdi}
 
 

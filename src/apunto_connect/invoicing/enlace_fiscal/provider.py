@@ -44,6 +44,7 @@ from ...models.invoices import (
     StampedInvoice,
 )
 from ...models.parties import Issuer
+from ...models.payments import PaymentReceipt
 from ..base import DownloadFormat, InvoiceProvider, StampAttempt
 from .errors import enlace_fiscal_error
 from .mapping import (
@@ -60,6 +61,7 @@ from .mapping import (
     is_accepted,
     make_ref,
     parse_ref,
+    payment_to_enlace_fiscal,
     solicitud,
     xml_from_ack,
 )
@@ -171,6 +173,9 @@ class EnlaceFiscalProvider(InvoiceProvider):
             Capability.CANCEL,
             Capability.LIST,
             Capability.SEND_EMAIL,
+            Capability.PAYMENT_RECEIPT,
+            Capability.CREDIT_NOTE,
+            Capability.GLOBAL_INVOICE,
         }
     )
 
@@ -377,21 +382,31 @@ class EnlaceFiscalProvider(InvoiceProvider):
         if not folio:
             folio = self._next_folio(serie)
         issued_at = self._issued_at(invoice)
+        receipt = attempt.document if isinstance(attempt.document, PaymentReceipt) else None
         for _ in range(3):
             attempt.remember(series=serie, folio=folio)
-            body = invoice_to_enlace_fiscal(
-                invoice,
-                rfc=self.rfc,
-                serie=serie,
-                folio=folio,
-                mode=self.mode,
-                issued_at=issued_at,
-                spec=self.spec,
-                send_email=self.email_on_stamp,
-            )
+            if receipt is not None:
+                # A payment receipt has its own action (generarReciboElectronicoPago).
+                operation = "payment"
+                body = payment_to_enlace_fiscal(
+                    receipt, rfc=self.rfc, serie=serie, folio=folio, mode=self.mode,
+                    issued_at=issued_at, spec=self.spec,
+                )
+            else:
+                operation = "stamp"
+                body = invoice_to_enlace_fiscal(
+                    invoice,
+                    rfc=self.rfc,
+                    serie=serie,
+                    folio=folio,
+                    mode=self.mode,
+                    issued_at=issued_at,
+                    spec=self.spec,
+                    send_email=self.email_on_stamp,
+                )
             attempt.sending()
             try:
-                ack = self._call("stamp", body)
+                ack = self._call(operation, body)
             except Conflict:
                 if not auto_folio or attempt.previous_state in (StampState.SENT, StampState.UNKNOWN):
                     raise  # the base looks the folio up: it may be this key's own CFDI

@@ -46,6 +46,27 @@ SPEC = VendorSpec(
         "path.balance": assumed("obtenerSaldo", "research §3 only (one source)"),
         "path.stamp": public("generarCfdi", _ALL_FOUR),
         "path.get": public("informacionCfdi", "EF-java; research §3"),
+        "path.payment": public(
+            "generarReciboElectronicoPago",
+            "EF-express, EF-axios, EF-dotnet, EF-java; EF-rails names the action",
+        ),
+        "field.payment_totals": assumed(
+            MappingProxyType({
+                "total_amount": "montoTotalPagos",
+                "base_iva16": "trasladosBaseIVA16",
+                "iva16": "trasladosImpuestoIVA16",
+                "base_iva8": "trasladosBaseIVA8",
+                "iva8": "trasladosImpuestoIVA8",
+                "base_iva0": "trasladosBaseIVA0",
+                "iva0": "trasladosImpuestoIVA0",
+                "base_iva_exempt": "trasladosBaseIVAExento",
+                "withheld_iva": "retencionesIVA",
+                "withheld_isr": "retencionesISR",
+                "withheld_ieps": "retencionesIEPS",
+            }),
+            "EF-express sends montoTotalPagos, trasladosBaseIVA16 and trasladosImpuestoIVA16 "
+            "(public-integration); the other Totales names follow the same pattern, not seen",
+        ),
         "path.list": assumed("listarComprobantes", "research §3 only (one source)"),
         "path.cancel": public("cancelarCfdi", _ALL_FOUR),
         "path.send_email": assumed(

@@ -17,6 +17,7 @@ from typing import Any
 from ..._answers import answer_mapper, object_field
 from ..._wire import local_text, mexico_tz
 from ...errors import Issue, UnexpectedResponse, ValidationError
+from ...models.carta_porte import CartaPorteInvoice
 from ...models.invoices import (
     Cancellation,
     CancellationStatus,
@@ -30,6 +31,7 @@ from ...models.invoices import (
     TaxSummary,
 )
 from ...models.parties import Customer
+from ...models.payments import PaidDocument, Payment, PaymentReceipt
 from ...money import round_money, to_decimal
 from ...vendor_spec import VendorSpec
 from .spec import SPEC, VENDOR
@@ -43,6 +45,8 @@ __all__ = [
     "invoice_to_facturama",
     "line_to_facturama_product",
     "list_params",
+    "payment_to_facturama",
+    "waybill_to_facturama",
 ]
 
 _NO_PAYMENT_FORM = frozenset({InvoiceKind.TRANSFER, InvoiceKind.PAYROLL, InvoiceKind.PAYMENT})
@@ -464,3 +468,177 @@ def list_params(filters: Mapping[str, Any], *, spec: VendorSpec = SPEC) -> dict[
             code="APUNTO-FACTURAMA-003",
         )
     return params
+
+
+# -- payment receipts (CFDI type P) and waybills (Carta Porte 3.1) ----------------------------
+
+
+def _paid_document(document: PaidDocument, spec: VendorSpec) -> dict[str, Any]:
+    entry: dict[str, Any] = {"Uuid": document.uuid}
+    if document.series:
+        entry["Serie"] = document.series
+    if document.folio:
+        entry["Folio"] = document.folio
+    entry.update({
+        "Currency": document.currency,
+        "EquivalenceDocRel": _number(document.equivalence),
+        "PaymentMethod": "PPD",
+        "PartialityNumber": document.installment,
+        "PreviousBalanceAmount": document.previous_balance,
+        "AmountPaid": document.amount_paid,
+        "ImpSaldoInsoluto": document.remaining_balance,
+        "TaxObject": document.tax_object,
+    })
+    if document.taxes:
+        entry["Taxes"] = [_tax_to_facturama(tax, spec) for tax in document.taxes]
+    return entry
+
+
+def _payment(payment: Payment, spec: VendorSpec) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "Date": local_text(payment.paid_at),
+        "PaymentForm": payment.form,
+        "Amount": payment.amount,
+        "Currency": payment.currency,
+    }
+    if payment.exchange_rate is not None:
+        entry["ExchangeRate"] = _number(payment.exchange_rate)
+    optional = {
+        "OperationNumber": payment.operation_number,
+        "RfcIssuerPayerAccount": payment.payer_bank_rfc,
+        "ForeignAccountNamePayer": payment.payer_bank_name,
+        "PayerAccount": payment.payer_account,
+        "RfcReceiverBeneficiaryAccount": payment.payee_bank_rfc,
+        "BeneficiaryAccount": payment.payee_account,
+    }
+    entry.update({name: value for name, value in optional.items() if value})
+    entry["RelatedDocuments"] = [_paid_document(d, spec) for d in payment.documents]
+    return entry
+
+
+def payment_to_facturama(
+    receipt: PaymentReceipt, *, expedition_place: str, spec: VendorSpec = SPEC
+) -> dict[str, Any]:
+    """The ``POST 3/cfdis`` body for a payment receipt: CfdiType P with ``Complemento.Payments``.
+
+    The shape is Facturama's Postman "Complemento de pago": no ``Items`` (Facturama writes the
+    SAT's fixed ``84111506`` concept), the receiver with ``CfdiUse`` CP01, one entry per payment
+    with its ``RelatedDocuments`` (saldo anterior, pagado and insoluto as computed by
+    :meth:`PaymentReceipt.for_invoices`) and each document's share of the taxes.
+    """
+    host = receipt.to_invoice()
+    body: dict[str, Any] = {
+        "NameId": str(spec["value.payment_name_id"]),
+        "CfdiType": "P",
+        "ExpeditionPlace": expedition_place,
+    }
+    if receipt.issued_at is not None:
+        body["Date"] = local_text(receipt.issued_at)
+    if receipt.series:
+        body["Serie"] = receipt.series
+    if receipt.folio:
+        body["Folio"] = receipt.folio
+    body["Exportation"] = host.export_code
+    relations = _relations(host)
+    if relations is not None:
+        body["Relations"] = relations
+    body["Receiver"] = _party(receipt.customer, "CP01")
+    body["Complemento"] = {
+        str(spec["field.payments"]): [_payment(payment, spec) for payment in receipt.payments]
+    }
+    return body
+
+
+def _waybill_number(value: Decimal) -> Decimal:
+    return _number(value)
+
+
+def _complement_waybill(document: CartaPorteInvoice) -> dict[str, Any]:
+    cp = document.carta_porte
+    locations = []
+    for loc in cp.locations:
+        entry: dict[str, Any] = {"TipoUbicacion": loc.kind}
+        if loc.location_id:
+            entry["IDUbicacion"] = loc.location_id
+        entry["RFCRemitenteDestinatario"] = loc.rfc
+        if loc.name:
+            entry["NombreRemitenteDestinatario"] = loc.name
+        if loc.at is not None:
+            entry["FechaHoraSalidaLlegada"] = local_text(loc.at)
+        if loc.distance is not None:
+            entry["DistanciaRecorrida"] = _waybill_number(loc.distance)
+        address: dict[str, Any] = {
+            "Estado": loc.state, "Pais": loc.country, "CodigoPostal": loc.zip_code}
+        if loc.municipality:
+            address["Municipio"] = loc.municipality
+        entry["Domicilio"] = address
+        locations.append(entry)
+    goods = []
+    for item in cp.goods:
+        entry = {
+            "BienesTransp": item.product_code,
+            "Descripcion": item.description,
+            "Cantidad": _waybill_number(item.quantity),
+            "ClaveUnidad": item.unit_code,
+            "PesoEnKg": _waybill_number(item.weight_kg),
+        }
+        if item.hazardous is not None:
+            entry["MaterialPeligroso"] = "Sí" if item.hazardous else "No"
+        optional = {"CveMaterialPeligroso": item.hazardous_code, "Embalaje": item.packaging_code,
+                    "ValorMercancia": item.value, "Moneda": item.currency}
+        entry.update({name: value for name, value in optional.items() if value is not None})
+        goods.append(entry)
+    truck = cp.truck
+    autotransporte: dict[str, Any] = {
+        "PermSCT": truck.permit_type,
+        "NumPermisoSCT": truck.permit_number,
+        "IdentificacionVehicular": {
+            "ConfigVehicular": truck.config,
+            "PesoBrutoVehicular": _waybill_number(truck.gross_weight),
+            "PlacaVM": truck.plate,
+            "AnioModeloVM": truck.model_year,
+        },
+        "Seguros": {"AseguraRespCivil": truck.insurer, "PolizaRespCivil": truck.policy},
+    }
+    if truck.trailers:
+        autotransporte["Remolques"] = [
+            {"SubTipoRem": t.subtype, "Placa": t.plate} for t in truck.trailers]
+    figures = []
+    for person in cp.figures:
+        figure: dict[str, Any] = {"TipoFigura": person.kind, "RFCFigura": person.rfc,
+                                  "NombreFigura": person.name}
+        if person.license:
+            figure["NumLicencia"] = person.license
+        figures.append(figure)
+    return {
+        "IdCCP": cp.id_ccp,
+        "TranspInternac": "Sí" if cp.international else "No",
+        "TotalDistRec": _waybill_number(cp.total_distance),
+        "Ubicaciones": locations,
+        "Mercancias": {
+            "PesoBrutoTotal": _waybill_number(cp.gross_weight),
+            "UnidadPeso": cp.weight_unit,
+            "NumTotalMercancias": len(cp.goods),
+            "Mercancia": goods,
+            "Autotransporte": autotransporte,
+        },
+        "FiguraTransporte": figures,
+    }
+
+
+def waybill_to_facturama(
+    document: CartaPorteInvoice, *, expedition_place: str, spec: VendorSpec = SPEC
+) -> dict[str, Any]:
+    """The ``POST 3/cfdis`` body of an invoice (or transfer) with Carta Porte 3.1.
+
+    The host CFDI as :func:`invoice_to_facturama` writes it, with ``NameId`` 36 and the
+    complement in ``Complemento.CartaPorte31`` (Facturama's Postman "CPorteIngreso 3.1" and
+    "CPorteTraslado 3.1": Ubicaciones with their Domicilio, Mercancias with Autotransporte,
+    FiguraTransporte), the SAT's attribute names throughout.
+    """
+    body = invoice_to_facturama(
+        document.invoice, expedition_place=expedition_place,
+        name_id=str(spec["value.waybill_name_id"]), spec=spec,
+    )
+    body["Complemento"] = {str(spec["field.waybill"]): _complement_waybill(document)}
+    return body

@@ -56,9 +56,12 @@ from ...errors import (
 )
 from ...http import RetryPolicy, Transport
 from ...journal import JournalStore
+from ...models.carta_porte import CartaPorteInvoice
 from ...models.common import Capability, ConnectionStatus
+from ...models.documents import FiscalDocument
 from ...models.invoices import Cancellation, CancelMotive, Invoice, StampedInvoice
 from ...models.parties import Customer, Issuer
+from ...models.payments import PaymentReceipt
 from ...vendor_spec import VendorSpec
 from ..base import DownloadFormat, InvoiceProvider, StampAttempt
 from . import mapping
@@ -176,6 +179,10 @@ class FacturamaProvider(InvoiceProvider):
             Capability.LIST,
             Capability.VALIDATE_CUSTOMER,
             Capability.SEND_EMAIL,
+            Capability.PAYMENT_RECEIPT,
+            Capability.CREDIT_NOTE,
+            Capability.CARTA_PORTE,
+            Capability.GLOBAL_INVOICE,
         }
     )
 
@@ -362,6 +369,24 @@ class FacturamaProvider(InvoiceProvider):
             self._ensure_products(invoice)
         return body
 
+    def _prepare_document(self, document: FiscalDocument, invoice: Invoice) -> Any:
+        """The ``3/cfdis`` body of a receipt (CfdiType P), a credit note (type E) or a waybill.
+
+        A waybill registers its host's client and products like an invoice, then sends the
+        host with ``Complemento.CartaPorte31``.
+        """
+        if isinstance(document, PaymentReceipt):
+            # No Items and no catalog products: the receipt's concept is the SAT's fixed one.
+            return mapping.payment_to_facturama(
+                document, expedition_place=self._expedition_for(invoice), spec=self.spec
+            )
+        body = self._prepare_stamp(invoice)
+        if isinstance(document, CartaPorteInvoice):
+            body = mapping.waybill_to_facturama(
+                document, expedition_place=self._expedition_for(invoice), spec=self.spec
+            )
+        return body
+
     def _send_stamp(self, attempt: StampAttempt, prepared: Any) -> StampedInvoice:
         """``POST 3/cfdis`` once: Facturama has no idempotency header; serie+folio finds it."""
         attempt.sending()
@@ -491,6 +516,7 @@ class FacturamaProvider(InvoiceProvider):
                 "POST", self.spec["path.client"], wanted, idempotent=False
             ) or {}
             client_id = str(created.get("Id") or "")
+            self._customer_created(invoice.customer, client_id)
         else:
             client_id = str(existing.get("Id") or "")
             stale = any(str(existing.get(k) or "") != str(v) for k, v in wanted.items())

@@ -133,6 +133,22 @@ SPEC = VendorSpec(
         "value.name_id": official(
             "1", f"{_POSTMAN}: every income CFDI sends NameId \"1\"; catalog GET catalogs/NameIds"
         ),
+        "value.payment_name_id": official(
+            "14", f"{_POSTMAN} 'Complemento de pago' (CfdiType P sends NameId \"14\")"
+        ),
+        "value.waybill_name_id": official(
+            "36", f"{_POSTMAN} 'CPorteIngreso 3.1', 'CPorteTraslado 3.1' (NameId \"36\")"
+        ),
+        "field.payments": official(
+            "Payments",
+            f"{_POSTMAN} 'Complemento de pago' (Complemento.Payments[]); .NET SDK "
+            "Models/Complements/Payments.cs",
+        ),
+        "field.waybill": official(
+            "CartaPorte31",
+            f"{_POSTMAN} 'CPorteIngreso 3.1' (Complemento.CartaPorte31); .NET SDK "
+            "Models/Complements/Waybill/ComplementoCartaPorte31.cs",
+        ),
         # Cancellation answers: Status -> our CancellationStatus value. "active" means the CFDI
         # stayed valid (related documents, or the SAT refused): for the caller a rejection.
         "value.cancel_statuses": official(
