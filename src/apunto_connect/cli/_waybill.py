@@ -159,7 +159,7 @@ def _waybill(args: argparse.Namespace) -> int:
             )
             print_model(stamped, args.raw)
             return 0
-    if args.xml:
+    if args.xml and document is not None:  # checked above: --xml needs the invoice
         from ..cfdi import build
 
         sys.stdout.write(build(document).decode("utf-8"))
