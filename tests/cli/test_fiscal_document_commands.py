@@ -284,7 +284,7 @@ def closed_trip(reference: str = "SRV-CP-1") -> str:
                                              destination="Monterrey", service_status="Activo"))
     controlt.wait_until_created(trip.tracking_id)
     controlt.assign(trip.tracking_id, Assignment(
-        "TBA850101AB1", "Transportes del Bajío", Vehicle("JAL-12-345", trailer_plate="1AB-2345"),
+        "TBA850101AB1", "Transportes del Bajío", Vehicle("JL-12-345", trailer_plate="1AB-2345"),
         Driver("LIC998877", "Juan", "Gómez", "3312345678")))
     controlt.activate(trip.tracking_id, by="ops@example.com")
     controlt.close(trip.tracking_id, by="ops@example.com")
@@ -325,7 +325,7 @@ def test_waybill_fills_the_carta_porte_from_the_trip(
                           write(tmp_path, waybill_data(with_invoice=False)), "--sandbox"], capsys)
     assert code == 0, err
     carta = json.loads(out)
-    assert carta["truck"]["plate"] == "JAL12345"
+    assert carta["truck"]["plate"] == "JL12345"
     assert carta["truck"]["trailers"][0]["plate"] == "1AB2345"
     assert carta["figures"][0]["license"] == "LIC998877"
     assert carta["figures"][0]["name"] == "Juan Gómez"
@@ -345,7 +345,7 @@ def test_waybill_xml_is_the_freight_cfdi_with_the_complement(
     assert isinstance(document, CartaPorteInvoice)
     parsed = parse(xml.encode()).carta_porte
     assert parsed is not None
-    assert (parsed.vehicle_plate, parsed.total_distance) == ("JAL12345", 850)
+    assert (parsed.vehicle_plate, parsed.total_distance) == ("JL12345", 850)
 
 
 @pytest.mark.parametrize(
@@ -398,4 +398,4 @@ def test_waybill_stamped_through_the_vendor(
     assert run(["invoice", "download", json.loads(out)["id"], *FACT, "--output", str(xml)],
                capsys)[0] == 0
     carta = parse(xml.read_bytes()).carta_porte
-    assert carta is not None and carta.vehicle_plate == "JAL12345"
+    assert carta is not None and carta.vehicle_plate == "JL12345"
