@@ -12,7 +12,9 @@ member, a ``stamp`` whose signature names the document's class.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import typing
 from typing import Any, Literal
 
 from ..errors import UnsupportedOperation
@@ -64,8 +66,15 @@ def _stamp_names_class(provider: Any, kind: str) -> bool:
         parameters = list(inspect.signature(stamp).parameters.values())
     except (TypeError, ValueError):
         return False
-    document = parameters[1] if len(parameters) > 1 else None
-    return document is not None and _CLASS_NAMES[kind] in str(document.annotation)
+    if len(parameters) < 2:
+        return False
+    document = parameters[1]
+    texts = [str(document.annotation)]
+    # An alias (``Document``) or a string annotation, resolved to the classes it names; hints
+    # that cannot be resolved just mean the class is not named.
+    with contextlib.suppress(Exception):
+        texts.append(str(typing.get_type_hints(stamp).get(document.name, "")))
+    return any(_CLASS_NAMES[kind] in text for text in texts)
 
 
 def stamping_unavailable(provider: Any, kind: DocumentKind) -> str | None:
