@@ -5,8 +5,13 @@
 3. stamp the same invoice with every invoicing vendor, download and parse each CFDI;
 4. archive every XML and PDF to a local folder and to (emulated) Google Drive;
 5. cancel one invoice;
-6. run a ControlT land trip through its whole lifecycle;
-7. follow a ShipsGo container until it has an ETA.
+6. issue a payment receipt (Pagos 2.0) for the first instalment of a PPD invoice;
+7. run a ControlT land trip through its whole lifecycle;
+8. build (and stamp) the Carta Porte 3.1 of that trip;
+9. follow a ShipsGo container until it has an ETA.
+
+A vendor that cannot stamp a document reports the step as skipped with the reason, and the
+document is built and read back offline instead, so the demo still shows what it would send.
 
 Each step returns plain data so the CLI can print a table or JSON and notebooks can reuse it.
 Nothing here touches the network: every vendor is an in-process emulator.
@@ -41,6 +46,7 @@ __all__ = [
     "DemoReport",
     "DemoStep",
     "StampResult",
+    "StepSkipped",
     "demo_invoice",
     "run_demo",
 ]
@@ -52,13 +58,27 @@ DEMO_ISSUER = Issuer(
 
 @attrs.define
 class DemoStep:
-    """One step of the demo: a name, whether it worked, and what it produced."""
+    """One step of the demo: a name, whether it worked, and what it produced.
+
+    A skipped step (``skipped=True``, the reason in ``detail``) counts as ok: the vendor lacks
+    the capability, which is not a failure of the demo.
+    """
 
     name: str
     ok: bool
     detail: str
     data: dict[str, Any] = attrs.field(factory=dict)
     seconds: float = 0.0
+    skipped: bool = False
+
+
+class StepSkipped(Exception):
+    """Raised by a step that cannot run here; ``reason`` says why, ``data`` what it did do."""
+
+    def __init__(self, reason: str, data: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.data = data or {}
 
 
 @attrs.define
@@ -83,6 +103,8 @@ class DemoReport:
     trip: dict[str, Any] = attrs.field(factory=dict)
     container: dict[str, Any] = attrs.field(factory=dict)
     archive_dir: str = ""
+    payment: dict[str, Any] = attrs.field(factory=dict)
+    waybill: dict[str, Any] = attrs.field(factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -96,6 +118,8 @@ class DemoReport:
             "steps": [attrs.asdict(step) for step in self.steps],
             "invoices": [attrs.asdict(stamp) for stamp in self.stamps],
             "trip": self.trip,
+            "payment": self.payment,
+            "waybill": self.waybill,
             "container": self.container,
             "archive_dir": self.archive_dir,
         }
@@ -171,11 +195,14 @@ class _Runner:
 
     def step(self, name: str, action: Callable[[], tuple[bool, str, dict[str, Any]]]) -> DemoStep:
         started = time.perf_counter()
+        skipped = False
         try:
             ok, detail, data = action()
+        except StepSkipped as skip:
+            ok, detail, data, skipped = True, f"skipped: {skip.reason}", skip.data, True
         except ApuntoError as exc:
             ok, detail, data = False, f"{type(exc).__name__}: {exc}", {}
-        step = DemoStep(name, ok, detail, data, round(time.perf_counter() - started, 3))
+        step = DemoStep(name, ok, detail, data, round(time.perf_counter() - started, 3), skipped)
         self.report.steps.append(step)
         if self.progress is not None:
             self.progress(step)
@@ -286,7 +313,10 @@ def run_demo(
         if stamped_by:
             run.step("cancel", cancel)
 
+        run.step("payment", lambda: _payment_receipt(sb, vendors, report))
         run.step("trip", lambda: _land_trip(sb, report))
+        if report.trip.get("statuses", [""])[-1] == "closed":
+            run.step("waybill", lambda: _waybill(sb, vendors, report))
         run.step("container", lambda: _ocean_container(sb, report))
     return report
 
@@ -304,7 +334,7 @@ def _land_trip(sb: Any, report: DemoReport) -> tuple[bool, str, dict[str, Any]]:
     statuses.append(trip.status.value)
     trip = controlt.assign(
         trip.tracking_id,
-        Assignment("TBA850101AB1", "Transportes del Bajío", Vehicle("JAL-12-345", "Propia"),
+        Assignment("TBA850101AB1", "Transportes del Bajío", Vehicle("JL-12-345", "Propia"),
                    Driver("GOMJ800101", "Juan", "Gómez", "3312345678")),
     )
     statuses.append(trip.status.value)
@@ -336,3 +366,113 @@ def _ocean_container(sb: Any, report: DemoReport) -> tuple[bool, str, dict[str, 
     report.container = {"tracking_id": box.tracking_id, "container": "CSQU3054383",
                         "status": box.status.value, "eta": eta, "port_of_discharge": port}
     return eta is not None, f"CSQU3054383 {box.status.value}, ETA {eta} at {port}", report.container
+
+
+def _stamping_vendor(sb: Any, vendors: list[str], kind: str) -> tuple[str, str | None]:
+    """The first vendor that stamps ``kind`` (and ``None``), else the first vendor and why not."""
+    from .cli._documents import stamping_unavailable
+
+    reasons: dict[str, str] = {}
+    for name in vendors:
+        reason = stamping_unavailable(sb.invoice_provider(name), kind)  # type: ignore[arg-type]
+        if reason is None:
+            return name, None
+        reasons[name] = reason
+    first = "facturama" if "facturama" in vendors else vendors[0]
+    distinct = sorted(set(reasons.values()))
+    return first, distinct[0] if len(distinct) == 1 else "; ".join(
+        f"{n}: {r}" for n, r in reasons.items()
+    )
+
+
+def _payment_receipt(sb: Any, vendors: list[str], report: DemoReport) -> tuple[bool, str, dict[str, Any]]:
+    """A PPD invoice, then the receipt for its first instalment (stamped where the vendor can)."""
+    from .cfdi import build, parse, read_document
+    from .models import PaymentReceipt
+    from .sat import check
+
+    if not vendors:
+        raise StepSkipped("no invoicing emulator is available")
+    name, reason = _stamping_vendor(sb, vendors, "payment")
+    provider = sb.invoice_provider(name)
+    ppd = demo_invoice(folio="2001").with_changes(payment_method="PPD", payment_form="99")
+    stamped = provider.stamp(ppd, idempotency_key=f"demo-ppd-{name}")
+    cfdi = parse(provider.download(stamped.id, "xml"))
+    first_instalment = (cfdi.total / 2).quantize(Decimal("1"))
+    receipt = PaymentReceipt.for_invoices(
+        [cfdi], amount=first_instalment, paid_at=cfdi.issued_at, form="03",
+    )
+    check(receipt)
+    paid = receipt.documents[0]
+    report.payment = {
+        "vendor": name, "invoice_uuid": str(stamped.uuid), "invoice_total": str(cfdi.total),
+        "installment": paid.installment, "previous_balance": str(paid.previous_balance),
+        "amount_paid": str(paid.amount_paid), "remaining_balance": str(paid.remaining_balance),
+        "receipt_uuid": None,
+    }
+    summary = (f"PPD invoice {stamped.uuid} ({cfdi.total}): instalment {paid.installment} pays "
+               f"{paid.amount_paid}, ImpSaldoInsoluto {paid.remaining_balance}")
+    if reason is not None:
+        xml = build(receipt)  # what a vendor would stamp, read back
+        back = read_document(xml)
+        if not isinstance(back, PaymentReceipt) or back.balances() != receipt.balances():
+            return False, f"the receipt built offline reads back differently: {summary}", {}
+        raise StepSkipped(
+            f"{reason}; receipt built offline instead: {summary}", {**report.payment, "xml_bytes": len(xml)}
+        )
+    receipt_stamped = provider.stamp(receipt, idempotency_key=f"demo-payment-{name}")
+    back = read_document(provider.download(receipt_stamped.id, "xml"))
+    report.payment["receipt_uuid"] = str(receipt_stamped.uuid)
+    ok = isinstance(back, PaymentReceipt) and back.balances() == receipt.balances()
+    return ok, f"{name}: receipt {receipt_stamped.uuid} for {summary}", report.payment
+
+
+def demo_waybill_facts() -> dict[str, Any]:
+    """What the Carta Porte needs that a tracking vendor does not know (the demo's trip)."""
+    from .models import WaybillGoods, WaybillLocation, WaybillTrailer, WaybillTruck
+
+    return {
+        "goods": [WaybillGoods("24112700", "Tarimas de madera con refacciones", 20, "H87",
+                               "8500")],
+        "origin": WaybillLocation("Origen", DEMO_ISSUER.rfc, None, "28219", "COL"),
+        "destination": WaybillLocation("Destino", demo_customer().rfc, None, "76000", "QUE",
+                                       distance="530"),
+        "truck": WaybillTruck("TPAF01", "0X2XTXZ0X5X0X3X2X1X0", "T3S2", "40", "", 2022,
+                              "SEGUROS DEL BAJIO", "POL-2026-0001",
+                              trailers=[WaybillTrailer("CTR004", "1AB2345")]),
+        "operator_rfc": "GOMJ800101AB1",
+    }
+
+
+def _waybill(sb: Any, vendors: list[str], report: DemoReport) -> tuple[bool, str, dict[str, Any]]:
+    """The Carta Porte 3.1 of the demo's ControlT trip, on the freight invoice that bills it."""
+    from .cfdi import build, parse
+    from .models import CartaPorteInvoice, carta_porte_from_trip
+    from .sat import check
+
+    trip = sb.tracking_provider("controlt").get_tracking(report.trip["tracking_id"])
+    carta_porte = carta_porte_from_trip(trip, **demo_waybill_facts())
+    document = CartaPorteInvoice(demo_invoice(folio="3001"), carta_porte)
+    check(document)
+    report.waybill = {
+        "trip": trip.tracking_id, "id_ccp": carta_porte.id_ccp,
+        "plate": carta_porte.truck.plate, "operator": carta_porte.figures[0].name,
+        "distance_km": str(carta_porte.total_distance),
+        "gross_weight_kg": str(carta_porte.gross_weight), "vendor": None, "uuid": None,
+    }
+    summary = (f"trip {trip.tracking_id}: truck {carta_porte.truck.plate}, operator "
+               f"{carta_porte.figures[0].name}, {carta_porte.total_distance} km, "
+               f"{carta_porte.gross_weight} kg")
+    name, reason = _stamping_vendor(sb, vendors, "carta_porte") if vendors else ("", "no vendor")
+    if reason is not None:
+        parsed = parse(build(document)).carta_porte
+        if parsed is None or parsed.vehicle_plate != carta_porte.truck.plate:
+            return False, f"the Carta Porte built offline reads back differently: {summary}", {}
+        raise StepSkipped(f"{reason}; Carta Porte built offline instead: {summary}",
+                          report.waybill)
+    provider = sb.invoice_provider(name)
+    stamped = provider.stamp(document, idempotency_key=f"demo-waybill-{name}")
+    parsed = parse(provider.download(stamped.id, "xml")).carta_porte
+    report.waybill.update(vendor=name, uuid=str(stamped.uuid))
+    ok = parsed is not None and parsed.vehicle_plate == carta_porte.truck.plate
+    return ok, f"{name}: CFDI {stamped.uuid} with Carta Porte for {summary}", report.waybill

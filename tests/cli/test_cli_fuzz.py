@@ -77,6 +77,20 @@ def files(tmp_path: Path) -> dict[str, str]:
     out["missing"] = str(tmp_path / "no" / "such" / "file.json")
     out["state"] = str(tmp_path / "state.json")
     out["bad_output"] = "/nonexistent-dir/sub/x.pdf"
+    waybill = {
+        "goods": [{"product_code": "24112700", "description": "Tarimas", "quantity": 1,
+                   "unit_code": "H87", "weight_kg": "10"}],
+        "origin": {"kind": "Origen", "rfc": "EKU9003173C9", "at": None, "zip_code": "44100",
+                   "state": "JAL"},
+        "destination": {"kind": "Destino", "rfc": "URE180429TM6", "at": None,
+                        "zip_code": "64000", "state": "NLE", "distance": "850"},
+        "truck": {"permit_type": "TPAF01", "permit_number": "X", "config": "C2",
+                  "gross_weight": "10", "plate": "", "model_year": 2022, "insurer": "S",
+                  "policy": "P"},
+        "operator_rfc": "GOMJ800101AB1",
+    }
+    (tmp_path / "waybill.json").write_text(json.dumps(waybill), encoding="utf-8")
+    out["waybill"] = str(tmp_path / "waybill.json")
     return out
 
 
@@ -97,6 +111,10 @@ def bad_file_cases(f: dict[str, str]) -> list[tuple[list[str], set[int]]]:
         cases.append((["invoice", "stamp", f["invoice"], *sandbox_fact, "--sandbox-state", f[name]],
                        {INVALID}))
         cases.append((["drive", "status", "--sandbox", "--sandbox-state", f[name]], {INVALID}))
+        cases.append((["track", "waybill", "T-1", "--goods", f[name], "--sandbox"], {INVALID}))
+        cases.append((["invoice", "pay", "X", "--amount", "1", "--paid-at", "2026-11-20",
+                       "--form", "03", "--previous", f[name], *sandbox_fact, "--dry-run"],
+                      {INVALID}))
     cases.append((["invoice", "stamp", f["yaml"], *sandbox_fact], {INVALID, CONFIG}))
     cases.append((["webhooks", "--outbox", f["garbage"], "list"], {CONFIG}))
     cases.append((["webhooks", "list", "--outbox", f["sqlite_garbage"]], {CONFIG}))
@@ -136,6 +154,12 @@ def command_cases(f: dict[str, str]) -> dict[str, tuple[list[str], set[int], set
         "credentials show": (["credentials", "show", "facturama", "password"], {0}, {USAGE}),
         "webhooks list": (["webhooks", "list"], {0}, {0}),
         "webhooks retry": (["webhooks", "retry"], {0}, {0}),
+        "invoice pay": (["invoice", "pay", "NOPE", "--amount", "10", "--paid-at", "2026-11-20",
+                         "--form", "03", *fact, "--dry-run"], {REFUSED}, {USAGE}),
+        "invoice credit-note": (["invoice", "credit-note", "NOPE", "--amount", "10", *fact,
+                                 "--dry-run"], {REFUSED}, {USAGE}),
+        "track waybill": (["track", "waybill", "NOPE", "--goods", f["waybill"], "--sandbox"],
+                          {REFUSED}, {USAGE}),
     }
 
 
@@ -199,6 +223,27 @@ def all_cases(f: dict[str, str]) -> list[tuple[list[str], set[int]]]:
         (["credentials", "set", "facturama", "password="], {INVALID}),
         (["sandbox", "serve", "--port", "notaport"], {USAGE}),
         (["sandbox", "serve", "--for", "soon"], {USAGE}),
+        (["invoice", "pay", "X", "--amount", "1", "--paid-at", "yesterday", "--form", "03",
+          "--provider", "facturama", "--sandbox"], {INVALID}),
+        (["invoice", "pay", "--amount", "1", "--paid-at", "2026-11-20", "--form", "03",
+          "--provider", "facturama", "--sandbox"], {USAGE}),
+        (["invoice", "pay", "X", "--paid-at", "2026-11-20", "--form", "03",
+          "--provider", "facturama", "--sandbox"], {USAGE}),
+        (["invoice", "pay", "X", "--amount", "lots", "--paid-at", "2026-11-20", "--form", "03",
+          "--provider", "facturama", "--sandbox", "--dry-run"], {INVALID, REFUSED}),
+        (["invoice", "pay", "X", "--amount", "1", "--paid-at", "2026-11-20", "--form", "03",
+          "--provider", "facturama"], {CONFIG}),  # no credentials
+        (["invoice", "credit-note", "X", "--amount", "1", "--relation", "02",
+          "--provider", "facturama", "--sandbox"], {USAGE}),
+        (["invoice", "credit-note", "X", "--amount", "1", "--iva-rate", "abc",
+          "--provider", "facturama", "--sandbox"], {INVALID}),
+        (["invoice", "credit-note", "X", "--provider", "facturama", "--sandbox"], {USAGE}),
+        (["track", "waybill", "T-1", "--sandbox"], {USAGE}),
+        (["track", "waybill", "T-1", "--goods", f["waybill"], "--sandbox", "--stamp"], {INVALID}),
+        (["track", "waybill", "T-1", "--goods", f["waybill"], "--sandbox", "--xml"], {INVALID}),
+        (["track", "waybill", "T-1", "--goods", f["waybill"], "--tracking-provider", "nope",
+          "--sandbox"], {USAGE, CONFIG}),
+        (["track", "waybill", "T-1", "--goods", f["waybill"]], {CONFIG}),
     ]
     return cases
 

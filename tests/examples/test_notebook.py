@@ -63,6 +63,10 @@ print(_json.dumps({
     "total_mxn": round(float(docs["total_mxn"].sum()), 2),
     "xml_files": len(list(FOLDER.glob("*.xml"))),
     "chart": str(CHART.resolve()),
+    "open_balances": {row.customer: row.open_balance for row in open_balances.itertuples()},
+    "instalments": {row.customer: row.instalments for row in open_balances.itertuples()},
+    "payments_applied": len(payments),
+    "payment_files": sorted(c.kind for c in parse_many(PAYMENTS)),
     "executable": _sys.executable,
     "backend": _mpl.get_backend().lower(),
 }))
@@ -115,4 +119,14 @@ def test_notebook_runs_top_to_bottom_offline(tmp_path, monkeypatch):
     assert chart.parent == tmp_path
     assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and chart.stat().st_size > 10_000
     assert len(list((tmp_path / "cfdi-xml").glob("*.xml"))) == 10
+    # Open balances from the parsed payment receipts (ImpSaldoInsoluto of the last instalment).
+    assert report["open_balances"] == {
+        "UNIVERSIDAD ROBOTICA ESPAÑOLA": 13200.0,  # 23,200 - 10,000
+        "XENON INDUSTRIAL ARTICLES": 5800.0,  # no receipt yet: the whole total
+        "ESCUELA KEMPER URGATE": 0.0,  # 11,600 paid in two instalments
+    }
+    assert report["instalments"] == {"UNIVERSIDAD ROBOTICA ESPAÑOLA": 1,
+                                     "XENON INDUSTRIAL ARTICLES": 0, "ESCUELA KEMPER URGATE": 2}
+    assert report["payments_applied"] == 3
+    assert report["payment_files"] == ["I", "I", "I", "P", "P"]
     assert elapsed < 60, f"the notebook took {elapsed:.1f} s; keep it quick for analysts"

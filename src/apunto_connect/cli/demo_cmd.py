@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
 
 
 def _print_step(step: DemoStep) -> None:
-    mark = "ok  " if step.ok else "FAIL"
+    mark = "skip" if step.skipped else "ok  " if step.ok else "FAIL"
     print(f"[{mark}] {step.name:<22} {step.detail}  ({step.seconds:.2f}s)", flush=True)
 
 
@@ -49,6 +49,19 @@ def _summary(report: DemoReport) -> str:
     if report.trip:
         parts += ["", f"Land trip (ControlT): Travel ID {report.trip.get('travel_id')}, "
                       f"{' → '.join(dict.fromkeys(report.trip.get('statuses', [])))}"]
+    if report.payment:
+        p = report.payment
+        parts += [f"Payment receipt ({p['vendor']}): instalment {p['installment']} of invoice "
+                  f"{p['invoice_uuid']}: {p['previous_balance']} - {p['amount_paid']} = "
+                  f"{p['remaining_balance']} still open"
+                  + (f", receipt {p['receipt_uuid']}" if p.get("receipt_uuid") else
+                     " (built offline, not stamped)")]
+    if report.waybill:
+        w = report.waybill
+        parts += [f"Carta Porte: trip {w['trip']}, truck {w['plate']}, {w['operator']}, "
+                  f"{w['distance_km']} km, IdCCP {w['id_ccp']}"
+                  + (f", CFDI {w['uuid']} ({w['vendor']})" if w.get("uuid") else
+                     " (built offline, not stamped)")]
     if report.container:
         parts += [f"Ocean container (ShipsGo): {report.container.get('container')} "
                   f"{report.container.get('status')}, ETA {report.container.get('eta')} "
@@ -64,6 +77,9 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
     else:
         print(_summary(report))
+        skipped = [step.name for step in report.steps if step.skipped]
         verdict = "all steps ok" if report.ok else "some steps failed"
+        if report.ok and skipped:
+            verdict += f" ({len(skipped)} skipped: {', '.join(skipped)})"
         print(f"demo finished in {time.perf_counter() - started:.1f}s: {verdict}")
     return 0 if report.ok else 1

@@ -24,6 +24,14 @@ Examples::
         --output f.pdf
     apunto-connect invoice cancel kR3vQ8sLm2Pz7YwXc1Nd42 --motive 02 --provider facturama
     apunto-connect invoice stamp-many month.csv --vendor facturama --concurrency 8
+    apunto-connect invoice pay kR3vQ8sLm2Pz7YwXc1Nd42 --amount 5000 --paid-at 2026-11-20
+        --form 03 --provider facturama
+    apunto-connect invoice credit-note kR3vQ8sLm2Pz7YwXc1Nd42 --amount 500 --provider facturama
+
+``invoice pay`` and ``invoice credit-note`` fetch the stamped invoices' XML from the vendor,
+build the payment receipt (:meth:`PaymentReceipt.for_invoices`) or the credit note from it and
+stamp that; ``--dry-run`` prints the document instead of stamping it (``--xml`` as CFDI XML).
+A vendor that cannot stamp the document exits 7 before anything is sent.
 """
 
 from __future__ import annotations
@@ -43,7 +51,7 @@ from ..models.invoices import CancelMotive, Invoice
 from ._options import add_base_url_option
 from ._providers import add_sandbox_options, provider_from_args
 
-__all__ = ["read_invoice", "register"]
+__all__ = ["print_model", "read_invoice", "register", "with_details"]
 
 
 
@@ -90,6 +98,13 @@ def register(sub: Any) -> None:
     cancel.add_argument("--motive", required=True, choices=[m.value for m in CancelMotive])
     cancel.add_argument("--replacement", help="UUID of the CFDI that replaces this one (01)")
     cancel.set_defaults(handler=_cancel)
+
+    from . import _fiscal_documents
+
+    _fiscal_documents.register_pay(action("pay", "a payment receipt (REP) for stamped invoices"))
+    _fiscal_documents.register_credit_note(
+        action("credit-note", "a credit note (type E) related to a stamped invoice")
+    )
 
 
 def _provider(args: argparse.Namespace) -> Any:
@@ -143,6 +158,16 @@ def _parse(text: str, suffix: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise ValidationError(f"invalid JSON: {exc}", field="invoice") from None
+
+
+def print_model(model: Any, raw: bool) -> None:
+    """Print a model as indented JSON; its vendor answer only when ``raw``."""
+    _print(model, raw)
+
+
+def with_details(call: Any) -> Any:
+    """Run ``call``; on a vendor refusal show its structured details before re-raising."""
+    return _with_details(call)
 
 
 def _print(model: Any, raw: bool) -> None:

@@ -12,6 +12,27 @@ Examples::
         --data '{"reference": "SRV-1", "mode": "land", "origin": "Manzanillo",
                  "destination": "Querétaro", "service_status": "Activo"}'
     apunto-connect track activate --provider controlt SRV-1 --by ana@example.com
+    apunto-connect track waybill SRV-1 --goods waybill.json
+    apunto-connect track waybill SRV-1 --goods waybill.json --stamp --provider facturama
+
+``track waybill TRIP_ID --goods FILE.json`` builds the Carta Porte 3.1 of a ControlT trip
+(:func:`~apunto_connect.models.carta_porte_from_trip`): the trip gives the dates, plates and
+driver; FILE.json gives what a tracking vendor does not know::
+
+    {"goods": [{"product_code": "24112700", "description": "Tarimas", "quantity": 10,
+                "unit_code": "H87", "weight_kg": "1200"}],
+     "origin": {"kind": "Origen", "rfc": "EKU9003173C9", "at": null, "zip_code": "44100",
+                "state": "JAL"},
+     "destination": {"kind": "Destino", "rfc": "URE180429TM6", "at": null,
+                     "zip_code": "64000", "state": "NLE", "distance": "850"},
+     "truck": {"permit_type": "TPAF01", "permit_number": "...", "config": "T3S2",
+               "gross_weight": "40", "plate": "", "model_year": 2022,
+               "insurer": "...", "policy": "..."},
+     "operator_rfc": "PEGJ800101AB1",
+     "invoice": {...the freight invoice that carries it (needed with --stamp)...}}
+
+It prints the Carta Porte as JSON (``--xml``: the CFDI, when the file has an invoice), or with
+``--stamp --provider VENDOR`` stamps the invoice carrying it (exit 7 when the vendor cannot).
 """
 
 from __future__ import annotations
@@ -72,6 +93,12 @@ def register(sub: Any) -> None:
         step.add_argument("tracking_id")
         step.add_argument("--by", required=True, help="who does it (recorded by the vendor)")
         step.set_defaults(handler=_activate if name == "activate" else _close)
+
+    from ._waybill import register_waybill
+
+    register_waybill(actions.add_parser(
+        "waybill", help="the Carta Porte 3.1 of a land trip (JSON, or stamped with --stamp)"
+    ))
 
 
 def _provider(args: argparse.Namespace) -> Any:
