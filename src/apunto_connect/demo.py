@@ -370,7 +370,7 @@ def _ocean_container(sb: Any, report: DemoReport) -> tuple[bool, str, dict[str, 
 
 def _stamping_vendor(sb: Any, vendors: list[str], kind: str) -> tuple[str, str | None]:
     """The first vendor that stamps ``kind`` (and ``None``), else the first vendor and why not."""
-    from .cli._documents import stamping_unavailable
+    from .invoicing.documents import stamping_unavailable
 
     reasons: dict[str, str] = {}
     for name in vendors:

@@ -71,7 +71,7 @@ def test_the_demo_builds_the_carta_porte_of_its_trip(
 def test_a_vendor_without_the_capability_is_a_skipped_step_not_a_failure(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from apunto_connect.cli import _documents
+    from apunto_connect.invoicing import documents as _documents
 
     monkeypatch.setattr(_documents, "stamping_unavailable",
                         lambda provider, kind: f"{provider.name} cannot stamp {kind} here")

@@ -32,6 +32,7 @@ from apunto_connect.errors import (
     Conflict,
     NotFound,
     StampRejected,
+    TransportError,
     UnsupportedOperation,
     ValidationError,
 )
@@ -369,11 +370,21 @@ def test_same_idempotency_key_returns_the_stamped_invoice_without_stamping_again
     assert len(emulator.invoices) == 1
 
 
-def test_idempotency_key_needs_a_folio(provider, spy):
-    with pytest.raises(ValidationError) as info:
+def test_a_key_without_a_folio_is_journaled_but_a_lost_answer_cannot_be_looked_up(sandbox):
+    # Without serie+folio nothing identifies the CFDI at Facturama: the journal still never
+    # sends a key twice, and a lost answer is an unknown outcome, not a second stamp.
+    from apunto_connect.errors import StampOutcomeUnknown
+    from apunto_connect.sandbox import Fault, FaultKind
+
+    provider = sandbox.invoice_provider("facturama", register_catalog=False)
+    sandbox.faults.add(Fault(FaultKind.DROP_AFTER, vendor="facturama", method="POST",
+                             path="*/cfdis"))
+    with pytest.raises(TransportError):
         provider.stamp(freight(folio=None), idempotency_key="k")
-    assert info.value.issues[0].code == "APUNTO-FACTURAMA-001"
-    assert spy.calls == []
+    with pytest.raises(StampOutcomeUnknown) as info:
+        provider.stamp(freight(folio=None), idempotency_key="k")
+    assert info.value.retry_after is None  # the vendor cannot be asked
+    assert len(sandbox.emulator("facturama").invoices) == 1
 
 
 def test_idempotency_key_reused_for_another_folio_is_a_conflict(provider):

@@ -114,7 +114,7 @@ def settle_invoice(
         ProviderError: the vendor refused (its text verbatim).
     """
     from ..cfdi import parse
-    from ..cli._documents import require_document_stamping
+    from ..invoicing.documents import require_document_stamping
     from ..models import PaymentReceipt
 
     cfdi = parse(provider.download(invoice_ref, "xml"), source=invoice_ref)

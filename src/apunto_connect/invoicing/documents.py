@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import ValidationError
+from typing import Any, Literal
+
+from ..errors import UnsupportedOperation, ValidationError
 from ..models.carta_porte import CartaPorteInvoice
 from ..models.common import Capability
 from ..models.credit_notes import CreditNote
@@ -10,7 +12,13 @@ from ..models.documents import FiscalDocument
 from ..models.invoices import Invoice
 from ..models.payments import PaymentReceipt
 
-__all__ = ["document_capability", "host_invoice"]
+__all__ = [
+    "DocumentKind",
+    "document_capability",
+    "host_invoice",
+    "require_document_stamping",
+    "stamping_unavailable",
+]
 
 
 def host_invoice(document: FiscalDocument) -> Invoice:
@@ -38,3 +46,38 @@ def document_capability(document: FiscalDocument) -> Capability | None:
     if isinstance(document, Invoice) and document.global_info is not None:
         return Capability.GLOBAL_INVOICE
     return None
+
+
+DocumentKind = Literal["payment", "credit_note", "carta_porte"]
+"""The document kinds commands and store flows stamp besides invoices."""
+
+_KIND_CAPABILITIES: dict[str, Capability] = {
+    "payment": Capability.PAYMENT_RECEIPT,
+    "credit_note": Capability.CREDIT_NOTE,
+    "carta_porte": Capability.CARTA_PORTE,
+}
+_KIND_OPERATIONS = {
+    "payment": "stamp a payment receipt",
+    "credit_note": "stamp a credit note",
+    "carta_porte": "stamp a Carta Porte",
+}
+
+
+def stamping_unavailable(provider: Any, kind: DocumentKind) -> str | None:
+    """Why ``provider`` cannot stamp documents of ``kind``; ``None`` when it can."""
+    capability = _KIND_CAPABILITIES[kind]
+    if provider.supports(capability):
+        return None
+    name = getattr(provider, "name", "") or type(provider).__name__
+    return f"{name} does not offer '{capability.value}'"
+
+
+def require_document_stamping(provider: Any, kind: DocumentKind) -> None:
+    """Raise :class:`UnsupportedOperation` (nothing sent) unless ``provider`` stamps ``kind``."""
+    reason = stamping_unavailable(provider, kind)
+    if reason is not None:
+        name = getattr(provider, "name", "") or type(provider).__name__
+        raise UnsupportedOperation(
+            name, _KIND_OPERATIONS[kind],
+            f"{reason}; `apunto_connect.cfdi.build` writes the XML meanwhile",
+        )

@@ -46,7 +46,6 @@ from ...errors import (
     AuthenticationError,
     ConfigurationError,
     Conflict,
-    Issue,
     NotFound,
     PermissionDenied,
     ProviderError,
@@ -343,21 +342,6 @@ class FacturamaProvider(InvoiceProvider):
 
     def _journal_account(self) -> str:
         return self._username
-
-    def _validate_key(self, invoice: Invoice, key: str) -> None:
-        if not invoice.folio:
-            raise ValidationError(
-                [
-                    Issue(
-                        field="folio",
-                        code="APUNTO-FACTURAMA-001",
-                        message="an idempotency_key needs invoice.folio: Facturama dedupes by "
-                        "serie + folio",
-                        message_es="Para reintentar sin duplicar se requiere el folio (serie + "
-                        "folio identifican el CFDI en Facturama).",
-                    )
-                ]
-            )
 
     def _prepare_stamp(self, invoice: Invoice) -> dict[str, Any]:
         """The ``3/cfdis`` body; registers the Client and Products first (``register_catalog``)."""
