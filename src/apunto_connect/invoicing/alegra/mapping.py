@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from ..._answers import answer_mapper
-from ..._wire import mexico_tz
+from ..._wire import mexico_tz, text_or_none
 from ...errors import ConfigurationError, Issue, ValidationError
 from ...models.invoices import (
     Cancellation,
@@ -85,11 +85,7 @@ def _put(target: dict[str, Any], dotted: str, value: Any) -> None:
     current[parts[-1]] = value
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+_text = text_or_none
 
 
 def _decimal_or_none(value: Any) -> Decimal | None:

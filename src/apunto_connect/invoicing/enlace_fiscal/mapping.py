@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..._answers import answer_mapper
-from ..._wire import is_uuid, mexico_now, mexico_tz, utc_now
+from ..._wire import is_uuid, mexico_now, mexico_tz, text_or_none, utc_now
 from ...errors import ValidationError
 from ...models.invoices import (
     Cancellation,
@@ -297,11 +297,7 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+_text = text_or_none
 
 
 def xml_from_ack(ack: Mapping[str, Any]) -> bytes | None:
