@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from ..._answers import answer_mapper
+from ..._answers import answer_mapper, cancellation_answer
 from ..._wire import mexico_tz, text_or_none
 from ...errors import ConfigurationError, Issue, ValidationError
 from ...models.invoices import (
@@ -436,15 +436,9 @@ def alegra_to_cancellation(
     else:
         status = CancellationStatus.REJECTED
     uuid = _text(_get(data, spec["field.answer.uuid"]))
-    return Cancellation(
-        provider=provider,
-        ref=ref,
-        motive=motive,
-        status=status,
-        uuid=uuid.upper() if uuid else None,
-        replacement_uuid=replacement_uuid,
-        message=_text(_get(data, spec["field.error.message"])) or "",
-        raw=dict(data),
+    return cancellation_answer(
+        data, status, uuid, _text(_get(data, spec["field.error.message"])) or "",
+        provider=provider, ref=ref, motive=motive, replacement_uuid=replacement_uuid,
     )
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..._answers import answer_mapper
+from ..._answers import answer_mapper, cancellation_answer
 from ..._wire import is_uuid, mexico_now, mexico_tz, text_or_none, utc_now
 from ...errors import ValidationError
 from ...models.invoices import (
@@ -417,15 +417,9 @@ def enlace_fiscal_to_cancellation(
     raw_status = (_text(ack.get(names["field.cancel_status"])) or "cancelado").lower()
     status = names["value.cancel_statuses"].get(raw_status, CancellationStatus.CANCELLED)
     uuid = _text(ack.get("folioFiscalUUID"))
-    return Cancellation(
-        provider=provider,
-        ref=ref,
-        motive=motive,
-        status=status,
-        uuid=uuid.upper() if uuid else None,
-        replacement_uuid=replacement_uuid,
-        message=_text(ack.get(names["field.cancel_status"])) or "",
-        raw=dict(ack),
+    return cancellation_answer(
+        ack, status, uuid, _text(ack.get(names["field.cancel_status"])) or "",
+        provider=provider, ref=ref, motive=motive, replacement_uuid=replacement_uuid,
     )
 
 
