@@ -292,3 +292,11 @@ def test_threads_sharing_one_transport_each_get_their_own_retry_budget():
     adapter.attempts["https://api.vendor.test/item/9"] = -1  # four failures ahead: 0, 1, 2 fail
     with pytest.raises(ServerError):
         transport.request("GET", "item/9")
+
+
+def test_with_max_retries_changes_only_the_retry_count():
+    base = RetryPolicy(initial_backoff=2.0, retry_statuses=frozenset({503}))
+    assert base.with_max_retries(None) is base
+    assert base.with_max_retries(0) == RetryPolicy(
+        max_retries=0, initial_backoff=2.0, retry_statuses=frozenset({503})
+    )

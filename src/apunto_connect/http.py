@@ -90,6 +90,10 @@ class RetryPolicy:
     max_retry_after: float = 60.0
     retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 
+    def with_max_retries(self, max_retries: int | None) -> RetryPolicy:
+        """A copy with a provider's ``max_retries=`` keyword applied (itself when ``None``)."""
+        return self if max_retries is None else attrs.evolve(self, max_retries=max_retries)
+
 
 @attrs.frozen(slots=True)
 class RequestOptions:

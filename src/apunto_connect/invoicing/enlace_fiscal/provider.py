@@ -233,7 +233,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
         self.rfc: str = (creds["rfc"] or self.username).upper()
         token_secret: Secret = creds["token"]
         key_secret: Secret = creds["api_key"]
-        retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
+        retry = RetryPolicy().with_max_retries(max_retries)
         self._sleep = sleep
         self._now = aware_now(now)  # a former now= returning epoch seconds is wrapped, warned
         self.file_wait = 60.0 if file_wait is None else file_wait
