@@ -60,6 +60,7 @@ from apunto_connect.models import (
 from apunto_connect.models.invoices import CancellationStatus
 from tests import cassette_scrub
 from tests.fakes import FakeClock, make_response
+from tests.recording import Recording
 
 FIXTURES = Path(__file__).parent / "fixtures" / "enlace_fiscal"
 NAME = "enlace_fiscal"
@@ -393,40 +394,22 @@ def vcr_config() -> dict[str, Any]:
     return config
 
 
-@pytest.fixture
-def recorded_provider(request: pytest.FixtureRequest):
-    """Build providers: on the loopback sandbox while recording, on the real URL otherwise.
-
-    Replaying needs no server: vcrpy answers from the cassette, whose URLs were rewritten from
-    the loopback address to the real base URL while recording.
-    """
-    from apunto_connect.sandbox import Sandbox
+def _wiring(sandbox: Any, clock: FakeClock, live: bool) -> dict[str, Any]:
+    """Replaying needs no server: vcrpy answers from the cassette, whose URLs were rewritten from
+    the loopback address to the real base URL while recording."""
     from apunto_connect.sandbox.enlace_fiscal import EnlaceFiscalEmulator
 
-    made: list[EnlaceFiscalProvider] = []
-    recording = request.config.getoption("--record-mode") not in (None, "none")
-    sandbox = Sandbox(vendors=["enlace_fiscal"], seed=20260302) if recording else None
-    clock = FakeClock()
-    wiring: dict[str, Any] = {"sleep": clock.sleep}
-    if sandbox is not None:
-        wiring = {
-            "base_url": sandbox.serve().base_url("enlace_fiscal"),
-            "sleep": sandbox.clock.sleep,
-            "now": sandbox.clock.now,
-        }
+    if sandbox is None:
+        return {**EnlaceFiscalEmulator.demo_credentials, "sleep": clock.sleep}
+    return {
+        **EnlaceFiscalEmulator.demo_credentials,
+        "base_url": sandbox.serve().base_url("enlace_fiscal"),
+        "sleep": sandbox.clock.sleep,
+        "now": sandbox.clock.now,
+    }
 
-    def make(**overrides: Any) -> EnlaceFiscalProvider:
-        provider = EnlaceFiscalProvider(
-            **{**EnlaceFiscalEmulator.demo_credentials, **wiring, **overrides}
-        )
-        made.append(provider)
-        return provider
 
-    yield make
-    for provider in made:
-        provider.release()
-    if sandbox is not None:
-        sandbox.close()
+RECORDING = Recording("enlace_fiscal", EnlaceFiscalProvider, seed=20260302, wiring=_wiring)
 
 
 def cassette_invoice() -> Invoice:
