@@ -17,9 +17,9 @@ stamps real CFDIs with real folios. The Authorization header is masked by
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,23 +28,20 @@ import pytest
 from apunto_connect.cfdi import parse
 from apunto_connect.errors import AuthenticationError, StampRejected
 from apunto_connect.invoicing.alegra import PRODUCTION_URL, AlegraProvider
-from apunto_connect.models import from_dict
-from apunto_connect.models.invoices import CancellationStatus, CancelMotive, Invoice, InvoiceStatus
+from apunto_connect.models.invoices import CancellationStatus, CancelMotive, InvoiceStatus
 from apunto_connect.models.parties import Customer
 from apunto_connect.sandbox.alegra import AlegraEmulator
 from tests import cassette_scrub
+from tests.factories import fixture_invoice
 from tests.fakes import FakeClock
 from tests.recording import Recording
 
-FIXTURES = Path(__file__).parent / "fixtures" / "alegra"
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes" / "alegra"
 _LOOPBACK = re.compile(r"http://127\.0\.0\.1:\d+/alegra")
 _LOOPBACK_BYTES = re.compile(rb"http://127\.0\.0\.1:\d+/alegra")
 
 
-def sample_invoice(**changes: Any) -> Invoice:
-    data = json.loads((FIXTURES / "invoice.json").read_text(encoding="utf-8"))
-    return from_dict(Invoice, data).with_changes(**changes)
+sample_invoice = partial(fixture_invoice, "alegra/invoice.json")
 
 
 def _to_real_host(request: Any) -> Any:

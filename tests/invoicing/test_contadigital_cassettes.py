@@ -15,8 +15,8 @@ committing it.
 
 from __future__ import annotations
 
-import json
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,12 @@ import pytest
 from apunto_connect.cfdi import parse
 from apunto_connect.errors import InsufficientCredits
 from apunto_connect.invoicing.contadigital import PRODUCTION_URL, ContaDigitalProvider
-from apunto_connect.models import CancellationStatus, CancelMotive, Invoice, from_dict
+from apunto_connect.models import CancellationStatus, CancelMotive
 from apunto_connect.redaction import redact
 from tests import cassette_scrub
+from tests.factories import fixture_invoice
 from tests.recording import Recording
 
-FIXTURES = Path(__file__).parent / "fixtures" / "contadigital"
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes" / "contadigital"
 REPLAY_KEY = "cd-cassette-replay-key"
 _recording: dict[str, Any] = {"prefix": None}
@@ -79,9 +79,7 @@ RECORDING = Recording(
 )
 
 
-def freight_invoice() -> Invoice:
-    data = json.loads((FIXTURES / "invoice_freight.json").read_text(encoding="utf-8"))
-    return from_dict(Invoice, data).with_changes(issued_at=None)
+freight_invoice = partial(fixture_invoice, "contadigital/invoice_freight.json", issued_at=None)
 
 
 @pytest.mark.vcr

@@ -14,6 +14,7 @@ import json
 import re
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +56,10 @@ from apunto_connect.models import (
     InvoiceStatus,
     LineItem,
     Tax,
-    from_dict,
 )
 from apunto_connect.models.invoices import CancellationStatus
 from tests import cassette_scrub
+from tests.factories import fixture_invoice
 from tests.fakes import FakeClock, make_response
 from tests.recording import Recording
 
@@ -70,8 +71,7 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-def freight_invoice() -> Invoice:
-    return from_dict(Invoice, fixture("invoice_freight.json"))
+freight_invoice = partial(fixture_invoice, "enlace_fiscal/invoice_freight.json")
 
 
 def response(status: int, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
