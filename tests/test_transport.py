@@ -300,14 +300,3 @@ def test_with_max_retries_changes_only_the_retry_count():
     assert base.with_max_retries(0) == RetryPolicy(
         max_retries=0, initial_backoff=2.0, retry_statuses=frozenset({503})
     )
-
-
-def test_a_renamed_keyword_warns_at_the_line_that_still_uses_it():
-    from apunto_connect._overrides import warn_renamed
-
-    def provider(**former: object) -> None:
-        warn_renamed("SomeProvider", "old_name", "new_name")
-
-    with pytest.warns(DeprecationWarning, match=r"SomeProvider\(old_name=\.\.\.\).*new_name=") as caught:
-        provider(old_name=1)
-    assert caught[0].filename == __file__
