@@ -211,7 +211,7 @@ def error_for_status(
         "vendor_code": vendor_code,
         "details": details,
         "request_id": request_id or _request_id(response),
-        "raw_body": redact(response.text[:4000]) if response.content else None,
+        "raw_body": raw_body(response),
     }
     if status == 401:
         return AuthenticationError(message, **common)
@@ -228,6 +228,11 @@ def error_for_status(
     if status >= 500:
         return ServerError(message, **common)
     return ProviderError(message, **common)
+
+
+def raw_body(response: requests.Response) -> str | None:
+    """The ``raw_body`` a ProviderError keeps: 4,000 characters, redacted; ``None`` if empty."""
+    return redact(response.text[:4000]) if response.content else None
 
 
 def _request_id(response: requests.Response) -> str | None:
