@@ -13,7 +13,14 @@ from typing import Any
 from ..errors import Conflict, StampInProgress
 from .records import Claim, JournalRecord, StampState, owner_is_dead
 
-__all__ = ["existing_claim", "fresh_record", "held_by_other", "in_progress", "restart_changes"]
+__all__ = [
+    "check_still_held",
+    "existing_claim",
+    "fresh_record",
+    "held_by_other",
+    "in_progress",
+    "restart_changes",
+]
 
 
 def held_by_other(record: JournalRecord, owner: str, now: float) -> bool:
@@ -82,3 +89,17 @@ def in_progress(key: str, holder: str, vendor: str) -> StampInProgress:
         "nothing was sent",
         provider=vendor,
     )
+
+
+def check_still_held(claim: Claim, current: JournalRecord, now: float) -> None:
+    """Refuse to send for ``claim`` once another live worker has taken its key over.
+
+    Raises:
+        StampInProgress: the lease lapsed and another worker holds the key now.
+    """
+    if held_by_other(current, claim.owner, now):
+        raise StampInProgress(
+            f"idempotency key {claim.key!r} was taken over by another worker "
+            f"({current.lease_owner}); nothing was sent",
+            provider=claim.vendor,
+        )

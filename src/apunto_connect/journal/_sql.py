@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from ..errors import NotFound, StampInProgress
+from ..errors import NotFound
 from ..events import Event
-from ._claims import existing_claim, fresh_record, held_by_other, in_progress, restart_changes
+from ._claims import check_still_held, existing_claim, fresh_record, in_progress, restart_changes
 from .base import DEFAULT_LEASE, DEFAULT_WAIT, JournalStore, OutboxItem, OutboxStore
 from .records import (
     Claim,
@@ -335,12 +335,7 @@ class SqlJournal(JournalStore):
         def work(tx: Tx) -> None:
             current = self._select_for(tx, claim)
             now = self.clock()
-            if held_by_other(current, claim.owner, now):
-                raise StampInProgress(
-                    f"idempotency key {claim.key!r} was taken over by another worker "
-                    f"({current.lease_owner}); nothing was sent",
-                    provider=claim.vendor,
-                )
+            check_still_held(claim, current, now)
             rows = tx.execute(
                 f"SELECT lease_seconds FROM {self.journal_table} "
                 "WHERE vendor = ? AND account = ? AND idem_key = ?",

@@ -15,9 +15,9 @@ from typing import Any
 
 import attrs
 
-from ..errors import NotFound, StampInProgress
+from ..errors import NotFound
 from ..events import Event
-from ._claims import existing_claim, fresh_record, held_by_other, in_progress, restart_changes
+from ._claims import check_still_held, existing_claim, fresh_record, in_progress, restart_changes
 from .base import DEFAULT_LEASE, DEFAULT_WAIT, JournalStore, OutboxItem, OutboxStore
 from .records import Claim, Delivery, DeliveryStatus, JournalRecord, StampState, owner_is_dead
 
@@ -207,12 +207,8 @@ class MemoryJournal(JournalStore):
 
     def _check_owner(self, claim: Claim) -> None:
         record = self._records.get((claim.vendor, claim.account, claim.key))
-        if record is not None and held_by_other(record, claim.owner, self.clock()):
-            raise StampInProgress(
-                f"idempotency key {claim.key!r} was taken over by another worker "
-                f"({record.lease_owner}); nothing was sent",
-                provider=claim.vendor,
-            )
+        if record is not None:
+            check_still_held(claim, record, self.clock())
 
     def set_reference(self, claim: Claim, reference: Mapping[str, str]) -> None:
         """Store (merge) what finds the document again at the vendor."""
