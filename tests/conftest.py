@@ -57,3 +57,15 @@ def vcr_cassette_dir(request: pytest.FixtureRequest) -> str:
     # tests/invoicing/test_facturama.py -> cassettes/facturama/
     vendor = Path(str(request.node.fspath)).stem.removeprefix("test_")
     return str(CASSETTES / vendor)
+
+
+@pytest.fixture
+def recorded_provider(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Providers for the cassette test module's ``RECORDING`` (see ``tests/recording.py``)."""
+    from tests.recording import RecordedProviders
+
+    providers = RecordedProviders(
+        request.module.RECORDING, request.config.getoption("--record-mode")
+    )
+    yield providers
+    providers.close()

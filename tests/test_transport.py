@@ -292,3 +292,28 @@ def test_threads_sharing_one_transport_each_get_their_own_retry_budget():
     adapter.attempts["https://api.vendor.test/item/9"] = -1  # four failures ahead: 0, 1, 2 fail
     with pytest.raises(ServerError):
         transport.request("GET", "item/9")
+
+
+def test_with_max_retries_changes_only_the_retry_count():
+    base = RetryPolicy(initial_backoff=2.0, retry_statuses=frozenset({503}))
+    assert base.with_max_retries(None) is base
+    assert base.with_max_retries(0) == RetryPolicy(
+        max_retries=0, initial_backoff=2.0, retry_statuses=frozenset({503})
+    )
+
+
+def test_every_error_keeps_the_answer_redacted_and_cut():
+    from apunto_connect.http import raw_body
+    from apunto_connect.redaction import register_secret
+    from apunto_connect.tracking.controlt.errors import controlt_error
+    from tests.fakes import make_response
+
+    register_secret("s3cr3t-token-value")
+    request = requests.Request("POST", "https://example.test/Travel").prepare()
+    answer = make_response(request, 409, {"message": "ya activo", "token": "s3cr3t-token-value",
+                                          "pad": "x" * 5000})
+    assert "s3cr3t-token-value" not in (raw_body(answer) or "")
+    assert len(raw_body(answer) or "") <= 4000
+    assert raw_body(make_response(request, 500, None)) is None
+    error = controlt_error("controlt", answer)
+    assert error.raw_body == raw_body(answer)

@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from .errors import ApuntoError, UnexpectedResponse
+from .models.invoices import Cancellation, CancellationStatus, CancelMotive
 from .redaction import redact
 
-__all__ = ["answer_mapper", "object_field"]
+__all__ = ["answer_mapper", "cancellation_answer", "object_field"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -68,3 +69,31 @@ def answer_mapper(provider: str, what: str) -> Callable[[F], F]:
         return guarded  # type: ignore[return-value]
 
     return wrap
+
+
+def cancellation_answer(
+    answer: Mapping[str, Any],
+    status: CancellationStatus,
+    uuid: str | None,
+    message: str,
+    *,
+    provider: str,
+    ref: str,
+    motive: CancelMotive,
+    replacement_uuid: str | None,
+) -> Cancellation:
+    """The :class:`Cancellation` a vendor's answer to a cancel request stands for.
+
+    Each vendor's mapper reads ``status``, ``uuid`` and ``message`` from its own fields; the
+    folio fiscal is upper-cased here (vendors send either case) and the answer kept as ``raw``.
+    """
+    return Cancellation(
+        provider=provider,
+        ref=ref,
+        motive=motive,
+        status=status,
+        uuid=uuid.upper() if uuid else None,
+        replacement_uuid=replacement_uuid,
+        message=message,
+        raw=dict(answer),
+    )

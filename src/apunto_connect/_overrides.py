@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from .errors import ConfigurationError
 from .vendor_spec import VendorSpec
 
-__all__ = ["legacy_overrides", "merged_table", "provider_spec", "split_endpoint"]
+__all__ = ["legacy_overrides", "merged_table", "provider_spec", "split_endpoint", "warn_renamed"]
 
 V = TypeVar("V")
 
@@ -86,6 +86,17 @@ def provider_spec(
         overrides = {key: fact.value for key, fact in overrides.facts.items()}
     translated = legacy_overrides(owner.removesuffix("Provider"), legacy, legacy_keys or {}, spec)
     return spec.with_overrides({**translated, **(overrides or {})})
+
+
+def warn_renamed(owner: str, old: str, new: str, *, stacklevel: int = 2) -> None:
+    """Warn that ``owner(old=...)`` is a former keyword, kept for one release, now ``new=``.
+
+    ``stacklevel`` counts as for :func:`warnings.warn` from the caller of this function, so the
+    warning points at the code that still passes the former keyword.
+    """
+    warnings.warn(
+        f"{owner}({old}=...) is deprecated; use {new}=", DeprecationWarning, stacklevel=stacklevel + 1
+    )
 
 
 def split_endpoint(value: str) -> tuple[str, str]:

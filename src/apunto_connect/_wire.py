@@ -28,6 +28,7 @@ __all__ = [
     "mexico_now",
     "mexico_tz",
     "sat_code",
+    "text_or_none",
     "utc_now",
 ]
 
@@ -78,6 +79,14 @@ def local_text(moment: dt.datetime) -> str:
 def is_uuid(text: object) -> bool:
     """Tell whether ``text`` is a UUID (a folio fiscal), ignoring surrounding spaces."""
     return isinstance(text, str) and UUID_PATTERN.match(text.strip()) is not None
+
+
+def text_or_none(value: object) -> str | None:
+    """``value`` as stripped text; ``None`` when it is absent or blank (how answers omit a field)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
 
 
 def sat_code(*texts: object, known: Mapping[str, str] | None = None) -> str | None:

@@ -91,6 +91,10 @@ class RetryPolicy:
     max_retry_after: float = 60.0
     retry_statuses: frozenset[int] = frozenset({408, 429, 500, 502, 503, 504})
 
+    def with_max_retries(self, max_retries: int | None) -> RetryPolicy:
+        """A copy with a provider's ``max_retries=`` keyword applied (itself when ``None``)."""
+        return self if max_retries is None else attrs.evolve(self, max_retries=max_retries)
+
 
 @attrs.frozen(slots=True)
 class RequestOptions:
@@ -208,7 +212,7 @@ def error_for_status(
         "vendor_code": vendor_code,
         "details": details,
         "request_id": request_id or _request_id(response),
-        "raw_body": redact(response.text[:4000]) if response.content else None,
+        "raw_body": raw_body(response),
     }
     if status == 401:
         return AuthenticationError(message, **common)
@@ -225,6 +229,11 @@ def error_for_status(
     if status >= 500:
         return ServerError(message, **common)
     return ProviderError(message, **common)
+
+
+def raw_body(response: requests.Response) -> str | None:
+    """The ``raw_body`` a ProviderError keeps: 4,000 characters, redacted; ``None`` if empty."""
+    return redact(response.text[:4000]) if response.content else None
 
 
 def _request_id(response: requests.Response) -> str | None:

@@ -25,10 +25,10 @@ from apunto_connect.cfdi import parse
 from apunto_connect.errors import AuthenticationError, ProviderError
 from apunto_connect.invoicing.actiun import ActiunInvoiceProvider
 from apunto_connect.models import Customer, Invoice, InvoiceStatus, LineItem, Tax
-from apunto_connect.sandbox import Sandbox, SandboxClock
 from apunto_connect.sandbox.actiun import DEMO_API_KEY
 from tests import cassette_scrub
 from tests.fakes import FakeClock
+from tests.recording import Recording
 
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes" / "actiun"
 REAL = SPEC["path.base_url"]
@@ -68,21 +68,18 @@ def vcr_cassette_dir() -> str:
     return str(CASSETTES)
 
 
-@pytest.fixture
-def wiring(request: pytest.FixtureRequest):
+def _wiring(sandbox: Any, clock: FakeClock, live: bool) -> dict[str, Any]:
     """Keyword arguments for a client or provider: the loopback sandbox while recording, the
-    real URL (answered from the cassette) while replaying. ``sandbox`` is ``None`` on replay."""
-    recording = request.config.getoption("--record-mode") not in (None, "none")
-    fake = FakeClock()
-    kwargs: dict[str, Any] = {"api_key": DEMO_API_KEY, "sleep": fake.sleep, "clock": fake}
-    sandbox = None
-    if recording:
-        sandbox = Sandbox(vendors=["actiun"], seed=20260301, clock=SandboxClock(1_772_380_800))
-        kwargs.update(base_url=sandbox.serve().base_url("actiun"), sleep=sandbox.clock.sleep,
-                      clock=sandbox.clock.now)
-    yield kwargs, sandbox
-    if sandbox is not None:
-        sandbox.close()
+    real URL (answered from the cassette) while replaying."""
+    if sandbox is None:
+        return {"api_key": DEMO_API_KEY, "sleep": clock.sleep, "clock": clock}
+    return {"api_key": DEMO_API_KEY, "base_url": sandbox.serve().base_url("actiun"),
+            "sleep": sandbox.clock.sleep, "clock": sandbox.clock.now}
+
+
+RECORDING = Recording(
+    "actiun", ActiunInvoiceProvider, seed=20260301, wiring=_wiring, start=1_772_380_800
+)
 
 
 def freight() -> Invoice:
@@ -96,42 +93,34 @@ def freight() -> Invoice:
 
 
 @pytest.mark.vcr
-def test_cassette_full_flow_replays_offline(wiring):
-    kwargs, _ = wiring
-    provider = ActiunInvoiceProvider(**kwargs)
-    try:
-        assert provider.check_connection().ok
-        stamped = provider.stamp(freight(), idempotency_key="cassette-1")
-        assert stamped.status is InvoiceStatus.ACTIVE and stamped.uuid
-        assert stamped.total == Decimal("20720.00")
-        assert provider.get(stamped.id).uuid == stamped.uuid
-        cfdi = parse(provider.download(stamped.id, "xml"))
-        assert cfdi.stamp is not None and cfdi.stamp.uuid == stamped.uuid
-        assert cfdi.total == stamped.total
-        assert provider.download(stamped.uuid, "pdf").startswith(b"%PDF")
-    finally:
-        provider.release()
+def test_cassette_full_flow_replays_offline(recorded_provider):
+    provider = recorded_provider()
+    assert provider.check_connection().ok
+    stamped = provider.stamp(freight(), idempotency_key="cassette-1")
+    assert stamped.status is InvoiceStatus.ACTIVE and stamped.uuid
+    assert stamped.total == Decimal("20720.00")
+    assert provider.get(stamped.id).uuid == stamped.uuid
+    cfdi = parse(provider.download(stamped.id, "xml"))
+    assert cfdi.stamp is not None and cfdi.stamp.uuid == stamped.uuid
+    assert cfdi.total == stamped.total
+    assert provider.download(stamped.uuid, "pdf").startswith(b"%PDF")
 
 
 @pytest.mark.vcr
-def test_cassette_wrong_key_is_an_authentication_failure(wiring):
-    kwargs, _ = wiring
-    kwargs = {**kwargs, "api_key": "una-llave-equivocada"}
-    provider = ActiunInvoiceProvider(**kwargs)
+def test_cassette_wrong_key_is_an_authentication_failure(recorded_provider):
+    provider = recorded_provider(api_key="una-llave-equivocada")
     status = provider.check_connection()
     assert status.ok is False and status.detail == "Credenciales no válidas."
     with pytest.raises(AuthenticationError):
         provider.client.invoices.get(1)
-    provider.release()
 
 
 @pytest.mark.vcr
-def test_cassette_listing_keeps_the_filters_on_every_page(wiring, vcr):
+def test_cassette_listing_keeps_the_filters_on_every_page(recorded_provider, vcr):
     # Serial on purpose: vcrpy does not record requests made from several threads reliably.
-    kwargs, sandbox = wiring
-    if sandbox is not None:
-        sandbox.emulator("actiun").seed_invoices(60)
-    client = ActiunClient(**kwargs)
+    if recorded_provider.emulator() is not None:
+        recorded_provider.emulator().seed_invoices(60)
+    client = ActiunClient(**recorded_provider.wiring)
     try:
         invoices = list(client.invoices.list(order_field="date", order_direction="DESC"))
     finally:
@@ -146,9 +135,8 @@ def test_cassette_listing_keeps_the_filters_on_every_page(wiring, vcr):
 
 
 @pytest.mark.vcr
-def test_cassette_soft_deleted_contact_keeps_actiuns_text(wiring):
-    kwargs, _ = wiring
-    client = ActiunClient(**kwargs)
+def test_cassette_soft_deleted_contact_keeps_actiuns_text(recorded_provider):
+    client = ActiunClient(**recorded_provider.wiring)
     try:
         contact = client.contacts.create("ADUANAS DEL GOLFO", "ADG010203AB4")
         item = client.items.create("Despacho aduanal", "3500", "80141600", "E48")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -40,12 +41,10 @@ from apunto_connect.invoicing.alegra import (
     tax_ref,
     tax_to_alegra,
 )
-from apunto_connect.models import from_dict
 from apunto_connect.models.common import Capability
 from apunto_connect.models.invoices import (
     CancellationStatus,
     CancelMotive,
-    Invoice,
     InvoiceKind,
     InvoiceStatus,
     RelatedDocuments,
@@ -53,6 +52,7 @@ from apunto_connect.models.invoices import (
     TaxFactor,
     TaxKind,
 )
+from tests.factories import fixture_invoice
 from tests.fakes import ScriptedAdapter, make_response, session_with
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alegra"
@@ -62,8 +62,7 @@ def load(name: str) -> dict:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"), parse_float=Decimal)
 
 
-def sample_invoice() -> Invoice:
-    return from_dict(Invoice, load("invoice.json"))
+sample_invoice = partial(fixture_invoice, "alegra/invoice.json")
 
 
 def raw(body: object) -> bytes:

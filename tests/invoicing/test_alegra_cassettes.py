@@ -17,36 +17,31 @@ stamps real CFDIs with real folios. The Authorization header is masked by
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from apunto_connect import Sandbox
 from apunto_connect.cfdi import parse
 from apunto_connect.errors import AuthenticationError, StampRejected
 from apunto_connect.invoicing.alegra import PRODUCTION_URL, AlegraProvider
-from apunto_connect.models import from_dict
-from apunto_connect.models.invoices import CancellationStatus, CancelMotive, Invoice, InvoiceStatus
+from apunto_connect.models.invoices import CancellationStatus, CancelMotive, InvoiceStatus
 from apunto_connect.models.parties import Customer
-from apunto_connect.sandbox import SandboxClock
 from apunto_connect.sandbox.alegra import AlegraEmulator
 from tests import cassette_scrub
+from tests.factories import fixture_invoice
 from tests.fakes import FakeClock
+from tests.recording import Recording
 
-FIXTURES = Path(__file__).parent / "fixtures" / "alegra"
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes" / "alegra"
 _LOOPBACK = re.compile(r"http://127\.0\.0\.1:\d+/alegra")
 _LOOPBACK_BYTES = re.compile(rb"http://127\.0\.0\.1:\d+/alegra")
 
 
-def sample_invoice(**changes: Any) -> Invoice:
-    data = json.loads((FIXTURES / "invoice.json").read_text(encoding="utf-8"))
-    return from_dict(Invoice, data).with_changes(**changes)
+sample_invoice = partial(fixture_invoice, "alegra/invoice.json")
 
 
 def _to_real_host(request: Any) -> Any:
@@ -78,37 +73,23 @@ def vcr_cassette_dir() -> str:
     return str(CASSETTES)
 
 
-@pytest.fixture
-def recorded_provider(request: pytest.FixtureRequest):
-    """Providers on the loopback sandbox while recording, on the real URL while replaying."""
-    made: list[AlegraProvider] = []
-    recording = request.config.getoption("--record-mode") not in (None, "none")
-    live = recording and os.environ.get("APUNTO_ALEGRA_RECORD_LIVE") == "1"
-    sandbox = None
-    fake = FakeClock()
-    wiring: dict[str, Any] = {
-        **AlegraEmulator.demo_credentials, "sleep": fake.sleep, "clock": fake,
-    }
-    if live:
-        wiring = {"sleep": fake.sleep, "clock": fake}
-    elif recording:
-        sandbox = Sandbox(vendors=["alegra"], seed=20260302, clock=SandboxClock(1_772_467_200))
+def _wiring(sandbox: Any, clock: FakeClock, live: bool) -> dict[str, Any]:
+    if live:  # credentials from APUNTO_ALEGRA_EMAIL / _TOKEN
+        return {"sleep": clock.sleep, "clock": clock}
+    wiring: dict[str, Any] = {**AlegraEmulator.demo_credentials, "sleep": clock.sleep, "clock": clock}
+    if sandbox is not None:
         wiring.update(
             base_url=sandbox.serve().base_url("alegra"),
             sleep=sandbox.clock.sleep,
             clock=sandbox.clock.now,
         )
+    return wiring
 
-    def make(**overrides: Any) -> AlegraProvider:
-        provider = AlegraProvider(**{**wiring, **overrides})
-        made.append(provider)
-        return provider
 
-    yield make
-    for provider in made:
-        provider.release()
-    if sandbox is not None:
-        sandbox.close()
+RECORDING = Recording(
+    "alegra", AlegraProvider, seed=20260302, wiring=_wiring, start=1_772_467_200,
+    live_variable="APUNTO_ALEGRA_RECORD_LIVE",
+)
 
 
 @pytest.mark.vcr

@@ -3,25 +3,21 @@ in a second CFDI for the same call."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+from functools import partial
 
 import pytest
 
 from apunto_connect import Sandbox
 from apunto_connect.errors import ApuntoError, ServerError, TransportError
 from apunto_connect.invoicing.alegra import idempotency_marker
-from apunto_connect.models import from_dict
-from apunto_connect.models.invoices import CancellationStatus, CancelMotive, Invoice
+from apunto_connect.models.invoices import CancellationStatus, CancelMotive
 from apunto_connect.sandbox import Fault, FaultKind, SandboxClock
+from tests.factories import fixture_invoice
 
-FIXTURES = Path(__file__).parent / "fixtures" / "alegra"
 CREATE = {"vendor": "alegra", "method": "POST", "path": "/invoices"}
 
 
-def sample_invoice(**changes) -> Invoice:
-    data = json.loads((FIXTURES / "invoice.json").read_text(encoding="utf-8"))
-    return from_dict(Invoice, data).with_changes(**changes)
+sample_invoice = partial(fixture_invoice, "alegra/invoice.json")
 
 
 def stamped_with_key(emulator, key: str) -> list:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 
 import pytest
 
@@ -18,25 +17,21 @@ from apunto_connect.errors import (
     ValidationError,
 )
 from apunto_connect.invoicing.alegra import AlegraProvider
-from apunto_connect.models import from_dict
 from apunto_connect.models.invoices import (
     CancellationStatus,
     CancelMotive,
-    Invoice,
     InvoiceStatus,
     LineItem,
     Tax,
 )
 from apunto_connect.models.parties import Customer
 from apunto_connect.sandbox import SandboxClock
+from tests.factories import fixture_invoice
 
-FIXTURES = Path(__file__).parent / "fixtures" / "alegra"
 START = 1_772_467_200  # 2026-03-02 10:00 in Mexico City
 
 
-def sample_invoice(**changes) -> Invoice:
-    data = json.loads((FIXTURES / "invoice.json").read_text(encoding="utf-8"))
-    return from_dict(Invoice, data).with_changes(**changes)
+sample_invoice = partial(fixture_invoice, "alegra/invoice.json")
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import pytest
 from apunto_connect import Sandbox
 from apunto_connect.errors import ConfigurationError
 from apunto_connect.invoicing.alegra import ALEGRA_API, SPEC, AlegraProvider
-from apunto_connect.models import from_dict
-from apunto_connect.models.invoices import CancelMotive, Invoice
+from apunto_connect.models.invoices import CancelMotive
 from apunto_connect.sandbox import SandboxClock
+from tests.factories import fixture_invoice
 from tests.fakes import ScriptedAdapter, session_with
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alegra"
@@ -95,7 +95,7 @@ def test_each_provider_records_the_assumptions_its_flows_relied_on():
     with Sandbox(seed=4, vendors=["alegra"], clock=SandboxClock(start=START)) as sandbox:
         used = sandbox.invoice_provider("alegra")
         idle = sandbox.invoice_provider("alegra")
-        used.stamp(from_dict(Invoice, load("invoice.json")))
+        used.stamp(fixture_invoice("alegra/invoice.json"))
     relied = used.spec.assumptions_used()
     assert {"field.answer.uuid", "field.contact.regime", "field.item.unit_key"} <= set(relied)
     assert "field.cancel.motive" not in relied  # nothing was cancelled
@@ -107,7 +107,7 @@ def test_now_gives_the_invoice_date_in_mexico_city():
     moment = datetime(2026, 3, 3, 5, 30, tzinfo=timezone.utc)
     with Sandbox(seed=4, vendors=["alegra"], clock=SandboxClock(start=START)) as sandbox:
         provider = sandbox.invoice_provider("alegra", now=lambda: moment)
-        stamped = provider.stamp(from_dict(Invoice, load("invoice.json")))
+        stamped = provider.stamp(fixture_invoice("alegra/invoice.json"))
     assert stamped.issued_at is not None and stamped.issued_at.date().isoformat() == "2026-03-02"
 
 

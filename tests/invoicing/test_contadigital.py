@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +44,12 @@ from apunto_connect.invoicing.contadigital import (
 from apunto_connect.models import (
     CancellationStatus,
     CancelMotive,
-    Invoice,
     InvoiceKind,
     LineItem,
     Tax,
-    from_dict,
 )
 from apunto_connect.models.invoices import InvoiceStatus, TaxFactor
+from tests.factories import fixture_invoice
 from tests.fakes import FakeClock, ScriptedAdapter, make_response, session_with
 
 FIXTURES = Path(__file__).parent / "fixtures" / "contadigital"
@@ -61,8 +61,7 @@ def load(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"), parse_float=Decimal)
 
 
-def freight_invoice() -> Invoice:
-    return from_dict(Invoice, load("invoice_freight.json"))
+freight_invoice = partial(fixture_invoice, "contadigital/invoice_freight.json")
 
 
 IDS = ResolvedIds(

@@ -15,8 +15,8 @@ committing it.
 
 from __future__ import annotations
 
-import json
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,12 @@ import pytest
 from apunto_connect.cfdi import parse
 from apunto_connect.errors import InsufficientCredits
 from apunto_connect.invoicing.contadigital import PRODUCTION_URL, ContaDigitalProvider
-from apunto_connect.models import CancellationStatus, CancelMotive, Invoice, from_dict
+from apunto_connect.models import CancellationStatus, CancelMotive
 from apunto_connect.redaction import redact
-from apunto_connect.sandbox import Sandbox
 from tests import cassette_scrub
+from tests.factories import fixture_invoice
+from tests.recording import Recording
 
-FIXTURES = Path(__file__).parent / "fixtures" / "contadigital"
 CASSETTES = Path(__file__).resolve().parents[2] / "cassettes" / "contadigital"
 REPLAY_KEY = "cd-cassette-replay-key"
 _recording: dict[str, Any] = {"prefix": None}
@@ -57,55 +57,34 @@ def vcr_cassette_dir() -> str:
     return str(CASSETTES)
 
 
-class Target:
-    """The provider under test and, when recording against the sandbox, its emulator."""
-
-    def __init__(self, provider: ContaDigitalProvider, sandbox: Sandbox | None) -> None:
-        self.provider = provider
-        self.sandbox = sandbox
-
-    def emulator(self) -> Any:
-        return self.sandbox.emulator("contadigital") if self.sandbox else None
-
-
-@pytest.fixture
-def target(record_mode):
-    if record_mode == "none":
-        provider = ContaDigitalProvider(api_key=REPLAY_KEY, environment="sandbox",
-                                        sleep=lambda s: None)
-        yield Target(provider, None)
-        provider.release()
-        return
-    real_key = os.environ.get("APUNTO_CONTADIGITAL_RECORD_KEY")
-    if real_key:  # recording against ContaDigital itself
-        provider = ContaDigitalProvider(
-            api_key=real_key, environment="sandbox",
-            base_url=os.environ.get("APUNTO_CONTADIGITAL_RECORD_URL", PRODUCTION_URL),
-        )
-        yield Target(provider, None)
-        provider.release()
-        return
-    with Sandbox(vendors=["contadigital"], seed=21) as sb:
-        server = sb.serve()
-        _recording["prefix"] = server.base_url("contadigital")
-        emulator = sb.emulator("contadigital")
-        provider = ContaDigitalProvider(
-            api_key=emulator.demo_credentials["api_key"], environment="sandbox",
-            base_url=server.base_url("contadigital"), **emulator.provider_options(),
-        )
-        yield Target(provider, sb)
-        provider.release()
-        _recording["prefix"] = None
+def _wiring(sandbox: Any, clock: Any, live: bool) -> dict[str, Any]:
+    if live:  # recording against ContaDigital itself
+        return {
+            "api_key": os.environ["APUNTO_CONTADIGITAL_RECORD_KEY"], "environment": "sandbox",
+            "base_url": os.environ.get("APUNTO_CONTADIGITAL_RECORD_URL", PRODUCTION_URL),
+        }
+    if sandbox is None:
+        return {"api_key": REPLAY_KEY, "environment": "sandbox", "sleep": lambda s: None}
+    _recording["prefix"] = sandbox.serve().base_url("contadigital")
+    emulator = sandbox.emulator("contadigital")
+    return {
+        "api_key": emulator.demo_credentials["api_key"], "environment": "sandbox",
+        "base_url": _recording["prefix"], **emulator.provider_options(),
+    }
 
 
-def freight_invoice() -> Invoice:
-    data = json.loads((FIXTURES / "invoice_freight.json").read_text(encoding="utf-8"))
-    return from_dict(Invoice, data).with_changes(issued_at=None)
+RECORDING = Recording(
+    "contadigital", ContaDigitalProvider, seed=21, wiring=_wiring,
+    live_variable="APUNTO_CONTADIGITAL_RECORD_KEY",
+)
+
+
+freight_invoice = partial(fixture_invoice, "contadigital/invoice_freight.json", issued_at=None)
 
 
 @pytest.mark.vcr
-def test_full_flow_replays_offline(target):
-    provider = target.provider
+def test_full_flow_replays_offline(recorded_provider):
+    provider = recorded_provider()
     status = provider.check_connection()
     assert status.ok and status.extra["series"] == "F"
     stamped = provider.stamp(freight_invoice())
@@ -119,14 +98,14 @@ def test_full_flow_replays_offline(target):
 
 
 @pytest.mark.vcr
-def test_inactive_serie_and_missing_credits_replay_offline(target):
-    provider = target.provider
+def test_inactive_serie_and_missing_credits_replay_offline(recorded_provider):
+    provider = recorded_provider()
     provider.series = "ANT"
     status = provider.check_connection()
     assert status.ok is False and "inactive" in status.detail
     provider.series = None
-    if target.emulator() is not None:
-        target.emulator().credits = 0
+    if recorded_provider.emulator() is not None:
+        recorded_provider.emulator().credits = 0
     with pytest.raises(InsufficientCredits) as info:
         provider.stamp(freight_invoice())
     assert info.value.saved_id and info.value.saved_id.isdigit()
@@ -134,10 +113,10 @@ def test_inactive_serie_and_missing_credits_replay_offline(target):
 
 
 @pytest.mark.vcr
-def test_token_refresh_on_401_replays_offline(target):
-    provider = target.provider
+def test_token_refresh_on_401_replays_offline(recorded_provider):
+    provider = recorded_provider()
     stamped = provider.stamp(freight_invoice(), idempotency_key="cassette-1")
-    if target.emulator() is not None:
-        target.emulator().revoke_tokens()
+    if recorded_provider.emulator() is not None:
+        recorded_provider.emulator().revoke_tokens()
     assert provider.get(stamped.id).uuid == stamped.uuid
     assert provider.stamp(freight_invoice(), idempotency_key="cassette-1").uuid == stamped.uuid

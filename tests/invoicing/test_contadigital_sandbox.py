@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from decimal import Decimal
-from pathlib import Path
+from functools import partial
 
 import pytest
 
@@ -22,23 +21,18 @@ from apunto_connect.models import (
     CancellationStatus,
     CancelMotive,
     Customer,
-    Invoice,
     InvoiceStatus,
     LineItem,
     Tax,
-    from_dict,
 )
 from apunto_connect.sandbox import Fault, FaultKind, Sandbox
 from apunto_connect.sandbox.contadigital import DISABLED_API_KEY, ContaDigitalEmulator
+from tests.factories import fixture_invoice
 
-FIXTURES = Path(__file__).parent / "fixtures" / "contadigital"
 STAMP_ROUTE = "*/api/cfdi.json"
 
 
-def freight_invoice(**changes) -> Invoice:
-    data = json.loads((FIXTURES / "invoice_freight.json").read_text(encoding="utf-8"))
-    invoice = from_dict(Invoice, data).with_changes(issued_at=None)
-    return invoice.with_changes(**changes) if changes else invoice
+freight_invoice = partial(fixture_invoice, "contadigital/invoice_freight.json", issued_at=None)
 
 
 @pytest.fixture

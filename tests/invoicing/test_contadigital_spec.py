@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from functools import partial
 
 import pytest
 
@@ -17,12 +16,11 @@ from apunto_connect.invoicing.contadigital import (
     ContaDigitalProvider,
     invoice_to_contadigital,
 )
-from apunto_connect.models import Invoice, from_dict
 from apunto_connect.sandbox import Sandbox
 from apunto_connect.sandbox.contadigital import ContaDigitalEmulator
+from tests.factories import fixture_invoice
 from tests.fakes import FakeClock, ScriptedAdapter, session_with
 
-FIXTURES = Path(__file__).parent / "fixtures" / "contadigital"
 CONNECT_OK = (200, {"Resultado": {"Token": "tok-" + "a" * 30, "IdEmpresa": 1207}, "Codigo": 1})
 KINDS = ("path.", "field.", "header.", "limit.", "value.")
 
@@ -36,9 +34,7 @@ def scripted(*steps, **kwargs):
     return provider, adapter
 
 
-def freight_invoice() -> Invoice:
-    data = json.loads((FIXTURES / "invoice_freight.json").read_text(encoding="utf-8"))
-    return from_dict(Invoice, data)
+freight_invoice = partial(fixture_invoice, "contadigital/invoice_freight.json")
 
 
 def test_every_fact_is_dotted_by_kind_and_says_where_it_comes_from():

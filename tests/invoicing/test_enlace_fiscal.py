@@ -15,6 +15,7 @@ import json
 import re
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +58,12 @@ from apunto_connect.models import (
     InvoiceStatus,
     LineItem,
     Tax,
-    from_dict,
 )
 from apunto_connect.models.invoices import CancellationStatus
 from tests import cassette_scrub
+from tests.factories import fixture_invoice
 from tests.fakes import FakeClock, make_response
+from tests.recording import Recording
 
 FIXTURES = Path(__file__).parent / "fixtures" / "enlace_fiscal"
 NAME = "enlace_fiscal"
@@ -71,8 +73,7 @@ def fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
 
 
-def freight_invoice() -> Invoice:
-    return from_dict(Invoice, fixture("invoice_freight.json"))
+freight_invoice = partial(fixture_invoice, "enlace_fiscal/invoice_freight.json")
 
 
 def response(status: int, body: Any, headers: dict[str, str] | None = None) -> requests.Response:
@@ -407,40 +408,22 @@ def vcr_config() -> dict[str, Any]:
     return config
 
 
-@pytest.fixture
-def recorded_provider(request: pytest.FixtureRequest):
-    """Build providers: on the loopback sandbox while recording, on the real URL otherwise.
-
-    Replaying needs no server: vcrpy answers from the cassette, whose URLs were rewritten from
-    the loopback address to the real base URL while recording.
-    """
-    from apunto_connect.sandbox import Sandbox
+def _wiring(sandbox: Any, clock: FakeClock, live: bool) -> dict[str, Any]:
+    """Replaying needs no server: vcrpy answers from the cassette, whose URLs were rewritten from
+    the loopback address to the real base URL while recording."""
     from apunto_connect.sandbox.enlace_fiscal import EnlaceFiscalEmulator
 
-    made: list[EnlaceFiscalProvider] = []
-    recording = request.config.getoption("--record-mode") not in (None, "none")
-    sandbox = Sandbox(vendors=["enlace_fiscal"], seed=20260302) if recording else None
-    clock = FakeClock()
-    wiring: dict[str, Any] = {"sleep": clock.sleep}
-    if sandbox is not None:
-        wiring = {
-            "base_url": sandbox.serve().base_url("enlace_fiscal"),
-            "sleep": sandbox.clock.sleep,
-            "now": sandbox.clock.now,
-        }
+    if sandbox is None:
+        return {**EnlaceFiscalEmulator.demo_credentials, "sleep": clock.sleep}
+    return {
+        **EnlaceFiscalEmulator.demo_credentials,
+        "base_url": sandbox.serve().base_url("enlace_fiscal"),
+        "sleep": sandbox.clock.sleep,
+        "now": sandbox.clock.now,
+    }
 
-    def make(**overrides: Any) -> EnlaceFiscalProvider:
-        provider = EnlaceFiscalProvider(
-            **{**EnlaceFiscalEmulator.demo_credentials, **wiring, **overrides}
-        )
-        made.append(provider)
-        return provider
 
-    yield make
-    for provider in made:
-        provider.release()
-    if sandbox is not None:
-        sandbox.close()
+RECORDING = Recording("enlace_fiscal", EnlaceFiscalProvider, seed=20260302, wiring=_wiring)
 
 
 def cassette_invoice() -> Invoice:

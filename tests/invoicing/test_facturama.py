@@ -16,7 +16,6 @@ Authorization header is masked by ``tests/cassette_scrub.py`` either way.
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from decimal import Decimal
@@ -54,6 +53,7 @@ from apunto_connect.sandbox.adapter import SandboxAdapter
 from apunto_connect.sandbox.facturama import FacturamaEmulator
 from tests import cassette_scrub
 from tests.fakes import FakeClock
+from tests.recording import Recording
 
 pytest.importorskip("fpdf")
 
@@ -435,32 +435,21 @@ def vcr_config() -> dict[str, Any]:
     return config
 
 
-@pytest.fixture
-def recorded_provider(request: pytest.FixtureRequest):
-    """Providers on the loopback sandbox while recording, on the real URL while replaying."""
-    made: list[FacturamaProvider] = []
-    recording = request.config.getoption("--record-mode") not in (None, "none")
-    live = recording and os.environ.get("APUNTO_FACTURAMA_RECORD_LIVE") == "1"
-    sandbox = Sandbox(vendors=["facturama"], seed=20250301) if recording and not live else None
-    clock = FakeClock()
+def _wiring(sandbox: Any, clock: FakeClock, live: bool) -> dict[str, Any]:
+    if live:  # credentials from APUNTO_FACTURAMA_USERNAME / _PASSWORD
+        return {"environment": "sandbox", "sleep": clock.sleep}
     wiring: dict[str, Any] = {
         **FacturamaEmulator.demo_credentials, "environment": "sandbox", "sleep": clock.sleep,
     }
-    if live:  # credentials from APUNTO_FACTURAMA_USERNAME / _PASSWORD
-        wiring = {"environment": "sandbox", "sleep": clock.sleep}
-    elif sandbox is not None:
-        wiring["base_url"] = sandbox.serve().base_url("facturama")
-
-    def make(**overrides: Any) -> FacturamaProvider:
-        provider = FacturamaProvider(**{**wiring, **overrides})
-        made.append(provider)
-        return provider
-
-    yield make
-    for provider in made:
-        provider.release()
     if sandbox is not None:
-        sandbox.close()
+        wiring["base_url"] = sandbox.serve().base_url("facturama")
+    return wiring
+
+
+RECORDING = Recording(
+    "facturama", FacturamaProvider, seed=20250301, wiring=_wiring,
+    live_variable="APUNTO_FACTURAMA_RECORD_LIVE",
+)
 
 
 @pytest.mark.vcr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,8 @@ from apunto_connect.models import (
     LineItem,
     RelatedDocuments,
     Tax,
-    from_dict,
 )
+from tests.factories import fixture_invoice
 from tests.fakes import make_response
 
 FIXTURES = Path(__file__).parent / "fixtures" / "facturama"
@@ -53,8 +54,7 @@ def fixture(name: str) -> dict:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"), parse_float=Decimal)
 
 
-def freight_invoice() -> Invoice:
-    return from_dict(Invoice, fixture("invoice_freight.json"))
+freight_invoice = partial(fixture_invoice, "facturama/invoice_freight.json")
 
 
 def wire(body: dict) -> dict:

@@ -134,16 +134,7 @@ class ActiunClient:
         self.base_url = (base_url or self.spec["path.base_url"]).rstrip("/")
         self.sleep = sleep
         self.clock = clock
-        policy = retry or RetryPolicy()
-        if max_retries is not None:
-            policy = RetryPolicy(
-                max_retries=max_retries,
-                initial_backoff=policy.initial_backoff,
-                max_backoff=policy.max_backoff,
-                jitter=policy.jitter,
-                max_retry_after=policy.max_retry_after,
-                retry_statuses=policy.retry_statuses,
-            )
+        policy = (retry or RetryPolicy()).with_max_retries(max_retries)
         self.auth = _KeyAuth(key, self.base_url, trusted_download_hosts,
                              header=self.spec["header.auth"],
                              prefix=self.spec["header.auth_prefix"])

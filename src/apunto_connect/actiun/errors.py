@@ -15,8 +15,7 @@ import requests
 
 from .._wire import json_or_none, sat_code
 from ..errors import ProviderError, StampRejected
-from ..http import error_for_status
-from ..redaction import redact
+from ..http import error_for_status, raw_body
 from ..vendor_spec import VendorSpec
 from .spec import SPEC
 
@@ -89,6 +88,6 @@ def actiun_error(
             status_code=status,
             vendor_code=code,
             details=details,
-            raw_body=redact(response.text[:4000]) if response.content else None,
+            raw_body=raw_body(response),
         )
     return error_for_status(provider, response, message, details=details)

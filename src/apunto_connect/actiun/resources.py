@@ -130,14 +130,11 @@ def _id_segment(record_id: int | str) -> str:
     return text
 
 
-class Contacts(_Resource[Contact]):
-    """``/contacts``: customers and suppliers of the account."""
+class _Searchable(_Resource[T]):
+    """A resource listed by one free-text ``query`` (what it matches depends on the resource)."""
 
-    kind = "contacts"
-    model = Contact
-
-    def page(self, number: int = 1, *, query: str | None = None) -> Page[Contact]:
-        """One page of contacts whose name contains ``query``."""
+    def page(self, number: int = 1, *, query: str | None = None) -> Page[T]:
+        """One page of the records that match ``query``."""
         return self._fetch_page(number, list_params(query=query, spec=self._client.spec))
 
     def list(
@@ -147,14 +144,22 @@ class Contacts(_Resource[Contact]):
         concurrency: int = 1,
         start_page: int = 1,
         max_pages: int | None = None,
-    ) -> Iterator[Contact]:
-        """Every contact (whose name contains ``query``), page after page, lazily.
-
-        Soft-deleted contacts do not appear (the server hides them from searches).
-        """
+    ) -> Iterator[T]:
+        """Every record (that matches ``query``), page after page, lazily."""
         params = list_params(query=query, spec=self._client.spec)
         return self._iterate(params, concurrency=concurrency, start_page=start_page,
                              max_pages=max_pages)
+
+
+class Contacts(_Searchable[Contact]):
+    """``/contacts``: customers and suppliers of the account.
+
+    ``query`` matches the name. Soft-deleted contacts do not appear in :meth:`page` and
+    :meth:`list` (the server hides them from searches).
+    """
+
+    kind = "contacts"
+    model = Contact
 
     def create(
         self,
@@ -229,28 +234,14 @@ def _normalized_id(value: str | None) -> str:
     return "".join((value or "").split()).upper()
 
 
-class Items(_Resource[Item]):
-    """``/items``: the products and services the account sells or buys."""
+class Items(_Searchable[Item]):
+    """``/items``: the products and services the account sells or buys.
+
+    ``query`` matches the name or the description.
+    """
 
     kind = "items"
     model = Item
-
-    def page(self, number: int = 1, *, query: str | None = None) -> Page[Item]:
-        """One page of items whose name or description contains ``query``."""
-        return self._fetch_page(number, list_params(query=query, spec=self._client.spec))
-
-    def list(
-        self,
-        query: str | None = None,
-        *,
-        concurrency: int = 1,
-        start_page: int = 1,
-        max_pages: int | None = None,
-    ) -> Iterator[Item]:
-        """Every item (whose name or description contains ``query``), lazily."""
-        params = list_params(query=query, spec=self._client.spec)
-        return self._iterate(params, concurrency=concurrency, start_page=start_page,
-                             max_pages=max_pages)
 
     def create(
         self,

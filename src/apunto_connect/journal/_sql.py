@@ -16,8 +16,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
-from ..errors import Conflict, NotFound, StampInProgress
+from ..errors import NotFound
 from ..events import Event
+from ._claims import check_still_held, existing_claim, fresh_record, in_progress, restart_changes
 from .base import DEFAULT_LEASE, DEFAULT_WAIT, JournalStore, OutboxItem, OutboxStore
 from .records import (
     Claim,
@@ -140,14 +141,6 @@ def _delivery(row: Sequence[Any]) -> Delivery:
         lease_owner=lease_owner,
         lease_expires=None if lease_expires is None else float(lease_expires),
     )
-
-
-def _held_by_other(record: JournalRecord, owner: str, now: float) -> bool:
-    if record.lease_owner is None or record.lease_owner == owner:
-        return False
-    if (record.lease_expires or 0) <= now:
-        return False
-    return not owner_is_dead(record.lease_owner)
 
 
 class SqlJournal(JournalStore):
@@ -292,11 +285,7 @@ class SqlJournal(JournalStore):
                 return outcome
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise StampInProgress(
-                    f"idempotency key {key!r} is being stamped by another worker "
-                    f"({outcome}); nothing was sent",
-                    provider=vendor,
-                )
+                raise in_progress(key, outcome, vendor)
             time.sleep(min(pause, remaining))
             pause = min(pause * 2, _POLL_MAX)
 
@@ -315,31 +304,18 @@ class SqlJournal(JournalStore):
              StampState.CLAIMED.value, owner, now + lease, lease, now, now),
         )
         if tx.rowcount == 1:
-            fresh = JournalRecord(
-                vendor=vendor, account=account, key=key, payload_hash=payload_hash,
-                reference=dict(reference), lease_owner=owner, lease_expires=now + lease,
-                created_at=now, updated_at=now,
-            )
+            fresh = fresh_record(vendor, account, key, payload_hash, reference, owner, now, lease)
             return Claim(record=fresh, owner=owner, fresh=True)
         record = self._select(tx, vendor, account, key, lock=True)
         if record is None:  # deleted between the two statements (by hand): try again
             return "a concurrent change"
-        if record.payload_hash != payload_hash and record.state != StampState.FAILED:
-            raise Conflict(
-                f"idempotency key {key!r} was used for a different invoice "
-                f"(state {record.state.value})",
-                provider=vendor,
-            )
-        if record.state == StampState.STAMPED:
-            return Claim(record=record, owner="", fresh=False)
-        if _held_by_other(record, owner, now):
-            return record.lease_owner or "another worker"
+        decided = existing_claim(record, payload_hash, owner, now)
+        if decided is not None:
+            return decided
         changes: dict[str, Any] = {
             "lease_owner": owner, "lease_expires": now + lease, "lease_seconds": lease,
+            **restart_changes(record, payload_hash, reference),
         }
-        if record.payload_hash != payload_hash:  # a failed key reused: start over
-            changes.update(payload_hash=payload_hash, state=StampState.CLAIMED,
-                           reference=dict(reference), error=None)
         self._update(tx, vendor, account, key, **changes)
         if record.payload_hash != payload_hash:
             taken = self._select(tx, vendor, account, key)
@@ -359,12 +335,7 @@ class SqlJournal(JournalStore):
         def work(tx: Tx) -> None:
             current = self._select_for(tx, claim)
             now = self.clock()
-            if _held_by_other(current, claim.owner, now):
-                raise StampInProgress(
-                    f"idempotency key {claim.key!r} was taken over by another worker "
-                    f"({current.lease_owner}); nothing was sent",
-                    provider=claim.vendor,
-                )
+            check_still_held(claim, current, now)
             rows = tx.execute(
                 f"SELECT lease_seconds FROM {self.journal_table} "
                 "WHERE vendor = ? AND account = ? AND idem_key = ?",

@@ -15,8 +15,9 @@ from typing import Any
 
 import attrs
 
-from ..errors import Conflict, NotFound, StampInProgress
+from ..errors import NotFound
 from ..events import Event
+from ._claims import check_still_held, existing_claim, fresh_record, in_progress, restart_changes
 from .base import DEFAULT_LEASE, DEFAULT_WAIT, JournalStore, OutboxItem, OutboxStore
 from .records import Claim, Delivery, DeliveryStatus, JournalRecord, StampState, owner_is_dead
 
@@ -148,13 +149,6 @@ class MemoryJournal(JournalStore):
         """The webhook outbox kept in this store."""
         return self._outbox
 
-    def _held_by_other(self, record: JournalRecord, owner: str, now: float) -> bool:
-        if record.lease_owner is None or record.lease_owner == owner:
-            return False
-        if (record.lease_expires or 0) <= now:
-            return False
-        return not owner_is_dead(record.lease_owner)
-
     def claim(
         self,
         vendor: str,
@@ -177,39 +171,24 @@ class MemoryJournal(JournalStore):
                 now = self.clock()
                 record = self._records.get(ident)
                 if record is None:
-                    fresh = JournalRecord(
-                        vendor=vendor, account=account, key=key, payload_hash=payload_hash,
-                        reference=dict(reference or {}), lease_owner=owner,
-                        lease_expires=now + lease, created_at=now, updated_at=now,
+                    fresh = fresh_record(
+                        vendor, account, key, payload_hash, reference, owner, now, lease
                     )
                     self._records[ident] = fresh
                     return Claim(record=fresh, owner=owner, fresh=True)
-                if record.payload_hash != payload_hash and record.state != StampState.FAILED:
-                    raise Conflict(
-                        f"idempotency key {key!r} was used for a different invoice "
-                        f"(state {record.state.value})",
-                        provider=vendor,
-                    )
-                if record.state == StampState.STAMPED:
-                    return Claim(record=record, owner="", fresh=False)
-                if self._held_by_other(record, owner, now):
+                decided = existing_claim(record, payload_hash, owner, now)
+                if isinstance(decided, Claim):
+                    return decided
+                if decided is not None:  # another live worker holds the key
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
-                        raise StampInProgress(
-                            f"idempotency key {key!r} is being stamped by another worker "
-                            f"({record.lease_owner}); nothing was sent",
-                            provider=vendor,
-                        )
+                        raise in_progress(key, decided, vendor)
                     self._lock.wait(min(_POLL * 5, remaining))
                     continue
                 changes: dict[str, Any] = {
                     "lease_owner": owner, "lease_expires": now + lease, "updated_at": now,
+                    **restart_changes(record, payload_hash, reference),
                 }
-                if record.payload_hash != payload_hash:  # a failed key reused: start over
-                    changes.update(
-                        payload_hash=payload_hash, state=StampState.CLAIMED,
-                        reference=dict(reference or {}), error=None,
-                    )
                 taken = attrs.evolve(record, **changes)
                 self._records[ident] = taken
                 return Claim(record=record if not changes.get("payload_hash") else taken,
@@ -228,12 +207,8 @@ class MemoryJournal(JournalStore):
 
     def _check_owner(self, claim: Claim) -> None:
         record = self._records.get((claim.vendor, claim.account, claim.key))
-        if record is not None and self._held_by_other(record, claim.owner, self.clock()):
-            raise StampInProgress(
-                f"idempotency key {claim.key!r} was taken over by another worker "
-                f"({record.lease_owner}); nothing was sent",
-                provider=claim.vendor,
-            )
+        if record is not None:
+            check_still_held(claim, record, self.clock())
 
     def set_reference(self, claim: Claim, reference: Mapping[str, str]) -> None:
         """Store (merge) what finds the document again at the vendor."""

@@ -2,112 +2,37 @@
 
 from __future__ import annotations
 
-from .carta_porte import (
-    CartaPorte,
-    CartaPorteInvoice,
-    WaybillFigure,
-    WaybillGoods,
-    WaybillLocation,
-    WaybillTrailer,
-    WaybillTruck,
-    carta_porte_from_trip,
-    new_id_ccp,
-)
+from . import carta_porte, invoices, tracking
+from .carta_porte import *  # noqa: F403  (the names of carta_porte.__all__)
 from .common import Capability, ConnectionStatus
 from .convert import from_dict, to_dict
 from .credit_notes import CreditNote, CreditNoteReason
 from .global_invoice import Ticket, global_invoice
-from .invoices import (
-    Cancellation,
-    CancellationStatus,
-    CancelMotive,
-    GlobalInformation,
-    Invoice,
-    InvoiceKind,
-    InvoiceStatus,
-    InvoiceTotals,
-    LineItem,
-    LineTotals,
-    PaymentMethod,
-    RelatedDocuments,
-    StampedInvoice,
-    Tax,
-    TaxFactor,
-    TaxKind,
-    TaxSummary,
-)
+from .invoices import *  # noqa: F403  (the names of invoices.__all__)
 from .parties import Customer, Issuer, PartnerType
 from .payments import PaidDocument, PayableInvoice, Payment, PaymentReceipt, ReceiptTotals
 from .storage import StoredFile
-from .tracking import (
-    Assignment,
-    Container,
-    Driver,
-    FleetType,
-    Port,
-    Shipment,
-    Tracking,
-    TrackingEvent,
-    TrackingMode,
-    TrackingStatus,
-    Vehicle,
-    WebhookEvent,
-)
+from .tracking import *  # noqa: F403  (the names of tracking.__all__)
 
 __all__ = [
-    "Assignment",
-    "CancelMotive",
-    "Cancellation",
-    "CancellationStatus",
     "Capability",
-    "CartaPorte",
-    "CartaPorteInvoice",
     "ConnectionStatus",
-    "Container",
     "CreditNote",
     "CreditNoteReason",
     "Customer",
-    "Driver",
-    "FleetType",
-    "GlobalInformation",
-    "Invoice",
-    "InvoiceKind",
-    "InvoiceStatus",
-    "InvoiceTotals",
     "Issuer",
-    "LineItem",
-    "LineTotals",
     "PaidDocument",
     "PartnerType",
     "PayableInvoice",
     "Payment",
-    "PaymentMethod",
     "PaymentReceipt",
-    "Port",
     "ReceiptTotals",
-    "RelatedDocuments",
-    "Shipment",
-    "StampedInvoice",
     "StoredFile",
-    "Tax",
-    "TaxFactor",
-    "TaxKind",
-    "TaxSummary",
     "Ticket",
-    "Tracking",
-    "TrackingEvent",
-    "TrackingMode",
-    "TrackingStatus",
-    "Vehicle",
-    "WaybillFigure",
-    "WaybillGoods",
-    "WaybillLocation",
-    "WaybillTrailer",
-    "WaybillTruck",
-    "WebhookEvent",
-    "carta_porte_from_trip",
     "from_dict",
     "global_invoice",
-    "new_id_ccp",
     "to_dict",
+    *carta_porte.__all__,
+    *invoices.__all__,
+    *tracking.__all__,
 ]

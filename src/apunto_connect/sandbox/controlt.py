@@ -103,10 +103,7 @@ class ControlTEmulator(Emulator):
             "activate": self._activate,
             "close": self._close,
         }
-        # Fixed paths before templated ones so "/Travel/search" is not read as a travel id.
-        for name in sorted(handlers, key=lambda n: "{" in self.spec[f"path.{n}"]):
-            method, _, path = self.spec[f"path.{name}"].partition(" ")
-            self.router.add(method, path, handlers[name])
+        self.route_spec(self.spec, handlers)
         self._login_path = self.spec["path.login"].partition(" ")[2].strip("/").lower()
 
     def _f(self, name: str) -> str:

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._wire import text_or_none as _str_or_none
 from ..errors import Severity, ValidationError
 from ..invoicing.facturama.spec import SPEC
 from ..models.carta_porte import (
@@ -1180,13 +1181,6 @@ class FacturamaEmulator(Emulator):
 
 
 # -- request reading ------------------------------------------------------------------------
-
-
-def _str_or_none(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
 
 
 def _regime_fits(rfc: str, regime: str) -> bool:

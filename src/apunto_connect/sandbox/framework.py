@@ -233,6 +233,18 @@ class Emulator:
             for method, pattern in getattr(func, "_routes", ()):
                 self.router.add(method, pattern, getattr(self, attr))
 
+    def route_spec(
+        self, spec: Mapping[str, Any], handlers: Mapping[str, Handler]
+    ) -> None:
+        """Answer with ``handlers[name]`` at the spec's ``path.<name>`` (``"METHOD /path"``).
+
+        For emulators whose paths follow the provider's ``spec=`` overrides. Fixed paths are
+        added before templated ones, so ``/Travel/search`` is never read as a travel id.
+        """
+        for name in sorted(handlers, key=lambda n: "{" in spec[f"path.{n}"]):
+            method, _, path = spec[f"path.{name}"].partition(" ")
+            self.router.add(method, path, handlers[name])
+
     def provider_options(self) -> dict[str, Any]:
         """Extra keyword arguments for the provider besides credentials and session.
 

@@ -196,9 +196,7 @@ class ShipsGoEmulator(Emulator):
             "delete": self._delete,
             "credits": self._credits,
         }
-        for name, handler in handlers.items():
-            method, _, path = self.spec[f"path.{name}"].partition(" ")
-            self.router.add(method, path, handler)
+        self.route_spec(self.spec, handlers)
 
     def provider_options(self) -> dict[str, Any]:
         """Polling and retry waits advance the sandbox clock; the status says ``emulator``."""

@@ -36,6 +36,7 @@ from ..models.invoices import (
 from ..models.parties import Customer, Issuer
 from ..money import sat_tax_bounds
 from . import catalogs
+from ._findings import Findings, decimal_places
 from .names import split_capital_regime
 from .products import (
     PAYMENT_PRODUCT_CODE,
@@ -79,35 +80,6 @@ _NO_TAX_NODE = frozenset({"01", "03", "04", "05"})
 _NO_IVA_IEPS = frozenset({"06", "08"})
 
 
-class _Findings:
-    """Collects issues; one instance per :func:`preflight` call (no shared state)."""
-
-    def __init__(self) -> None:
-        self.issues: list[Issue] = []
-
-    def error(
-        self, field: str, code: str, message: str, message_es: str, *aliases: str
-    ) -> None:
-        self.issues.append(Issue(field, code, message, message_es, Severity.ERROR, aliases))
-
-    def warning(self, field: str, code: str, message: str, message_es: str) -> None:
-        self.issues.append(Issue(field, code, message, message_es, Severity.WARNING))
-
-    def extend(self, field: str, found: list[Issue] | tuple[Issue, ...]) -> None:
-        """Add issues from a field helper, re-homed under ``field``."""
-        for issue in found:
-            self.issues.append(
-                Issue(
-                    field,
-                    issue.code,
-                    issue.message,
-                    issue.message_es,
-                    issue.severity,
-                    issue.aliases,
-                )
-            )
-
-
 def _persona(rfc: str) -> str | None:
     """``"fisica"``/``"moral"`` for a valid RFC (generics count as física), else ``None``."""
     result = validate_rfc(rfc)
@@ -117,13 +89,8 @@ def _persona(rfc: str) -> str | None:
     return "moral" if kind is RfcKind.MORAL else "fisica"
 
 
-def _decimals(value: Decimal) -> int:
-    exponent = value.as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
-
-
 # --- parties ------------------------------------------------------------------------------------
-def _check_legal_name(out: _Findings, field: str, name: str, rfc: str, code: str) -> None:
+def _check_legal_name(out: Findings, field: str, name: str, rfc: str, code: str) -> None:
     if not name.strip():
         out.error(field, "APUNTO-503", "the name is empty", "El nombre está vacío")
         return
@@ -139,7 +106,7 @@ def _check_legal_name(out: _Findings, field: str, name: str, rfc: str, code: str
         )
 
 
-def _check_issuer(out: _Findings, issuer: Issuer) -> None:
+def _check_issuer(out: Findings, issuer: Issuer) -> None:
     rfc = validate_rfc(issuer.rfc)
     out.extend("issuer.rfc", rfc.issues)
     if rfc.is_generic:
@@ -177,7 +144,7 @@ def _check_issuer(out: _Findings, issuer: Issuer) -> None:
         )
 
 
-def _check_customer(out: _Findings, invoice: Invoice, issuer: Issuer | None) -> None:
+def _check_customer(out: Findings, invoice: Invoice, issuer: Issuer | None) -> None:
     customer = invoice.customer
     rfc = validate_rfc(customer.rfc)
     out.extend("customer.rfc", rfc.issues)
@@ -253,7 +220,7 @@ def _check_customer(out: _Findings, invoice: Invoice, issuer: Issuer | None) -> 
         )
 
 
-def _check_foreign_fields(out: _Findings, customer: Customer, rfc: str) -> None:
+def _check_foreign_fields(out: Findings, customer: Customer, rfc: str) -> None:
     residence = customer.tax_residence
     if residence is not None:
         if rfc != GENERIC_FOREIGN_RFC:
@@ -294,7 +261,7 @@ def _check_foreign_fields(out: _Findings, customer: Customer, rfc: str) -> None:
 
 
 def _check_generic_receiver(
-    out: _Findings, invoice: Invoice, issuer: Issuer | None, rfc: str
+    out: Findings, invoice: Invoice, issuer: Issuer | None, rfc: str
 ) -> None:
     customer = invoice.customer
     if customer.tax_regime != "616":
@@ -353,7 +320,7 @@ def _check_generic_receiver(
 
 
 # --- document -----------------------------------------------------------------------------------
-def _check_currency(out: _Findings, invoice: Invoice) -> None:
+def _check_currency(out: Findings, invoice: Invoice) -> None:
     currency, rate = invoice.currency, invoice.exchange_rate
     if not catalogs.is_currency(currency):
         out.error(
@@ -383,7 +350,7 @@ def _check_currency(out: _Findings, invoice: Invoice) -> None:
             f"currency {currency} needs an exchange rate",
             f"La moneda {currency} requiere tipo de cambio",
         )
-    if rate is not None and (rate <= 0 or _decimals(rate) > 6):
+    if rate is not None and (rate <= 0 or decimal_places(rate) > 6):
         out.error(
             "exchange_rate",
             "CFDI40117",
@@ -401,7 +368,7 @@ def _check_currency(out: _Findings, invoice: Invoice) -> None:
         )
 
 
-def _payment_method(out: _Findings, invoice: Invoice) -> PaymentMethod | None:
+def _payment_method(out: Findings, invoice: Invoice) -> PaymentMethod | None:
     try:
         return invoice.effective_payment_method
     except ValueError:
@@ -414,7 +381,7 @@ def _payment_method(out: _Findings, invoice: Invoice) -> PaymentMethod | None:
         return None
 
 
-def _check_payment(out: _Findings, invoice: Invoice) -> None:
+def _check_payment(out: Findings, invoice: Invoice) -> None:
     kind = invoice.kind
     if kind in (InvoiceKind.TRANSFER, InvoiceKind.PAYROLL, InvoiceKind.PAYMENT):
         if invoice.payment_form:
@@ -454,7 +421,7 @@ def _check_payment(out: _Findings, invoice: Invoice) -> None:
         )
 
 
-def _check_kind(out: _Findings, invoice: Invoice, totals: InvoiceTotals | None) -> None:
+def _check_kind(out: Findings, invoice: Invoice, totals: InvoiceTotals | None) -> None:
     kind = invoice.kind
     if kind not in (InvoiceKind.TRANSFER, InvoiceKind.PAYMENT):
         return
@@ -483,7 +450,7 @@ def _check_kind(out: _Findings, invoice: Invoice, totals: InvoiceTotals | None) 
         _check_payment_host(out, invoice)
 
 
-def _check_payment_host(out: _Findings, invoice: Invoice) -> None:
+def _check_payment_host(out: Findings, invoice: Invoice) -> None:
     if invoice.effective_cfdi_use != "CP01":
         out.error(
             "cfdi_use",
@@ -505,7 +472,7 @@ def _check_payment_host(out: _Findings, invoice: Invoice) -> None:
             )
 
 
-def _check_export(out: _Findings, invoice: Invoice) -> None:
+def _check_export(out: Findings, invoice: Invoice) -> None:
     code = invoice.export_code
     if code not in catalogs.EXPORT_CODES:
         out.error(
@@ -523,7 +490,7 @@ def _check_export(out: _Findings, invoice: Invoice) -> None:
         )
 
 
-def _check_relations(out: _Findings, invoice: Invoice) -> None:
+def _check_relations(out: Findings, invoice: Invoice) -> None:
     for index, group in enumerate(invoice.related):
         field = f"related[{index}]"
         if group.relation_type not in catalogs.RELATION_TYPES:
@@ -550,7 +517,7 @@ def _check_relations(out: _Findings, invoice: Invoice) -> None:
                 )
 
 
-def _check_global(out: _Findings, invoice: Invoice, issuer: Issuer | None) -> None:
+def _check_global(out: Findings, invoice: Invoice, issuer: Issuer | None) -> None:
     info = invoice.global_info
     if info is None:
         return
@@ -614,7 +581,7 @@ def _check_global(out: _Findings, invoice: Invoice, issuer: Issuer | None) -> No
 
 
 # --- concepts -----------------------------------------------------------------------------------
-def _check_item(out: _Findings, invoice: Invoice, index: int, item: LineItem) -> None:
+def _check_item(out: Findings, invoice: Invoice, index: int, item: LineItem) -> None:
     field = f"items[{index}]"
     out.extend(f"{field}.product_code", validate_product_code(item.product_code))
     out.extend(f"{field}.unit_code", validate_unit_code(item.unit_code))
@@ -637,7 +604,7 @@ def _check_item(out: _Findings, invoice: Invoice, index: int, item: LineItem) ->
             "the quantity must be greater than 0",
             "La cantidad debe ser mayor que 0",
         )
-    elif _decimals(item.quantity) > 6:
+    elif decimal_places(item.quantity) > 6:
         out.error(
             f"{field}.quantity",
             "APUNTO-532",
@@ -652,7 +619,7 @@ def _check_item(out: _Findings, invoice: Invoice, index: int, item: LineItem) ->
             "the discount cannot be negative",
             "El descuento no puede ser negativo",
         )
-    elif _decimals(item.discount) > catalogs.currency_decimals(invoice.currency):
+    elif decimal_places(item.discount) > catalogs.currency_decimals(invoice.currency):
         out.error(
             f"{field}.discount",
             "CFDI40168",
@@ -669,7 +636,7 @@ def _check_item(out: _Findings, invoice: Invoice, index: int, item: LineItem) ->
     _check_duplicate_taxes(out, field, item)
 
 
-def _check_unit_price(out: _Findings, invoice: Invoice, field: str, item: LineItem) -> None:
+def _check_unit_price(out: Findings, invoice: Invoice, field: str, item: LineItem) -> None:
     price = item.unit_price
     if invoice.kind in (InvoiceKind.INCOME, InvoiceKind.EXPENSE, InvoiceKind.PAYROLL):
         if price <= 0:
@@ -686,7 +653,7 @@ def _check_unit_price(out: _Findings, invoice: Invoice, field: str, item: LineIt
             f"a type {invoice.kind.value} CFDI has unit prices of 0",
             f"Un CFDI de tipo {invoice.kind.value} tiene valores unitarios de 0",
         )
-    if _decimals(price) > 6:
+    if decimal_places(price) > 6:
         out.error(
             f"{field}.unit_price",
             "APUNTO-535",
@@ -695,7 +662,7 @@ def _check_unit_price(out: _Findings, invoice: Invoice, field: str, item: LineIt
         )
 
 
-def _check_tax_object(out: _Findings, invoice: Invoice, field: str, item: LineItem) -> None:
+def _check_tax_object(out: Findings, invoice: Invoice, field: str, item: LineItem) -> None:
     code = item.effective_tax_object
     name = f"{field}.tax_object"
     if code not in catalogs.TAX_OBJECTS:
@@ -747,7 +714,7 @@ def _check_tax_object(out: _Findings, invoice: Invoice, field: str, item: LineIt
 
 
 def _check_tax(
-    out: _Findings,
+    out: Findings,
     field: str,
     kind: TaxKind,
     factor: TaxFactor,
@@ -787,7 +754,7 @@ def _check_tax(
         )
         return
     code = "CFDI40185" if withholding else "CFDI40179"
-    if _decimals(rate) > 6:
+    if decimal_places(rate) > 6:
         out.error(
             f"{field}.rate",
             code,
@@ -813,7 +780,7 @@ def _check_tax(
         )
 
 
-def _check_duplicate_taxes(out: _Findings, field: str, item: LineItem) -> None:
+def _check_duplicate_taxes(out: Findings, field: str, item: LineItem) -> None:
     seen: set[tuple[TaxKind, TaxFactor, Decimal | None, bool]] = set()
     for position, tax in enumerate(item.taxes):
         key = (tax.kind, tax.factor, tax.rate, tax.withholding)
@@ -829,7 +796,7 @@ def _check_duplicate_taxes(out: _Findings, field: str, item: LineItem) -> None:
         seen.add(key)
 
 
-def _check_amounts(out: _Findings, invoice: Invoice, totals: InvoiceTotals) -> None:
+def _check_amounts(out: Findings, invoice: Invoice, totals: InvoiceTotals) -> None:
     negative_price = False
     for index, (item, line) in enumerate(zip(invoice.items, totals.lines, strict=True)):
         field = f"items[{index}]"
@@ -864,7 +831,7 @@ def _check_amounts(out: _Findings, invoice: Invoice, totals: InvoiceTotals) -> N
         )
 
 
-def _totals(out: _Findings, invoice: Invoice) -> InvoiceTotals | None:
+def _totals(out: Findings, invoice: Invoice) -> InvoiceTotals | None:
     try:
         return invoice.totals
     except (ArithmeticError, ValueError):
@@ -885,12 +852,12 @@ def tax_amount_issues(invoice: Invoice, totals: InvoiceTotals) -> list[Issue]:
     ``(base + ½·10⁻ᵈ − 10⁻¹²) × rate`` rounded up (:func:`apunto_connect.money.sat_tax_bounds`).
     Computed amounts always fall inside; a fixed one (what a store charged) may not.
     """
-    out = _Findings()
+    out = Findings()
     for index, (item, line) in enumerate(zip(invoice.items, totals.lines, strict=True)):
         for position, (tax, summary) in enumerate(zip(item.taxes, line.taxes, strict=True)):
             if tax.amount is None or summary.amount is None or tax.rate is None:
                 continue
-            places = _decimals(summary.base) if tax.factor is TaxFactor.QUOTA else (
+            places = decimal_places(summary.base) if tax.factor is TaxFactor.QUOTA else (
                 catalogs.currency_decimals(invoice.currency)
             )
             lower, upper = sat_tax_bounds(summary.base, tax.rate, places)
@@ -927,7 +894,7 @@ def local_now(zip_code: object) -> datetime:
 
 
 def _check_date(
-    out: _Findings,
+    out: Findings,
     invoice: Invoice,
     issuer: Issuer | None,
     now: datetime | None,
@@ -966,7 +933,7 @@ def _check_date(
         )
 
 
-def _check_fix(out: _Findings, invoice: Invoice, fix: FixSource | None) -> None:
+def _check_fix(out: Findings, invoice: Invoice, fix: FixSource | None) -> None:
     rate = invoice.exchange_rate
     # Banxico publishes a FIX for the US dollar only.
     if fix is None or rate is None or invoice.currency != "USD" or rate <= 0:
@@ -1051,7 +1018,7 @@ def preflight(
                 )
             ]
         )
-    out = _Findings()
+    out = Findings()
     issuer = issuer if issuer is not None else invoice.issuer
     if issuer is not None:
         _check_issuer(out, issuer)
@@ -1105,7 +1072,7 @@ def validate_cancellation(motive: object, replacement_uuid: object = None) -> li
     Motive ``01`` (errors, replaced by another CFDI) needs the UUID of the replacement, which
     must be stamped first with TipoRelacion 04; the other motives do not use one.
     """
-    out = _Findings()
+    out = Findings()
     try:
         code = CancelMotive(motive)
     except ValueError:

@@ -19,9 +19,10 @@ import re
 from datetime import datetime
 from decimal import Decimal
 
-from ..errors import Issue, Severity
+from ..errors import Issue
 from ..models.carta_porte import DESTINATION, ORIGIN, CartaPorteInvoice
 from ..models.invoices import InvoiceKind, TaxKind
+from ._findings import Findings
 from .rfc import RfcKind, validate_rfc
 
 __all__ = ["preflight_carta_porte"]
@@ -35,18 +36,7 @@ _PLATE = re.compile(r"[A-Z0-9]{5,7}")
 _PERMIT = re.compile(r"TP[A-Z]{2}[0-9]{2}")
 
 
-class _Out:
-    def __init__(self) -> None:
-        self.issues: list[Issue] = []
-
-    def error(self, field: str, code: str, en: str, es: str) -> None:
-        self.issues.append(Issue(field, code, en, es, Severity.ERROR))
-
-    def warning(self, field: str, code: str, en: str, es: str) -> None:
-        self.issues.append(Issue(field, code, en, es, Severity.WARNING))
-
-
-def _check_host(out: _Out, document: CartaPorteInvoice) -> None:
+def _check_host(out: Findings, document: CartaPorteInvoice) -> None:
     invoice = document.invoice
     if invoice.kind not in (InvoiceKind.INCOME, InvoiceKind.TRANSFER):
         out.error("invoice.kind", "CCP101",
@@ -75,7 +65,7 @@ def _check_host(out: _Out, document: CartaPorteInvoice) -> None:
                     "El autotransporte facturado a una persona moral suele retener 4 % de IVA")
 
 
-def _check_locations(out: _Out, document: CartaPorteInvoice) -> None:
+def _check_locations(out: Findings, document: CartaPorteInvoice) -> None:
     cp = document.carta_porte
     kinds = [loc.kind for loc in cp.locations]
     if ORIGIN not in kinds or DESTINATION not in kinds:
@@ -131,7 +121,7 @@ def _naive(moment: datetime) -> datetime:
     return moment.replace(tzinfo=None)
 
 
-def _check_goods(out: _Out, document: CartaPorteInvoice) -> None:
+def _check_goods(out: Findings, document: CartaPorteInvoice) -> None:
     goods = document.carta_porte.goods
     if not goods:
         out.error("carta_porte.goods", "CCP211", "Mercancias needs at least one Mercancia",
@@ -158,7 +148,7 @@ def _check_goods(out: _Out, document: CartaPorteInvoice) -> None:
                       "CveMaterialPeligroso y Embalaje solo aplican a material peligroso")
 
 
-def _check_truck(out: _Out, document: CartaPorteInvoice) -> None:
+def _check_truck(out: Findings, document: CartaPorteInvoice) -> None:
     truck = document.carta_porte.truck
     field = "carta_porte.truck"
     if not _PERMIT.fullmatch(truck.permit_type):
@@ -200,7 +190,7 @@ def _check_truck(out: _Out, document: CartaPorteInvoice) -> None:
                       f"Placa {trailer.plate!r} debe tener de 5 a 7 letras o dígitos")
 
 
-def _check_figures(out: _Out, document: CartaPorteInvoice) -> None:
+def _check_figures(out: Findings, document: CartaPorteInvoice) -> None:
     operators = [f for f in document.carta_porte.figures if f.kind == "01"]
     if not operators:
         out.error("carta_porte.figures", "CCP230",
@@ -218,7 +208,7 @@ def _check_figures(out: _Out, document: CartaPorteInvoice) -> None:
 
 def preflight_carta_porte(document: CartaPorteInvoice) -> list[Issue]:
     """Every Carta Porte 3.1 issue of ``document`` (the host is checked by :func:`.preflight`)."""
-    out = _Out()
+    out = Findings()
     cp = document.carta_porte
     _check_host(out, document)
     if not _ID_CCP.fullmatch(cp.id_ccp):

@@ -17,11 +17,12 @@ import re
 from datetime import datetime
 from decimal import Decimal
 
-from ..errors import Issue, Severity
+from ..errors import Issue
 from ..models.invoices import TaxFactor
 from ..models.payments import PaidDocument, Payment, PaymentReceipt
 from ..money import sat_tax_bounds
 from . import catalogs
+from ._findings import Findings, decimal_places
 
 __all__ = ["preflight_payment_receipt"]
 
@@ -38,23 +39,7 @@ _BANK_FIELDS = (
 )
 
 
-def _decimals(value: Decimal) -> int:
-    exponent = value.as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
-
-
-class _Out:
-    def __init__(self) -> None:
-        self.issues: list[Issue] = []
-
-    def error(self, field: str, code: str, en: str, es: str) -> None:
-        self.issues.append(Issue(field, code, en, es, Severity.ERROR))
-
-    def warning(self, field: str, code: str, en: str, es: str) -> None:
-        self.issues.append(Issue(field, code, en, es, Severity.WARNING))
-
-
-def _check_payment_fields(out: _Out, field: str, payment: Payment) -> None:
+def _check_payment_fields(out: Findings, field: str, payment: Payment) -> None:
     form = payment.form
     if form == "99" or form not in catalogs.PAYMENT_FORMS:
         out.error(f"{field}.form", "CRP20201",
@@ -80,7 +65,7 @@ def _check_payment_fields(out: _Out, field: str, payment: Payment) -> None:
     if payment.amount <= 0:
         out.error(f"{field}.amount", "CRP20205", "Monto must be greater than 0",
                   "Monto debe ser mayor que 0")
-    elif _decimals(payment.amount) > catalogs.currency_decimals(currency):
+    elif decimal_places(payment.amount) > catalogs.currency_decimals(currency):
         out.error(f"{field}.amount", "CRP20206",
                   f"Monto has more decimals than {currency} allows",
                   f"Monto tiene más decimales de los que admite {currency}")
@@ -92,7 +77,7 @@ def _check_payment_fields(out: _Out, field: str, payment: Payment) -> None:
                           f"{sat_name} solo aplica a formas de pago bancarizadas, no a {form!r}")
 
 
-def _check_applied_amount(out: _Out, field: str, payment: Payment) -> None:
+def _check_applied_amount(out: Findings, field: str, payment: Payment) -> None:
     """CRP20207: the documents' ImpPagado, converted to MonedaP, must not exceed Monto."""
     places = catalogs.currency_decimals(payment.currency) if catalogs.is_currency(
         payment.currency) else 2
@@ -101,7 +86,7 @@ def _check_applied_amount(out: _Out, field: str, payment: Payment) -> None:
     for document in payment.documents:
         if document.equivalence <= 0:
             return  # reported per document
-        dr_half = Decimal(1).scaleb(-_decimals(document.amount_paid)) / 2
+        dr_half = Decimal(1).scaleb(-decimal_places(document.amount_paid)) / 2
         applied_lower += (document.amount_paid - dr_half) / document.equivalence
     if applied_lower > payment.amount + half:
         out.error(f"{field}.documents", "CRP20207",
@@ -109,7 +94,7 @@ def _check_applied_amount(out: _Out, field: str, payment: Payment) -> None:
                   f"La suma de ImpPagado de los documentos excede el Monto {payment.amount}")
 
 
-def _check_document(out: _Out, field: str, payment: Payment, document: PaidDocument) -> None:
+def _check_document(out: Findings, field: str, payment: Payment, document: PaidDocument) -> None:
     if not _UUID.fullmatch(document.uuid):
         out.error(f"{field}.uuid", "CRP20219",
                   f"IdDocumento {document.uuid!r} is not a folio fiscal (36-character UUID)",
@@ -146,14 +131,14 @@ def _check_document(out: _Out, field: str, payment: Payment, document: PaidDocum
     places = catalogs.currency_decimals(currency)
     for name, value in (("previous_balance", document.previous_balance),
                         ("amount_paid", document.amount_paid)):
-        if _decimals(value) > places:
+        if decimal_places(value) > places:
             out.error(f"{field}.{name}", "CRP20227",
                       f"{name} has more decimals than {currency} allows",
                       f"{name} tiene más decimales de los que admite {currency}")
     _check_document_taxes(out, field, document)
 
 
-def _check_document_taxes(out: _Out, field: str, document: PaidDocument) -> None:
+def _check_document_taxes(out: Findings, field: str, document: PaidDocument) -> None:
     tax_object = document.tax_object
     if tax_object not in catalogs.TAX_OBJECTS:
         out.error(f"{field}.tax_object", "CRP20230",
@@ -171,7 +156,7 @@ def _check_document_taxes(out: _Out, field: str, document: PaidDocument) -> None
     for index, tax in enumerate(document.taxes):
         if tax.factor is not TaxFactor.RATE or tax.rate is None or tax.amount is None:
             continue
-        lower, upper = sat_tax_bounds(tax.base, tax.rate, max(_decimals(tax.base), 2))
+        lower, upper = sat_tax_bounds(tax.base, tax.rate, max(decimal_places(tax.base), 2))
         if not lower <= tax.amount <= upper:
             out.error(f"{field}.taxes[{index}].amount", "CRP20231",
                       f"ImporteDR {tax.amount} is outside [{lower}, {upper}] for BaseDR "
@@ -180,7 +165,7 @@ def _check_document_taxes(out: _Out, field: str, document: PaidDocument) -> None
                       f"{tax.base} a la tasa {tax.rate}")
 
 
-def _check_receipt_date(out: _Out, receipt: PaymentReceipt) -> None:
+def _check_receipt_date(out: Findings, receipt: PaymentReceipt) -> None:
     issued = receipt.issued_at
     if issued is None:
         return
@@ -202,7 +187,7 @@ def _check_receipt_date(out: _Out, receipt: PaymentReceipt) -> None:
 
 def preflight_payment_receipt(receipt: PaymentReceipt) -> list[Issue]:
     """Every Pagos 2.0 issue of ``receipt`` (the host CFDI is checked by :func:`.preflight`)."""
-    out = _Out()
+    out = Findings()
     if not receipt.payments:
         out.error("payments", "APUNTO-711", "a payment receipt carries at least one payment",
                   "Un recibo de pago lleva al menos un pago")

@@ -14,33 +14,16 @@ The package has the shape every vendor shares (``docs/concepts.md``):
 
 from __future__ import annotations
 
+from . import mapping
 from .errors import actiun_error
-from .mapping import (
-    DEFAULT_TAX_IDS,
-    PROVIDER,
-    STATUS_MAP,
-    TaxKey,
-    actiun_issues,
-    actiun_to_stamped,
-    invoice_to_actiun,
-    line_to_actiun,
-    tax_key,
-)
+from .mapping import *  # noqa: F403  (the names of mapping.__all__)
 from .provider import CREDENTIALS, ActiunInvoiceProvider
 from .spec import SPEC
 
 __all__ = [
     "CREDENTIALS",
-    "DEFAULT_TAX_IDS",
-    "PROVIDER",
     "SPEC",
-    "STATUS_MAP",
     "ActiunInvoiceProvider",
-    "TaxKey",
     "actiun_error",
-    "actiun_issues",
-    "actiun_to_stamped",
-    "invoice_to_actiun",
-    "line_to_actiun",
-    "tax_key",
+    *mapping.__all__,
 ]

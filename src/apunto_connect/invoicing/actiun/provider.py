@@ -48,13 +48,13 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
 import requests
 
+from ..._overrides import warn_renamed
 from ...actiun.client import CREDENTIALS as CLIENT_CREDENTIALS
 from ...actiun.client import ActiunClient
 from ...actiun.inputs import LineItemInput
@@ -111,11 +111,7 @@ def _renamed(old: str, value: float | None, new_value: float) -> float:
     """``value`` given under an old keyword (with a warning), else the new keyword's value."""
     if value is None:
         return new_value
-    warnings.warn(
-        f"ActiunInvoiceProvider({old}=...) is deprecated; use {_RENAMED[old]}=",
-        DeprecationWarning,
-        stacklevel=3,
-    )
+    warn_renamed("ActiunInvoiceProvider", old, _RENAMED[old], stacklevel=3)
     return value
 
 

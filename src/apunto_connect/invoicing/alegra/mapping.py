@@ -14,8 +14,8 @@ from typing import Any
 
 import attrs
 
-from ..._answers import answer_mapper
-from ..._wire import mexico_tz
+from ..._answers import answer_mapper, cancellation_answer
+from ..._wire import mexico_tz, text_or_none
 from ...errors import ConfigurationError, Issue, ValidationError
 from ...models.invoices import (
     Cancellation,
@@ -86,11 +86,7 @@ def _put(target: dict[str, Any], dotted: str, value: Any) -> None:
     current[parts[-1]] = value
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+_text = text_or_none
 
 
 def _decimal_or_none(value: Any) -> Decimal | None:
@@ -447,15 +443,9 @@ def alegra_to_cancellation(
     else:
         status = CancellationStatus.REJECTED
     uuid = _text(_get(data, spec["field.answer.uuid"]))
-    return Cancellation(
-        provider=provider,
-        ref=ref,
-        motive=motive,
-        status=status,
-        uuid=uuid.upper() if uuid else None,
-        replacement_uuid=replacement_uuid,
-        message=_text(_get(data, spec["field.error.message"])) or "",
-        raw=dict(data),
+    return cancellation_answer(
+        data, status, uuid, _text(_get(data, spec["field.error.message"])) or "",
+        provider=provider, ref=ref, motive=motive, replacement_uuid=replacement_uuid,
     )
 
 

@@ -227,7 +227,7 @@ class AlegraProvider(InvoiceProvider):
         self._now = now
         self._page_size = int(self.spec["limit.page_size"])
         self.rate_limiter = RateLimitBucket(rate_limit, clock=clock, sleep=sleep, spec=self.spec)
-        retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
+        retry = RetryPolicy().with_max_retries(max_retries)
         common: dict[str, Any] = {
             "timeout": timeout or DEFAULT_TIMEOUT,
             "retry": retry,

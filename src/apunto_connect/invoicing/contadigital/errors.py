@@ -19,8 +19,7 @@ from ...errors import (
     ProviderError,
     StampRejected,
 )
-from ...http import error_for_status
-from ...redaction import redact
+from ...http import error_for_status, raw_body
 from .mapping import _as_int, _optional_str, _vendor_text, pick
 from .spec import SPEC, ContaDigitalApi, legacy_spec
 
@@ -64,7 +63,7 @@ def contadigital_error(
         "status_code": response.status_code if http_failed else None,
         "vendor_code": vendor_code,
         "details": body if isinstance(body, (Mapping, list)) else None,
-        "raw_body": redact(response.text[:4000]) if response.content else None,
+        "raw_body": raw_body(response),
     }
     code_of_sat = sat_code(message)
     if code == spec["value.no_credits_code"]:

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import attrs
 
-from ..._answers import answer_mapper
+from ..._answers import answer_mapper, cancellation_answer
 from ...errors import Issue, Severity, ValidationError
 from ...models.invoices import (
     Cancellation,
@@ -676,15 +676,9 @@ def contadigital_to_cancellation(
         elif meaning is InvoiceStatus.ACTIVE:
             status = CancellationStatus.REJECTED
     uuid = _optional_str(pick(spec, data, "uuid"))
-    return Cancellation(
-        provider=provider,
-        ref=ref,
-        motive=motive,
-        status=status,
-        uuid=uuid.upper() if uuid else None,
-        replacement_uuid=replacement_uuid,
-        message=str(pick(spec, data, "message", "")),
-        raw=dict(data),
+    return cancellation_answer(
+        data, status, uuid, str(pick(spec, data, "message", "")),
+        provider=provider, ref=ref, motive=motive, replacement_uuid=replacement_uuid,
     )
 
 

@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
-import attrs
 import requests
 
 from ..._wire import decode_json, encode_json, is_uuid, mexico_now, monotonic, utc_now
@@ -183,9 +182,7 @@ class ContaDigitalProvider(InvoiceProvider):
         self.spec: VendorSpec = legacy_spec(spec, api, where="ContaDigitalProvider")
         host = (base_url or self.spec["value.production_url"]).rstrip("/")
         self.base_url = host + (self.spec["path.test_prefix"] if environment == "sandbox" else "")
-        policy = retry or RetryPolicy()
-        if max_retries is not None:
-            policy = attrs.evolve(policy, max_retries=max_retries)
+        policy = (retry or RetryPolicy()).with_max_retries(max_retries)
         self._clock = clock
         self._now = now
         self.transport = Transport(

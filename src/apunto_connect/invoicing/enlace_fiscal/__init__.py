@@ -52,21 +52,9 @@ The package: ``spec.py`` (:data:`SPEC`), ``mapping.py`` (pure model <-> wire fun
 ``errors.py`` (the error mapper), ``provider.py`` (:class:`EnlaceFiscalProvider`).
 """
 
+from . import mapping
 from .errors import ERROR_CODES, ERROR_KINDS, enlace_fiscal_error, error_codes
-from .mapping import (
-    aware_now,
-    enlace_fiscal_row_to_stamped,
-    enlace_fiscal_to_cancellation,
-    enlace_fiscal_to_stamped,
-    format_fecha,
-    invoice_to_enlace_fiscal,
-    is_accepted,
-    make_ref,
-    mexico_local_now,
-    parse_ref,
-    solicitud,
-    xml_from_ack,
-)
+from .mapping import *  # noqa: F403  (the pure functions: mapping.__all__)
 from .provider import CREDENTIALS, EnlaceFiscalProvider
 from .spec import API, BASE_URL, LEGACY_API_KEYS, NAME, SPEC, resolve_spec
 
@@ -88,19 +76,8 @@ __all__ = [
     "NAME",
     "SPEC",
     "EnlaceFiscalProvider",
-    "aware_now",
     "enlace_fiscal_error",
-    "enlace_fiscal_row_to_stamped",
-    "enlace_fiscal_to_cancellation",
-    "enlace_fiscal_to_stamped",
     "error_codes",
-    "format_fecha",
-    "invoice_to_enlace_fiscal",
-    "is_accepted",
-    "make_ref",
-    "mexico_local_now",
-    "parse_ref",
     "resolve_spec",
-    "solicitud",
-    "xml_from_ack",
+    *mapping.__all__,
 ]

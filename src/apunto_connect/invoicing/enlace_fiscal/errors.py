@@ -25,8 +25,7 @@ from ...errors import (
     ProviderError,
     StampRejected,
 )
-from ...http import error_for_status
-from ...redaction import redact
+from ...http import error_for_status, raw_body
 from .mapping import _ack_of, _errors_of, _text, is_accepted
 from .spec import SPEC, resolve_spec
 
@@ -121,7 +120,7 @@ def _from_ack(
         "vendor_code": code,
         "details": details,
         "request_id": request_id,
-        "raw_body": redact(response.text[:4000]) if response.content else None,
+        "raw_body": raw_body(response),
     }
     if cls is None:
         return ProviderError(message, **common)
@@ -163,7 +162,7 @@ def enlace_fiscal_error(
             provider=provider,
             status_code=403,
             details=details,
-            raw_body=redact(response.text[:4000]) if response.content else None,
+            raw_body=raw_body(response),
         )
     if response.status_code < 400:
         return ProviderError(
@@ -171,6 +170,6 @@ def enlace_fiscal_error(
             provider=provider,
             status_code=response.status_code,
             details=details,
-            raw_body=redact(response.text[:4000]) if response.content else None,
+            raw_body=raw_body(response),
         )
     return error_for_status(provider, response, message, details=details)

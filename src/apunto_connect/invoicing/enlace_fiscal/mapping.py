@@ -14,8 +14,8 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ..._answers import answer_mapper
-from ..._wire import is_uuid, mexico_now, mexico_tz, utc_now
+from ..._answers import answer_mapper, cancellation_answer
+from ..._wire import is_uuid, mexico_now, mexico_tz, text_or_none, utc_now
 from ...errors import ValidationError
 from ...models.invoices import (
     Cancellation,
@@ -402,11 +402,7 @@ def _decimal(value: Any) -> Decimal | None:
         return None
 
 
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
+_text = text_or_none
 
 
 def xml_from_ack(ack: Mapping[str, Any], field: str = "xmlCFDi") -> bytes | None:
@@ -530,15 +526,9 @@ def enlace_fiscal_to_cancellation(
     raw_status = (_text(ack.get(names["field.cancel_status"])) or "cancelado").lower()
     status = names["value.cancel_statuses"].get(raw_status, CancellationStatus.CANCELLED)
     uuid = _text(ack.get("folioFiscalUUID"))
-    return Cancellation(
-        provider=provider,
-        ref=ref,
-        motive=motive,
-        status=status,
-        uuid=uuid.upper() if uuid else None,
-        replacement_uuid=replacement_uuid,
-        message=_text(ack.get(names["field.cancel_status"])) or "",
-        raw=dict(ack),
+    return cancellation_answer(
+        ack, status, uuid, _text(ack.get(names["field.cancel_status"])) or "",
+        provider=provider, ref=ref, motive=motive, replacement_uuid=replacement_uuid,
     )
 
 

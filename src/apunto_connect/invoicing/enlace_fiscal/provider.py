@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +15,7 @@ from typing import Any, ClassVar
 
 import requests
 
+from ..._overrides import warn_renamed
 from ..._wire import decode_json, encode_json, is_uuid, mexico_now, utc_now
 from ...credentials import CredentialField, Secret, resolve_credentials
 from ...errors import (
@@ -113,11 +113,7 @@ def _renamed_keywords(given: dict[str, Any], current: dict[str, Any]) -> dict[st
             continue
         if current[new] is not None:
             raise TypeError(f"EnlaceFiscalProvider() got both {old}= and {new}=; use {new}=")
-        warnings.warn(
-            f"EnlaceFiscalProvider({old}=) is deprecated; use {new}=",
-            DeprecationWarning,
-            stacklevel=3,
-        )
+        warn_renamed("EnlaceFiscalProvider", old, new, stacklevel=3)
         values[new] = given[old]
     return values
 
@@ -242,7 +238,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
         self.rfc: str = (creds["rfc"] or self.username).upper()
         token_secret: Secret = creds["token"]
         key_secret: Secret = creds["api_key"]
-        retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
+        retry = RetryPolicy().with_max_retries(max_retries)
         self._sleep = sleep
         self._now = aware_now(now)  # a former now= returning epoch seconds is wrapped, warned
         self.file_wait = 60.0 if file_wait is None else file_wait

@@ -12,17 +12,9 @@ import warnings
 from types import MappingProxyType
 from typing import Any
 
+from . import mapping
 from .errors import facturama_error
-from .mapping import (
-    customer_to_facturama_client,
-    facturama_issues,
-    facturama_stamp_answer,
-    facturama_to_cancellation,
-    facturama_to_stamped,
-    invoice_to_facturama,
-    line_to_facturama_product,
-    list_params,
-)
+from .mapping import *  # noqa: F403  (the names of mapping.__all__)
 from .provider import CREDENTIALS, FacturamaProvider, legacy_table
 from .spec import SPEC, VENDOR
 
@@ -32,15 +24,8 @@ __all__ = [
     "SPEC",
     "VENDOR",
     "FacturamaProvider",
-    "customer_to_facturama_client",
     "facturama_error",
-    "facturama_issues",
-    "facturama_stamp_answer",
-    "facturama_to_cancellation",
-    "facturama_to_stamped",
-    "invoice_to_facturama",
-    "line_to_facturama_product",
-    "list_params",
+    *mapping.__all__,
 ]
 
 BASE_URLS = MappingProxyType(

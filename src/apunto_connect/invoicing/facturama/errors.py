@@ -14,8 +14,7 @@ import requests
 
 from ..._wire import json_or_none, sat_code
 from ...errors import ProviderError, StampRejected
-from ...http import error_for_status
-from ...redaction import redact
+from ...http import error_for_status, raw_body
 from ...vendor_spec import VendorSpec
 from .spec import SPEC
 
@@ -90,6 +89,6 @@ def facturama_error(
             vendor_code=code,
             details=details,
             request_id=response.headers.get("X-Request-Id"),
-            raw_body=redact(response.text[:4000]) if response.content else None,
+            raw_body=raw_body(response),
         )
     return error_for_status(provider, response, message, vendor_code=code, details=details)

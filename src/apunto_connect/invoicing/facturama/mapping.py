@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ..._answers import answer_mapper, object_field
+from ..._answers import answer_mapper, cancellation_answer, object_field
 from ..._wire import local_text, mexico_tz
 from ...errors import Issue, UnexpectedResponse, ValidationError
 from ...models.carta_porte import CartaPorteInvoice
@@ -405,15 +405,9 @@ def facturama_to_cancellation(
     status = CancellationStatus(known) if known is not None else CancellationStatus.PENDING
     message = _text(data.get("Message")) or status_text
     uuid = _text(data.get("Uuid"))
-    return Cancellation(
-        provider=provider,
-        ref=ref,
-        motive=motive,
-        status=status,
-        uuid=uuid.upper() if uuid else None,
-        replacement_uuid=replacement_uuid,
-        message=message,
-        raw=dict(data),
+    return cancellation_answer(
+        data, status, uuid, message,
+        provider=provider, ref=ref, motive=motive, replacement_uuid=replacement_uuid,
     )
 
 

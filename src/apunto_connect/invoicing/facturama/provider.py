@@ -223,7 +223,7 @@ class FacturamaProvider(InvoiceProvider):
         self._configured_issuer = issuer
         self._expedition_place = expedition_place
         self.register_catalog = register_catalog
-        retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
+        retry = RetryPolicy().with_max_retries(max_retries)
         options: dict[str, Any] = {}
         if timeout is not None:
             options["timeout"] = timeout

@@ -7,7 +7,6 @@ import os
 import random
 import threading
 import time
-import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import timezone
 from typing import Any, BinaryIO, ClassVar
@@ -16,7 +15,7 @@ import attrs
 
 from ..._caches import BoundedCache, bounded_cache
 from ..._extras import require_extra
-from ..._overrides import merged_table
+from ..._overrides import merged_table, warn_renamed
 from ...credentials import Secret, resolve_credentials
 from ...errors import (
     ApuntoError,
@@ -151,10 +150,7 @@ class GoogleDriveStorage(DriveFolders, StorageProvider):
             )
         self.limits: Mapping[str, int] = merged_table("Google Drive", LIMITS, limits, "limits")
         if num_retries is not None:
-            warnings.warn(
-                "GoogleDriveStorage(num_retries=...) is deprecated; pass max_retries=",
-                DeprecationWarning, stacklevel=2,
-            )
+            warn_renamed("GoogleDriveStorage", "num_retries", "max_retries")
             if max_retries is None:
                 max_retries = num_retries
         self.retry_policy = RetryPolicy(max_retries=DEFAULT_MAX_RETRIES if max_retries is None else max_retries)

@@ -43,21 +43,9 @@ Files: ``spec.py`` (the facts), ``mapping.py`` (validation and pure mappers), ``
 (the error mapper), ``provider.py`` (:class:`ControlTProvider`).
 """
 
+from . import mapping
 from .errors import controlt_error
-from .mapping import (
-    ACCEPTED_SERVICE_STATUSES,
-    ACTIVATE_FROM,
-    ASSIGN_FROM,
-    CLOSE_FROM,
-    assignment_to_controlt,
-    controlt_to_tracking,
-    format_datetime,
-    parse_datetime,
-    shipment_to_controlt,
-    validate_assignment,
-    validate_driver,
-    validate_vehicle,
-)
+from .mapping import *  # noqa: F403  (the names of mapping.__all__)
 from .provider import TOKEN_SKEW as TOKEN_SKEW
 from .provider import ControlTProvider
 from .spec import BASE_URL, CREDENTIALS, DEFAULT_ENDPOINTS, SPEC, STATE_MAP
@@ -67,23 +55,12 @@ MAX_REFERENCE: int = SPEC.fact("limit.reference_length").value
 """Deprecated: the longest trip reference; read ``SPEC[\"limit.reference_length\"]``."""
 
 __all__ = [
-    "ACCEPTED_SERVICE_STATUSES",
-    "ACTIVATE_FROM",
-    "ASSIGN_FROM",
     "BASE_URL",
-    "CLOSE_FROM",
     "CREDENTIALS",
     "DEFAULT_ENDPOINTS",
     "SPEC",
     "STATE_MAP",
     "ControlTProvider",
-    "assignment_to_controlt",
     "controlt_error",
-    "controlt_to_tracking",
-    "format_datetime",
-    "parse_datetime",
-    "shipment_to_controlt",
-    "validate_assignment",
-    "validate_driver",
-    "validate_vehicle",
+    *mapping.__all__,
 ]

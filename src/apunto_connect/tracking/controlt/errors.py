@@ -9,7 +9,7 @@ import requests
 
 from ..._wire import json_or_none
 from ...errors import AuthenticationError, ProviderError
-from ...http import error_for_status
+from ...http import error_for_status, raw_body
 from ..base import InvalidTransition
 
 __all__ = ["controlt_error", "denied_message"]
@@ -43,7 +43,7 @@ def controlt_error(provider: str, response: requests.Response) -> ProviderError:
     if response.status_code == 409:
         return InvalidTransition(
             message, operation="", current_status=None, provider=provider, status_code=409,
-            details=details, raw_body=response.text[:4000] or None,
+            details=details, raw_body=raw_body(response),
         )
     if response.status_code == 400 and code == "invalid_grant":
         return AuthenticationError(message, provider=provider, status_code=400, vendor_code=code,

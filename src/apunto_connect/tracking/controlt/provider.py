@@ -174,7 +174,7 @@ class ControlTProvider(TrackingProvider):
         self._sleep = sleep
         self._clock = clock
         self._now = now or utc_now
-        retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
+        retry = RetryPolicy().with_max_retries(max_retries)
         common: dict[str, Any] = {
             "timeout": timeout or DEFAULT_TIMEOUT, "retry": retry, "session": session,
             "error_mapper": controlt_error, "secrets": [self._api_key.reveal()], "sleep": sleep,

@@ -32,24 +32,9 @@ Files: ``spec.py`` (the facts), ``mapping.py`` (validation, mappers, filters, we
 ``errors.py`` (the error mapper), ``provider.py`` (:class:`ShipsGoProvider`).
 """
 
+from . import mapping
 from .errors import shipsgo_error, shipsgo_validation_error
-from .mapping import (
-    BOOKING_PATTERN,
-    CONTAINER_PATTERN,
-    EMAIL_PATTERN,
-    EVENT_DESCRIPTIONS,
-    FILTER_FIELDS,
-    FILTER_OPERATORS,
-    SCAC_PATTERN,
-    filters_to_params,
-    parse_timestamp,
-    shipment_to_shipsgo,
-    shipsgo_eta,
-    shipsgo_to_tracking,
-    sign_webhook,
-    verify_webhook,
-    verify_webhook_event,
-)
+from .mapping import *  # noqa: F403  (the names of mapping.__all__)
 from .provider import ShipsGoProvider
 from .spec import (
     BASE_URL,
@@ -72,21 +57,14 @@ from .spec import PROVIDER as PROVIDER
 
 __all__ = [
     "BASE_URL",
-    "BOOKING_PATTERN",
-    "CONTAINER_PATTERN",
     "CREDENTIALS",
     "DEFAULT_ENDPOINTS",
-    "EMAIL_PATTERN",
-    "EVENT_DESCRIPTIONS",
-    "FILTER_FIELDS",
-    "FILTER_OPERATORS",
     "MAX_FOLLOWERS",
     "MAX_PAGE_SIZE",
     "MAX_TAGS",
     "MAX_TAG_LENGTH",
     "NOT_ASSIGNED",
     "REFERENCE_LENGTH",
-    "SCAC_PATTERN",
     "SIGNATURE_HEADER",
     "SPEC",
     "STATUS_MAP",
@@ -94,14 +72,7 @@ __all__ = [
     "WEBHOOK_ID_HEADER",
     "WEBHOOK_NAME_HEADER",
     "ShipsGoProvider",
-    "filters_to_params",
-    "parse_timestamp",
-    "shipment_to_shipsgo",
     "shipsgo_error",
-    "shipsgo_eta",
-    "shipsgo_to_tracking",
     "shipsgo_validation_error",
-    "sign_webhook",
-    "verify_webhook",
-    "verify_webhook_event",
+    *mapping.__all__,
 ]

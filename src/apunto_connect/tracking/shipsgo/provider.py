@@ -93,7 +93,7 @@ class ShipsGoProvider(TrackingProvider):
         self.spec: VendorSpec = provider_spec(
             SPEC, spec, legacy=endpoints, legacy_keys=LEGACY_KEYS, owner="ShipsGoProvider"
         )
-        retry = RetryPolicy() if max_retries is None else RetryPolicy(max_retries=max_retries)
+        retry = RetryPolicy().with_max_retries(max_retries)
         self._transport = Transport(
             PROVIDER,
             base_url or BASE_URL,

@@ -1,0 +1,44 @@
+"""How the SAT rule modules collect what they find (one collector for all of them)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..errors import Issue, Severity
+
+__all__ = ["Findings", "decimal_places"]
+
+
+class Findings:
+    """Collects issues; one instance per check call (no shared state)."""
+
+    def __init__(self) -> None:
+        self.issues: list[Issue] = []
+
+    def error(
+        self, field: str, code: str, message: str, message_es: str, *aliases: str
+    ) -> None:
+        self.issues.append(Issue(field, code, message, message_es, Severity.ERROR, aliases))
+
+    def warning(self, field: str, code: str, message: str, message_es: str) -> None:
+        self.issues.append(Issue(field, code, message, message_es, Severity.WARNING))
+
+    def extend(self, field: str, found: list[Issue] | tuple[Issue, ...]) -> None:
+        """Add issues from a field helper, re-homed under ``field``."""
+        for issue in found:
+            self.issues.append(
+                Issue(
+                    field,
+                    issue.code,
+                    issue.message,
+                    issue.message_es,
+                    issue.severity,
+                    issue.aliases,
+                )
+            )
+
+
+def decimal_places(value: Decimal) -> int:
+    """How many decimals ``value`` is written with (``1.50`` has two, ``15`` none)."""
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
