@@ -86,16 +86,16 @@ def main() -> None:
                     )
         print(f"{args.stamps * args.rounds} keyed stamps per vendor and store, in-process sandbox")
         names = list(stores)
-        header = f"{'vendor':<15}" + "".join(f"{n + ' ms':>14}" for n in names) + "".join(
-            f"{n + ' overhead':>20}" for n in names[1:]
+        header = f"{'vendor':<15}" + "".join(f"{n + ' ms':>18}" for n in names) + "".join(
+            f"{n + ' overhead':>24}" for n in names[1:]
         )
         print(header)
         print("-" * len(header))
         for vendor in args.vendors:
             medians = {n: statistics.median(results[(vendor, n)]) for n in names}
-            row = f"{vendor:<15}" + "".join(f"{medians[n]:>14.2f}" for n in names)
+            row = f"{vendor:<15}" + "".join(f"{medians[n]:>18.2f}" for n in names)
             row += "".join(
-                f"{(medians[n] / medians['memory'] - 1) * 100:>19.1f}%" for n in names[1:]
+                f"{(medians[n] / medians['memory'] - 1) * 100:>23.1f}%" for n in names[1:]
             )
             print(row)
         for store in stores.values():
