@@ -9,15 +9,11 @@ journal and events live here once. See ``docs/idempotency.md``.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Literal
-
-import attrs
 
 from .._capabilities import ProviderBase
 from ..errors import (
@@ -28,7 +24,6 @@ from ..errors import (
     Severity,
     StampOutcomeUnknown,
     TransportError,
-    UnexpectedResponse,
     ValidationError,
 )
 from ..events import (
@@ -57,6 +52,15 @@ from ..models.invoices import (
 )
 from ..models.parties import Customer, Issuer
 from ..models.payments import PaymentReceipt
+from .attempts import (
+    _LOCK_STRIPES,
+    DEFAULT_SETTLE_SECONDS,
+    StampAttempt,
+    _ambiguous,
+    _canonical_hash,
+    _invoice_data,
+    _stamped_data,
+)
 from .bulk import Progress, StampBatch, StampOutcome
 from .documents import document_capability, host_invoice
 
@@ -72,98 +76,6 @@ __all__ = [
 log = logging.getLogger("apunto_connect.invoicing")
 
 DownloadFormat = Literal["xml", "pdf"]
-
-DEFAULT_SETTLE_SECONDS = 300.0
-"""How long after a stamp request was sent a vendor's "not found" is still not trusted.
-
-A vendor may commit a request after the client gave up waiting (a late commit). Within this
-window a retry that finds nothing raises :class:`StampOutcomeUnknown` instead of sending again;
-after it, "not found" means the request never took effect and sending again is safe."""
-
-
-_LOCK_STRIPES = 64
-"""Locks that serialize registering one customer or product (hashed into a fixed set)."""
-
-
-def _canonical_hash(document: FiscalDocument) -> str:
-    """SHA-256 of the document's canonical JSON: the same document always hashes the same.
-
-    An invoice hashes as it always did (keys already in journals stay valid); the other
-    documents hash with their kind, so a receipt never matches an invoice's key.
-    """
-    data: Any = to_dict(document)
-    if not isinstance(document, Invoice):
-        data = {"document": type(document).__name__, "data": data}
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _invoice_data(invoice: Invoice) -> dict[str, Any]:
-    return {
-        "series": invoice.series,
-        "folio": invoice.folio,
-        "customer_rfc": invoice.customer.rfc,
-        "total": str(invoice.total),
-        "currency": invoice.currency,
-    }
-
-
-def _stamped_data(stamped: StampedInvoice) -> dict[str, Any]:
-    data: dict[str, Any] = to_dict(stamped)
-    data.pop("raw", None)  # vendor payloads can be large and are not part of the event
-    return data
-
-
-def _ambiguous(error: BaseException) -> bool:
-    """True when the vendor may have acted on a request although no usable answer came."""
-    if isinstance(error, TransportError):
-        return error.request_sent
-    if isinstance(error, ServerError):
-        return True
-    return not isinstance(error, ApuntoError)  # a bug after sending: the outcome is unknown
-
-
-@attrs.define(eq=False)
-class StampAttempt:
-    """One run of the stamping path for one invoice, handed to the vendor hooks.
-
-    Hooks read :attr:`reference` (what an earlier attempt for the same key stored), store what
-    finds the document again with :meth:`remember` *before* sending, and call :meth:`sending`
-    right before the request that creates the CFDI. Anything a hook raises before
-    :meth:`sending` is known not to have stamped anything.
-    """
-
-    provider: InvoiceProvider
-    invoice: Invoice
-    key: str | None
-    claim: Claim | None
-    reference: dict[str, str] = attrs.field(factory=dict)
-    sent: bool = False
-    document: FiscalDocument | None = None
-    """The document being stamped (``None``: :attr:`invoice` itself)."""
-
-    @property
-    def stamped_document(self) -> FiscalDocument:
-        """The document this attempt stamps: :attr:`document`, else the invoice."""
-        return self.document if self.document is not None else self.invoice
-
-    @property
-    def previous_state(self) -> StampState | None:
-        """The key's state before this attempt (``None`` without a key)."""
-        return self.claim.record.state if self.claim is not None else None
-
-    def remember(self, **reference: str) -> None:
-        """Store (durably, with a key) what finds this document again at the vendor."""
-        self.reference.update({name: str(value) for name, value in reference.items()})
-        if self.claim is not None:
-            self.provider.journal.set_reference(self.claim, self.reference)
-
-    def sending(self) -> None:
-        """Record that the request that creates the CFDI is about to leave."""
-        if self.claim is not None and not self.sent:
-            self.provider.journal.mark_sent(self.claim)
-        self.sent = True
-
 
 class InvoiceProvider(ProviderBase):
     """Stamp, fetch, download, cancel and list CFDI 4.0 documents at one vendor.
@@ -626,73 +538,10 @@ class InvoiceProvider(ProviderBase):
     def _stamp_native_chunk(
         self, items: Sequence[tuple[int, Invoice, str | None]]
     ) -> dict[int, StampOutcome]:
-        """Stamp up to :meth:`_native_batch_size` invoices with one stamping request.
+        """Stamp up to :meth:`_native_batch_size` invoices with one stamping request."""
+        from .native_batch import stamp_native_chunk
 
-        Each key is claimed in the journal first; a key whose earlier request may have stamped
-        takes the one-by-one path (which asks the vendor). Drafts are created and remembered,
-        every claim is marked sent, then one request stamps them all; each outcome is recorded
-        with its event, as a single stamp would be.
-        """
-        outcomes: dict[int, StampOutcome] = {}
-        ready: list[tuple[int, StampAttempt, str]] = []
-        for index, invoice, key in items:
-            claim: Claim | None = None
-            try:
-                if key is not None:
-                    claim = self.journal.claim(
-                        self.name, self._journal_account(), key, _canonical_hash(invoice),
-                        reference=self._initial_reference(invoice), lease=self.lease_seconds,
-                        wait=self.claim_wait,
-                    )
-                    state = claim.record.state
-                    if state is StampState.STAMPED:
-                        done = self._from_record(claim.record, key)
-                        outcomes[index] = StampOutcome(index, key, stamped=done, already_done=True)
-                        continue
-                    if state in (StampState.SENT, StampState.UNKNOWN):
-                        self.journal.release(claim)
-                        stamped = self._stamp_and_emit(invoice, key, False, validated=True)
-                        outcomes[index] = StampOutcome(index, key, stamped=stamped)
-                        continue
-                reference = dict(claim.record.reference) if claim is not None else {}
-                attempt = StampAttempt(self, invoice, key, claim, reference)
-                prepared = self._prepare_locked(attempt)
-                ready.append((index, attempt, self._create_draft(attempt, prepared)))
-            except ApuntoError as exc:
-                if claim is not None:
-                    self.journal.release(claim)
-                self._emit_failed(invoice, key, exc)
-                outcomes[index] = StampOutcome(index, key, error=exc)
-        if not ready:
-            return outcomes
-        for _, attempt, _ in ready:
-            attempt.sending()
-        try:
-            results = self._stamp_drafts([draft for _, _, draft in ready])
-        except ApuntoError as exc:
-            results = {draft: exc for _, _, draft in ready}
-        for index, attempt, draft in ready:
-            result = results.get(draft)
-            if isinstance(result, StampedInvoice):
-                if attempt.claim is not None:
-                    events = self._record_stamped(attempt.claim, result, attempt.invoice)
-                else:
-                    events = self._stamped_events(result, attempt.invoice)
-                for event in events:
-                    self.events.publish(event)
-                outcomes[index] = StampOutcome(index, attempt.key, stamped=result, id=draft)
-                continue
-            error = result if isinstance(result, ApuntoError) else UnexpectedResponse(
-                f"{self.name}: no answer for draft {draft} in the batch", provider=self.name
-            )
-            if attempt.claim is not None:
-                if _ambiguous(error):
-                    self.journal.mark_unknown(attempt.claim, f"{type(error).__name__}: {error}")
-                else:
-                    self.journal.mark_failed(attempt.claim, f"{type(error).__name__}: {error}")
-            self._emit_failed(attempt.invoice, attempt.key, error)
-            outcomes[index] = StampOutcome(index, attempt.key, error=error, id=draft)
-        return outcomes
+        return stamp_native_chunk(self, items)
 
     def _emit_failed(
         self, invoice: FiscalDocument, key: str | None, error: ApuntoError
