@@ -10,6 +10,7 @@ import datetime as dt
 import enum
 import functools
 import json
+import json.encoder
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -155,26 +156,31 @@ def encode_json(value: Any) -> bytes:
     return _encode(value).encode("utf-8")
 
 
+_quote = json.encoder.encode_basestring  # C-accelerated; keeps non-ASCII text as it is
+
+
 def _encode(value: Any) -> str:
-    if value is None or value is True or value is False:
-        return json.dumps(value)
+    # The common types first: a stamp body is mostly strings, Decimals, dicts and lists.
+    if isinstance(value, str):
+        return _quote(value)  # a str enum is written as its value
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise TypeError(f"cannot send {value} as a JSON number")
         return format(value, "f")
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{_quote(str(k))}:{_encode(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join([_encode(v) for v in value]) + "]"
+    if value is None or value is True or value is False:
+        return "null" if value is None else ("true" if value else "false")
     if isinstance(value, enum.Enum):
         return _encode(value.value)
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
+        return int.__repr__(value)
+    if isinstance(value, float):
         return json.dumps(value)
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return json.dumps(value.isoformat())
-    if isinstance(value, Mapping):
-        items = (f"{json.dumps(str(k), ensure_ascii=False)}:{_encode(v)}" for k, v in value.items())
-        return "{" + ",".join(items) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_encode(v) for v in value) + "]"
+        return _quote(value.isoformat())
     raise TypeError(f"cannot send {type(value).__name__} as JSON")
 
 
