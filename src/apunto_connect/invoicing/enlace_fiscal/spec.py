@@ -8,7 +8,7 @@ provider with ``EnlaceFiscalProvider(spec={"field.list_rows": "Lista"})``.
 
 The integrations cited, by the code index's file id (the index does not name repositories):
 EF-express (70454100167), EF-axios (10687355527), EF-dotnet (8297780680), EF-java
-(30239354359); ``research §3`` is ``/work/shared/research/invoice-vendors.md``. The full table is
+(30239354359); ``research §3`` is `our invoicing-vendor research notes`. The full table is
 ``docs/vendors/evidence/enlace_fiscal.md``.
 """
 

@@ -34,7 +34,7 @@ CREDENTIALS: tuple[CredentialField, ...] = (
 # Evidence, cited by the short names of docs/vendors/evidence/controlt.md.
 _CT_PHP = "one source: CT-php (index file 66203700832), form login citing ControlT's PDF"
 _CT_INLOP = "one source: CT-inlop (index files 55300507255 and later versions)"
-_RESEARCH = "one source: /work/shared/research/logistics-storage.md §2"
+_RESEARCH = "one source: our logistics and storage research notes §2"
 _WRITE = (
     "no public write API: searched the code index for app.controlt.com.co, Travel, CrearViaje, "
     "AsignarVehiculo and the docs/pages corpora for 'ControlT API'; modelled on the read-side "
