@@ -37,8 +37,8 @@ _ITEMS = f"{_REFERENCE}/blob/master/source/includes/_items.md.erb"
 _INVOICES = f"{_REFERENCE}/blob/master/source/includes/_invoices.md.erb"
 _ERRORS = f"{_REFERENCE}/blob/master/source/includes/_errors.md"
 _SEARCHED = (
-    "searched the code index for 'api.actiun.com' (0 hits) and 'actiun', the vendor's public "
-    "repositories (only the documentation is an API reference) and the docs corpus for "
+    "searched public code search for 'api.actiun.com' (0 hits) and 'actiun', the vendor's public "
+    "repositories (only the documentation is an API reference) and public documentation for "
     "'Actiun API': no public integration"
 )
 

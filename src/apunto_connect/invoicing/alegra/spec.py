@@ -37,7 +37,7 @@ _PHP = "loduis/alegra-php"
 _BOTH = f"{_CLI}; {_PHP}"
 _CLIENTS = f"{_CLI}; {_PHP}; platanus/alegra-integrations; apideck Alegra guide"
 _CHEAT = f"one source: {_CLI} per-country cheat-sheet (Mexican bodies)"
-_NOT_FOUND = f"searched {_CLI}, {_PHP}, apideck and the code index: not found"
+_NOT_FOUND = f"searched {_CLI}, {_PHP}, apideck and public code search: not found"
 _LIST = f"one source: {_CLI} commands/generic.go and list options"
 
 

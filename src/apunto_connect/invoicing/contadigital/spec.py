@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 _ONE = "one source: the public NestJS integration"
-_OURS = "not shown by the one public integration; searched the code index and the docs/pages corpora"
+_OURS = "not shown by the one public integration; searched public code search and public documentation pages"
 _SEEN = f"{_ONE} reads this name"
 _NEVER_READ = "the one public integration never reads it; our own reading of the reply"
 

@@ -6,9 +6,8 @@ none (the evidence says what was searched). The provider and the emulator
 (:mod:`apunto_connect.sandbox.enlace_fiscal`) both read :data:`SPEC`; override entries per
 provider with ``EnlaceFiscalProvider(spec={"field.list_rows": "Lista"})``.
 
-The integrations cited, by the code index's file id (the index does not name repositories):
-EF-express (70454100167), EF-axios (10687355527), EF-dotnet (8297780680), EF-java
-(30239354359); ``research §3`` is `our invoicing-vendor research notes`. The full table is
+The public integrations cited, by short names: EF-express, EF-axios, EF-dotnet, EF-java;
+``research §3`` is our invoicing-vendor research notes. The full table is
 ``docs/vendors/evidence/enlace_fiscal.md``.
 """
 
@@ -30,11 +29,11 @@ BASE_URL = "https://api.enlacefiscal.com/v6"
 
 _ALL_FOUR = "EF-express, EF-axios, EF-dotnet, EF-java"
 _NO_LIST_READER = (
-    "searched the code index for listarComprobantes: only unrelated projects; no integration "
+    "searched public code search for listarComprobantes: only unrelated projects; no integration "
     "reads its answer (research §3 gives the request only)"
 )
 _MODO = "EF-express, EF-axios: the body field modo (Solicitud and CFDi); research §3"
-_NOT_FOUND = "searched the code index and research §3: no integration sends or reads it"
+_NOT_FOUND = "searched public code search and research §3: no integration sends or reads it"
 
 SPEC = VendorSpec(
     NAME,
@@ -127,7 +126,7 @@ SPEC = VendorSpec(
         # so the emulator sends base64; the provider reads either form.
         "field.xml_inline": assumed(
             "xmlCFDi",
-            "one source: EF-dotnet (code-index file 8297780680) reads xmlCFDi and archivoQR from "
+            "one source: EF-dotnet reads xmlCFDi and archivoQR from "
             "the ack; searched the other integrations (EF-express, EF-axios, EF-java): they use "
             "the download links",
         ),

@@ -32,12 +32,12 @@ CREDENTIALS: tuple[CredentialField, ...] = (
 """API username, CompanyCode and API key (the access password), as ControlT issues them."""
 
 # Evidence, cited by the short names of docs/vendors/evidence/controlt.md.
-_CT_PHP = "one source: CT-php (index file 66203700832), form login citing ControlT's PDF"
-_CT_INLOP = "one source: CT-inlop (index files 55300507255 and later versions)"
+_CT_PHP = "one source: CT-php, form login citing ControlT's PDF"
+_CT_INLOP = "one source: CT-inlop"
 _RESEARCH = "one source: our logistics and storage research notes §2"
 _WRITE = (
-    "no public write API: searched the code index for app.controlt.com.co, Travel, CrearViaje, "
-    "AsignarVehiculo and the docs/pages corpora for 'ControlT API'; modelled on the read-side "
+    "no public write API: searched public code search for app.controlt.com.co, Travel, CrearViaje, "
+    "AsignarVehiculo and public documentation pages for 'ControlT API'; modelled on the read-side "
     "names and UNIGIS MAPI (CrearViaje, AsignarVehiculo, ActivarViaje)"
 )
 _NOT_SENT = "no integration sends it (CT-php sends only username and password)"
