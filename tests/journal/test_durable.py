@@ -261,10 +261,11 @@ def test_postgres_never_shows_the_password(pg_url: str):
 
 
 def test_postgres_server_that_is_not_there(tmp_path: Path):
-    from apunto_connect.journal.postgres import PostgresJournal
-
-    pytest.importorskip("psycopg")
     import socket
+
+    import psycopg  # noqa: F401  (the postgres extra: make test installs it)
+
+    from apunto_connect.journal.postgres import PostgresJournal
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -6,9 +6,8 @@ import re
 import runpy
 from pathlib import Path
 
+import mypy.api as mypy_api  # the test extra installs mypy
 import pytest
-
-mypy_api = pytest.importorskip("mypy.api")
 
 HERE = Path(__file__).parent
 EXPECT = re.compile(r"#\s*expect:\s*([a-z-]+)")
