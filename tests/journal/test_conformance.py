@@ -198,6 +198,26 @@ def test_set_reference_merges(store: JournalStore):
     assert record.reference == {"serie": "A", "folio": "12", "marker": "apunto-k1"}
 
 
+def test_mark_sent_stores_the_reference_in_the_same_write(store: JournalStore):
+    claim = store.claim(V, A, "k1", "h1", reference={"serie": "A"})
+    store.mark_sent(claim, {"folio": "12"})
+    record = store.get(V, A, "k1")
+    assert record is not None and record.state == StampState.SENT and record.attempts == 1
+    assert record.reference == {"serie": "A", "folio": "12"}
+    assert record.lease_owner == claim.owner
+
+
+def test_mark_sent_refuses_a_key_another_worker_took_over(store: JournalStore):
+    claim = store.claim(V, A, "k1", "h1", lease=0.0)
+    other = store.claim(V, A, "k1", "h1", wait=0)
+    assert other.owner != claim.owner
+    with pytest.raises(StampInProgress):
+        store.mark_sent(claim, {"folio": "12"})
+    record = store.get(V, A, "k1")
+    assert record is not None and record.state == StampState.CLAIMED
+    assert record.reference == {} and record.attempts == 0
+
+
 def test_resolve_by_hand(store: JournalStore):
     claim = store.claim(V, A, "k1", "h1")
     store.mark_sent(claim)

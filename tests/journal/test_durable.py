@@ -189,6 +189,21 @@ def test_sync_modes_keep_every_commit_and_unknown_modes_are_refused(tmp_path: Pa
     assert caught.value.issues[0].field == "synchronous"
 
 
+def test_the_sync_mode_defaults_to_normal_and_follows_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from apunto_connect.errors import ValidationError
+
+    monkeypatch.delenv("APUNTO_JOURNAL_SYNC", raising=False)
+    assert SqliteJournal(tmp_path / "a.sqlite3").synchronous == "normal"
+    monkeypatch.setenv("APUNTO_JOURNAL_SYNC", "SENT")
+    assert SqliteJournal(tmp_path / "b.sqlite3").synchronous == "sent"
+    assert SqliteJournal(tmp_path / "c.sqlite3", synchronous="full").synchronous == "full"
+    monkeypatch.setenv("APUNTO_JOURNAL_SYNC", "often")
+    with pytest.raises(ValidationError, match="APUNTO_JOURNAL_SYNC"):
+        SqliteJournal(tmp_path / "d.sqlite3")
+
+
 def test_a_store_from_a_newer_release_is_refused(tmp_path: Path):
     path = tmp_path / "journal.sqlite3"
     SqliteJournal(path).close()

@@ -108,10 +108,18 @@ class StampAttempt:
         if self.claim is not None:
             self.provider.journal.set_reference(self.claim, self.reference)
 
-    def sending(self) -> None:
-        """Record that the request that creates the CFDI is about to leave."""
+    def sending(self, **reference: str) -> None:
+        """Record that the request that creates the CFDI is about to leave.
+
+        ``reference`` is what finds this document again at the vendor, stored durably in the
+        same journal write (like :meth:`remember`, one write fewer).
+        """
+        if reference:
+            self.reference.update({name: str(value) for name, value in reference.items()})
         if self.claim is not None and not self.sent:
-            self.provider.journal.mark_sent(self.claim)
+            self.provider.journal.mark_sent(self.claim, self.reference if reference else None)
+        elif self.claim is not None and reference:
+            self.provider.journal.set_reference(self.claim, self.reference)
         self.sent = True
 
 

@@ -673,8 +673,9 @@ class InvoiceProvider(ProviderBase):
     def _send_stamp(self, attempt: StampAttempt, prepared: Any) -> StampedInvoice:
         """Hook: send the request(s) that create and stamp the CFDI and return it.
 
-        Call ``attempt.remember(...)`` with the vendor-side reference and ``attempt.sending()``
-        right before the creating request. Raise the typed errors; do not retry creating
+        Call ``attempt.sending(**reference)`` right before the creating request, with the
+        vendor-side reference that finds the document again (or ``attempt.remember(...)``
+        when it is known earlier, e.g. after saving a draft). Raise the typed errors; do not retry creating
         requests and do not look anything up after a failure (the base does).
         """
 

@@ -19,17 +19,25 @@ __all__ = [
     "fresh_record",
     "held_by_other",
     "in_progress",
+    "lease_held_by_other",
     "restart_changes",
 ]
 
 
 def held_by_other(record: JournalRecord, owner: str, now: float) -> bool:
     """Tell whether another worker, still alive, holds an unexpired lease on ``record``."""
-    if record.lease_owner is None or record.lease_owner == owner:
+    return lease_held_by_other(record.lease_owner, record.lease_expires, owner, now)
+
+
+def lease_held_by_other(
+    lease_owner: str | None, lease_expires: float | None, owner: str, now: float
+) -> bool:
+    """Tell whether a lease (its owner and expiry) belongs to another live worker at ``now``."""
+    if lease_owner is None or lease_owner == owner:
         return False
-    if (record.lease_expires or 0) <= now:
+    if (lease_expires or 0) <= now:
         return False
-    return not owner_is_dead(record.lease_owner)
+    return not owner_is_dead(lease_owner)
 
 
 def fresh_record(
@@ -91,15 +99,19 @@ def in_progress(key: str, holder: str, vendor: str) -> StampInProgress:
     )
 
 
-def check_still_held(claim: Claim, current: JournalRecord, now: float) -> None:
+def check_still_held(
+    claim: Claim, lease_owner: str | None, lease_expires: float | None, now: float
+) -> None:
     """Refuse to send for ``claim`` once another live worker has taken its key over.
+
+    ``lease_owner`` and ``lease_expires`` are the key's lease as the store holds it now.
 
     Raises:
         StampInProgress: the lease lapsed and another worker holds the key now.
     """
-    if held_by_other(current, claim.owner, now):
+    if lease_held_by_other(lease_owner, lease_expires, claim.owner, now):
         raise StampInProgress(
             f"idempotency key {claim.key!r} was taken over by another worker "
-            f"({current.lease_owner}); nothing was sent",
+            f"({lease_owner}); nothing was sent",
             provider=claim.vendor,
         )

@@ -130,6 +130,10 @@ def _record(row: Sequence[Any]) -> JournalRecord:
     )
 
 
+def _missing(claim: Claim) -> NotFound:
+    return NotFound(f"idempotency key {claim.key!r} is not in the journal", provider=claim.vendor)
+
+
 def _delivery(row: Sequence[Any]) -> Delivery:
     (event_id, endpoint, event_type, status, attempts, next_attempt, last_error, created_at,
      delivered_at, body, lease_owner, lease_expires) = row
@@ -217,8 +221,7 @@ class SqlJournal(JournalStore):
     def _select_for(self, tx: Tx, claim: Claim) -> JournalRecord:
         record = self._select(tx, claim.vendor, claim.account, claim.key, lock=True)
         if record is None:
-            raise NotFound(f"idempotency key {claim.key!r} is not in the journal",
-                           provider=claim.vendor)
+            raise _missing(claim)
         return record
 
     def _update(self, tx: Tx, vendor: str, account: str, key: str, **changes: Any) -> None:
@@ -234,6 +237,12 @@ class SqlJournal(JournalStore):
             "WHERE vendor = ? AND account = ? AND idem_key = ?",
             (*changes.values(), vendor, account, key),
         )
+
+    def _update_held(self, tx: Tx, claim: Claim, **changes: Any) -> None:
+        """Write ``changes`` to the claim's row in one statement (no read first)."""
+        self._update(tx, claim.vendor, claim.account, claim.key, **changes)
+        if tx.rowcount == 0:
+            raise _missing(claim)
 
     def get(self, vendor: str, account: str, key: str) -> JournalRecord | None:
         return self._run(lambda tx: self._select(tx, vendor, account, key), write=False)
@@ -324,29 +333,52 @@ class SqlJournal(JournalStore):
         return Claim(record=record, owner=owner, fresh=False)
 
     def set_reference(self, claim: Claim, reference: Mapping[str, str]) -> None:
-        def work(tx: Tx) -> None:
-            current = self._select_for(tx, claim)
-            self._update(tx, claim.vendor, claim.account, claim.key,
-                         reference={**current.reference, **reference})
+        self._run(lambda tx: self._merge_reference(tx, claim, reference))
 
-        self._run(work)
+    def _merge_reference(self, tx: Tx, claim: Claim, reference: Mapping[str, str]) -> None:
+        rows = tx.execute(
+            f"SELECT reference FROM {self.journal_table} "
+            "WHERE vendor = ? AND account = ? AND idem_key = ?" + self.lock_rows,
+            (claim.vendor, claim.account, claim.key),
+        )
+        if not rows:
+            raise _missing(claim)
+        stored = json.loads(rows[0][0]) if rows[0][0] else {}
+        self._update(tx, claim.vendor, claim.account, claim.key,
+                     reference={**stored, **reference})
 
-    def mark_sent(self, claim: Claim) -> None:
+    def mark_sent(self, claim: Claim, reference: Mapping[str, str] | None = None) -> None:
         def work(tx: Tx) -> None:
-            current = self._select_for(tx, claim)
+            if reference:
+                self._merge_reference(tx, claim, reference)
             now = self.clock()
-            check_still_held(claim, current, now)
+            # The usual case, in one statement: this claim still holds the lease. Once sent,
+            # the lease must outlast the request itself: a takeover while the request is in
+            # flight could ask the vendor too early and send a second time.
+            tx.execute(
+                f"UPDATE {self.journal_table} SET state = ?, attempts = attempts + 1, "
+                "sent_at = ?, updated_at = ?, lease_expires = ? + "
+                "(CASE WHEN lease_seconds > ? THEN lease_seconds ELSE ? END) "
+                "WHERE vendor = ? AND account = ? AND idem_key = ? AND lease_owner = ?",
+                (StampState.SENT.value, now, now, now, DEFAULT_LEASE, DEFAULT_LEASE,
+                 claim.vendor, claim.account, claim.key, claim.owner),
+            )
+            if tx.rowcount == 1:
+                return
             rows = tx.execute(
-                f"SELECT lease_seconds FROM {self.journal_table} "
-                "WHERE vendor = ? AND account = ? AND idem_key = ?",
+                f"SELECT attempts, lease_owner, lease_expires, lease_seconds "
+                f"FROM {self.journal_table} WHERE vendor = ? AND account = ? AND idem_key = ?"
+                + self.lock_rows,
                 (claim.vendor, claim.account, claim.key),
             )
-            # Once sent, the lease must outlast the request itself: a takeover while the
-            # request is in flight could ask the vendor too early and send a second time.
-            lease = max(float(rows[0][0] or 0), DEFAULT_LEASE)
+            if not rows:
+                raise _missing(claim)
+            attempts, owner, expires, lease_seconds = rows[0]
+            check_still_held(claim, owner, None if expires is None else float(expires), now)
+            lease = max(float(lease_seconds or 0), DEFAULT_LEASE)
             self._update(
                 tx, claim.vendor, claim.account, claim.key, state=StampState.SENT,
-                attempts=current.attempts + 1, sent_at=now, lease_owner=claim.owner,
+                attempts=int(attempts) + 1, sent_at=now, lease_owner=claim.owner,
                 lease_expires=now + lease,
             )
 
@@ -370,11 +402,9 @@ class SqlJournal(JournalStore):
         outbox: Sequence[OutboxItem] = (),
     ) -> None:
         def work(tx: Tx) -> None:
-            self._select_for(tx, claim)
-            self._update(
-                tx, claim.vendor, claim.account, claim.key, state=StampState.STAMPED,
-                uuid=uuid, vendor_id=vendor_id, result=result, error=None,
-                lease_owner=None, lease_expires=None,
+            self._update_held(
+                tx, claim, state=StampState.STAMPED, uuid=uuid, vendor_id=vendor_id,
+                result=result, error=None, lease_owner=None, lease_expires=None,
             )
             now = self.clock()
             for event, endpoints in outbox:
@@ -384,9 +414,8 @@ class SqlJournal(JournalStore):
 
     def _settle(self, claim: Claim, state: StampState, error: str) -> None:
         def work(tx: Tx) -> None:
-            self._select_for(tx, claim)
-            self._update(tx, claim.vendor, claim.account, claim.key, state=state,
-                         error=error[:2000], lease_owner=None, lease_expires=None)
+            self._update_held(tx, claim, state=state, error=error[:2000], lease_owner=None,
+                              lease_expires=None)
 
         self._run(work)
 

@@ -127,12 +127,14 @@ class JournalStore(abc.ABC):
         """Store (merge) what finds the document again at the vendor."""
 
     @abc.abstractmethod
-    def mark_sent(self, claim: Claim) -> None:
+    def mark_sent(self, claim: Claim, reference: Mapping[str, str] | None = None) -> None:
         """Record that a stamp request is about to leave.
 
         State ``sent``, ``attempts`` + 1, ``sent_at`` now, lease renewed (to at least
         :data:`DEFAULT_LEASE`, so nobody takes the key over while the request is in flight).
-        Refuses (``StampInProgress``) when the lease now belongs to another owner.
+        ``reference``, when given, is merged into the stored one in the same transaction (as
+        :meth:`set_reference` would, one commit fewer). Refuses (``StampInProgress``) when the
+        lease now belongs to another owner.
         """
 
     @abc.abstractmethod

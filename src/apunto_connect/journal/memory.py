@@ -208,7 +208,7 @@ class MemoryJournal(JournalStore):
     def _check_owner(self, claim: Claim) -> None:
         record = self._records.get((claim.vendor, claim.account, claim.key))
         if record is not None:
-            check_still_held(claim, record, self.clock())
+            check_still_held(claim, record.lease_owner, record.lease_expires, self.clock())
 
     def set_reference(self, claim: Claim, reference: Mapping[str, str]) -> None:
         """Store (merge) what finds the document again at the vendor."""
@@ -216,16 +216,18 @@ class MemoryJournal(JournalStore):
             current = self._records[(claim.vendor, claim.account, claim.key)]
             self._update(claim, reference={**current.reference, **reference})
 
-    def mark_sent(self, claim: Claim) -> None:
+    def mark_sent(self, claim: Claim, reference: Mapping[str, str] | None = None) -> None:
         """Record that a stamp request is about to leave (see :meth:`JournalStore.mark_sent`)."""
         with self._lock:
             self._check_owner(claim)
             current = self._records[(claim.vendor, claim.account, claim.key)]
             now = self.clock()
             lease = (current.lease_expires or now) - (current.updated_at or now)
+            merged = {**current.reference, **reference} if reference else current.reference
             self._update(
                 claim, state=StampState.SENT, attempts=current.attempts + 1, sent_at=now,
                 lease_owner=claim.owner, lease_expires=now + max(lease, DEFAULT_LEASE),
+                reference=merged,
             )
 
     def restore(self, claim: Claim, state: StampState) -> None:

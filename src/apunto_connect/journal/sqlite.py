@@ -23,12 +23,16 @@ from typing import Any, TypeVar
 from ..errors import JournalUnavailable
 from ._sql import SqlJournal, Tx, claim_columns
 
-__all__ = ["HAS_RETURNING", "SqliteJournal"]
+__all__ = ["HAS_RETURNING", "SYNC_ENV_VAR", "SqliteJournal"]
 
 T = TypeVar("T")
 
 HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 """Whether this Python's SQLite claims deliveries with one ``UPDATE … RETURNING`` statement."""
+
+SYNC_ENV_VAR = "APUNTO_JOURNAL_SYNC"
+"""Environment variable choosing when SQLite journal commits reach the disk (see
+:class:`SqliteJournal`'s ``synchronous``)."""
 
 _SYNCHRONOUS = {"full": "FULL", "sent": "NORMAL", "normal": "NORMAL"}
 """The ``synchronous`` setting of ordinary commits for each mode (``sent``: only the durable
@@ -62,13 +66,16 @@ class SqliteJournal(SqlJournal):
         clock: unix time source (tests move it).
         busy_timeout: seconds a transaction waits for another process's write lock before
             :class:`~apunto_connect.errors.JournalUnavailable`.
-        synchronous: when commits reach the disk. ``"sent"`` (default): a commit that
-            records a stamp request as sent, or a hand resolution, is synced before the call
-            returns, so it survives a power cut; the others are synced at the next of those or
-            at a checkpoint (a power cut may undo them, which is safe: an undone claim sent
-            nothing, an undone "stamped" falls back to "sent" and is looked up again).
-            ``"full"``: every commit is synced. ``"normal"``: none is synced at once; every
-            commit still survives a crash of the process.
+        synchronous: when commits reach the disk (default: the environment variable
+            ``APUNTO_JOURNAL_SYNC``, else ``"normal"``). ``"normal"``: no commit waits for the
+            disk; every commit survives a crash or kill of the process (WAL), and a power cut
+            or an operating-system crash may undo the last ones. ``"sent"``: in addition, a
+            commit that records a stamp request as sent, or a hand resolution, is synced
+            before the call returns (one fsync per stamp), so even a power cut cannot make
+            the journal forget a request that left; the others are synced at the next of
+            those or at a checkpoint (a power cut may undo them, which is safe: an undone
+            claim sent nothing, an undone "stamped" falls back to "sent" and is looked up
+            again). ``"full"``: every commit is synced.
 
     Raises:
         JournalUnavailable: the folder cannot be created, the file is not a SQLite database,
@@ -84,17 +91,22 @@ class SqliteJournal(SqlJournal):
         *,
         clock: Callable[[], float] = time.time,
         busy_timeout: float = 15.0,
-        synchronous: str = "sent",
+        synchronous: str | None = None,
     ) -> None:
         super().__init__(clock)
         self.path = Path(path).expanduser().resolve()
+        if synchronous is None:
+            synchronous = os.environ.get(SYNC_ENV_VAR, "").strip() or "normal"
         if synchronous.lower() not in _SYNCHRONOUS:
             from ..errors import ValidationError
 
             raise ValidationError(
-                f"synchronous must be one of {sorted(_SYNCHRONOUS)}, not {synchronous!r}",
+                f"synchronous ({SYNC_ENV_VAR}) must be one of {sorted(_SYNCHRONOUS)}, "
+                f"not {synchronous!r}",
                 field="synchronous", code="APUNTO-JOURNAL-001",
             )
+        self.synchronous = synchronous.lower()
+        """The sync mode in use (``normal``, ``sent`` or ``full``)."""
         self._synchronous = _SYNCHRONOUS[synchronous.lower()]
         self._sync_durable = synchronous.lower() == "sent"
         self.busy_timeout = busy_timeout

@@ -267,14 +267,15 @@ class ActiunInvoiceProvider(InvoiceProvider):
         invoice = attempt.invoice
         arguments = invoice_to_actiun(invoice, client_id, lines, type_code=self.type_code,
                                       spec=self.spec)
+        recovery: dict[str, str] = {}
         if attempt.key is not None:
-            attempt.remember(
-                newest_before=str(self._newest_invoice_id()),
-                client_id=str(client_id),
-                signature=_signature_text(_signature(lines)),
-                total=str(invoice.total),
-            )
-        attempt.sending()
+            recovery = {
+                "newest_before": str(self._newest_invoice_id()),
+                "client_id": str(client_id),
+                "signature": _signature_text(_signature(lines)),
+                "total": str(invoice.total),
+            }
+        attempt.sending(**recovery)
         created = self.client.invoices.create(**arguments)
         if attempt.key is not None:
             attempt.remember(invoice_id=str(created.id))

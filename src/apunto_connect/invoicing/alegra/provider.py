@@ -446,9 +446,8 @@ class AlegraProvider(InvoiceProvider):
             idempotency_key=attempt.key,
             spec=self.spec,
         )
-        if attempt.key is not None:
-            attempt.remember(marker=idempotency_marker(attempt.key))
-        attempt.sending()
+        marker = {"marker": idempotency_marker(attempt.key)} if attempt.key is not None else {}
+        attempt.sending(**marker)
         data = self._send_json("POST", self._path("path.invoices"), body, idempotent=False)
         stamped = self._to_stamped(data)
         if stamped.uuid is None:

@@ -380,7 +380,6 @@ class EnlaceFiscalProvider(InvoiceProvider):
         issued_at = self._issued_at(invoice)
         receipt = attempt.document if isinstance(attempt.document, PaymentReceipt) else None
         for _ in range(3):
-            attempt.remember(series=serie, folio=folio)
             if receipt is not None:
                 # A payment receipt has its own action (generarReciboElectronicoPago).
                 operation = "payment"
@@ -400,7 +399,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
                     spec=self.spec,
                     send_email=self.email_on_stamp,
                 )
-            attempt.sending()
+            attempt.sending(series=serie, folio=folio)
             try:
                 ack = self._call(operation, body)
             except Conflict:
