@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
 from ..errors import Conflict, StampInProgress
 from .records import Claim, JournalRecord, StampState, owner_is_dead
 
 __all__ = [
+    "ClaimRequest",
     "check_still_held",
     "existing_claim",
     "fresh_record",
@@ -22,6 +25,24 @@ __all__ = [
     "lease_held_by_other",
     "restart_changes",
 ]
+
+
+@attrs.frozen
+class ClaimRequest:
+    """One caller asking for one key: what every attempt of a claim needs."""
+
+    vendor: str
+    account: str
+    key: str
+    payload_hash: str
+    reference: Mapping[str, str]
+    owner: str
+    lease: float
+
+    def fresh_record(self, now: float) -> JournalRecord:
+        """The record of the key claimed for the first time by this request at ``now``."""
+        return fresh_record(self.vendor, self.account, self.key, self.payload_hash,
+                            self.reference, self.owner, now, self.lease)
 
 
 def held_by_other(record: JournalRecord, owner: str, now: float) -> bool:

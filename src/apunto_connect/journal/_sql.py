@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import abc
 import json
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
 from ..errors import NotFound
 from ..events import Event
-from ._claims import check_still_held, existing_claim, fresh_record, in_progress, restart_changes
-from .base import DEFAULT_LEASE, DEFAULT_WAIT, JournalStore, OutboxItem, OutboxStore
+from ._claims import ClaimRequest, check_still_held, existing_claim, restart_changes
+from .base import DEFAULT_LEASE, JournalStore, OutboxItem, OutboxStore, event_body
 from .records import (
     Claim,
     Delivery,
     DeliveryStatus,
     JournalRecord,
     StampState,
-    new_owner,
     owner_is_dead,
 )
 
@@ -36,9 +34,6 @@ T = TypeVar("T")
 
 SCHEMA_VERSION = 1
 """The layout this code reads and writes; a store written by a newer layout is refused."""
-
-_POLL_FIRST = 0.01
-_POLL_MAX = 0.25
 
 _RECORD_COLUMNS = (
     "vendor, account, idem_key, payload_hash, reference, state, uuid, vendor_id, result, "
@@ -109,11 +104,6 @@ def schema_statements(journal: str, deliveries: str, version_table: str) -> list
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
-
-
-def event_body(event: Event) -> str:
-    """The JSON posted for ``event`` (kept verbatim in the outbox)."""
-    return json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 def _record(row: Sequence[Any]) -> JournalRecord:
@@ -271,66 +261,41 @@ class SqlJournal(JournalStore):
 
     # -- claims ---------------------------------------------------------------------------
 
-    def claim(
-        self,
-        vendor: str,
-        account: str,
-        key: str,
-        payload_hash: str,
-        *,
-        reference: Mapping[str, str] | None = None,
-        lease: float = DEFAULT_LEASE,
-        wait: float = DEFAULT_WAIT,
-    ) -> Claim:
-        owner = new_owner()
-        deadline = time.monotonic() + wait
-        pause = _POLL_FIRST
-        while True:
-            outcome = self._run(
-                lambda tx: self._try_claim(tx, vendor, account, key, payload_hash,
-                                           reference or {}, owner, lease)
-            )
-            if isinstance(outcome, Claim):
-                return outcome
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise in_progress(key, outcome, vendor)
-            time.sleep(min(pause, remaining))
-            pause = min(pause * 2, _POLL_MAX)
+    def _try_claim(self, request: ClaimRequest) -> Claim | str:
+        return self._run(lambda tx: self._claim_row(tx, request))
 
-    def _try_claim(
-        self, tx: Tx, vendor: str, account: str, key: str, payload_hash: str,
-        reference: Mapping[str, str], owner: str, lease: float,
-    ) -> Claim | str:
-        """One attempt: a :class:`Claim`, or the live owner that holds the key."""
+    def _claim_row(self, tx: Tx, request: ClaimRequest) -> Claim | str:
+        """One attempt in one transaction: a :class:`Claim`, or the live owner of the key."""
         now = self.clock()
+        vendor, account, key = request.vendor, request.account, request.key
         tx.execute(
             f"INSERT INTO {self.journal_table} (vendor, account, idem_key, payload_hash, "
             "reference, state, attempts, lease_owner, lease_expires, lease_seconds, created_at, "
             "updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) "
             "ON CONFLICT (vendor, account, idem_key) DO NOTHING",
-            (vendor, account, key, payload_hash, _dumps(dict(reference)),
-             StampState.CLAIMED.value, owner, now + lease, lease, now, now),
+            (vendor, account, key, request.payload_hash, _dumps(dict(request.reference)),
+             StampState.CLAIMED.value, request.owner, now + request.lease, request.lease, now,
+             now),
         )
         if tx.rowcount == 1:
-            fresh = fresh_record(vendor, account, key, payload_hash, reference, owner, now, lease)
-            return Claim(record=fresh, owner=owner, fresh=True)
+            return Claim(record=request.fresh_record(now), owner=request.owner, fresh=True)
         record = self._select(tx, vendor, account, key, lock=True)
         if record is None:  # deleted between the two statements (by hand): try again
             return "a concurrent change"
-        decided = existing_claim(record, payload_hash, owner, now)
+        decided = existing_claim(record, request.payload_hash, request.owner, now)
         if decided is not None:
             return decided
         changes: dict[str, Any] = {
-            "lease_owner": owner, "lease_expires": now + lease, "lease_seconds": lease,
-            **restart_changes(record, payload_hash, reference),
+            "lease_owner": request.owner, "lease_expires": now + request.lease,
+            "lease_seconds": request.lease,
+            **restart_changes(record, request.payload_hash, request.reference),
         }
         self._update(tx, vendor, account, key, **changes)
-        if record.payload_hash != payload_hash:
+        if record.payload_hash != request.payload_hash:
             taken = self._select(tx, vendor, account, key)
             assert taken is not None
-            return Claim(record=taken, owner=owner, fresh=False)
-        return Claim(record=record, owner=owner, fresh=False)
+            return Claim(record=taken, owner=request.owner, fresh=False)
+        return Claim(record=record, owner=request.owner, fresh=False)
 
     def set_reference(self, claim: Claim, reference: Mapping[str, str]) -> None:
         self._run(lambda tx: self._merge_reference(tx, claim, reference))
@@ -392,38 +357,16 @@ class SqlJournal(JournalStore):
 
         self._run(work)
 
-    def mark_stamped(
-        self,
-        claim: Claim,
-        *,
-        uuid: str | None,
-        vendor_id: str | None,
-        result: Mapping[str, Any] | None,
-        outbox: Sequence[OutboxItem] = (),
+    def _settle(
+        self, claim: Claim, changes: Mapping[str, Any], outbox: Sequence[OutboxItem] = ()
     ) -> None:
         def work(tx: Tx) -> None:
-            self._update_held(
-                tx, claim, state=StampState.STAMPED, uuid=uuid, vendor_id=vendor_id,
-                result=result, error=None, lease_owner=None, lease_expires=None,
-            )
+            self._update_held(tx, claim, **changes, lease_owner=None, lease_expires=None)
             now = self.clock()
             for event, endpoints in outbox:
                 self._outbox._add(tx, event, endpoints, now)
 
         self._run(work)
-
-    def _settle(self, claim: Claim, state: StampState, error: str) -> None:
-        def work(tx: Tx) -> None:
-            self._update_held(tx, claim, state=state, error=error[:2000], lease_owner=None,
-                              lease_expires=None)
-
-        self._run(work)
-
-    def mark_failed(self, claim: Claim, error: str) -> None:
-        self._settle(claim, StampState.FAILED, error)
-
-    def mark_unknown(self, claim: Claim, error: str) -> None:
-        self._settle(claim, StampState.UNKNOWN, error)
 
     def release(self, claim: Claim) -> None:
         if not claim.owner:
@@ -435,30 +378,15 @@ class SqlJournal(JournalStore):
             (self.clock(), claim.vendor, claim.account, claim.key, claim.owner),
         ))
 
-    def resolve(
-        self,
-        vendor: str,
-        account: str,
-        key: str,
-        *,
-        uuid: str | None,
-        vendor_id: str | None = None,
-        result: Mapping[str, Any] | None = None,
+    def _settle_by_hand(
+        self, vendor: str, account: str, key: str, changes: Mapping[str, Any]
     ) -> JournalRecord:
         def work(tx: Tx) -> JournalRecord:
-            if self._select(tx, vendor, account, key, lock=True) is None:
+            self._update(tx, vendor, account, key, **changes)
+            settled = self._select(tx, vendor, account, key)
+            if settled is None:
                 raise NotFound(f"idempotency key {key!r} is not in the journal",
                                provider=vendor)
-            if uuid:
-                self._update(tx, vendor, account, key, state=StampState.STAMPED, uuid=uuid,
-                             vendor_id=vendor_id, result=result, error=None,
-                             lease_owner=None, lease_expires=None)
-            else:
-                self._update(tx, vendor, account, key, state=StampState.FAILED,
-                             error="resolved: not stamped", lease_owner=None,
-                             lease_expires=None)
-            settled = self._select(tx, vendor, account, key)
-            assert settled is not None
             return settled
 
         return self._run(work, durable=True)

@@ -13,12 +13,14 @@ lapses. A lease held by a process of this host that has died lapses at once.
 from __future__ import annotations
 
 import abc
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from ..events import Event
-from .records import Claim, Delivery, JournalRecord, StampState
+from ._claims import ClaimRequest, in_progress
+from .records import Claim, Delivery, JournalRecord, StampState, new_owner
 
 __all__ = ["DEFAULT_LEASE", "DEFAULT_WAIT", "JournalStore", "OutboxItem", "OutboxStore"]
 
@@ -28,8 +30,17 @@ DEFAULT_LEASE = 120.0
 DEFAULT_WAIT = 60.0
 """Seconds :meth:`JournalStore.claim` waits for another worker that holds the same key."""
 
+_POLL_FIRST = 0.01
+_POLL_MAX = 0.25
+"""First and longest pause between claim attempts while another worker holds the key."""
+
 OutboxItem = tuple[Event, Sequence[str]]
 """An event and the endpoints it goes to."""
+
+
+def event_body(event: Event) -> str:
+    """The JSON posted for ``event`` (kept verbatim in the outbox)."""
+    return json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 class OutboxStore(abc.ABC):
@@ -98,7 +109,6 @@ class JournalStore(abc.ABC):
     def outbox(self) -> OutboxStore:
         """The webhook outbox kept in this store."""
 
-    @abc.abstractmethod
     def claim(
         self,
         vendor: str,
@@ -121,6 +131,31 @@ class JournalStore(abc.ABC):
           :class:`~apunto_connect.errors.StampInProgress`.
         - Otherwise the lease is taken over; ``claim.record`` shows the state as it was.
         """
+        request = ClaimRequest(vendor, account, key, payload_hash, dict(reference or {}),
+                               new_owner(), lease)
+        deadline = time.monotonic() + wait
+        pause = _POLL_FIRST
+        while True:
+            outcome = self._try_claim(request)
+            if isinstance(outcome, Claim):
+                return outcome
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise in_progress(key, outcome, vendor)
+            self._wait_for_release(min(pause, remaining))
+            pause = min(pause * 2, _POLL_MAX)
+
+    @abc.abstractmethod
+    def _try_claim(self, request: ClaimRequest) -> Claim | str:
+        """One attempt at :meth:`claim`: the :class:`Claim`, or who holds the key now.
+
+        Decided by :func:`~apunto_connect.journal._claims.existing_claim` on the stored record,
+        read and written in one transaction (no lock held between attempts).
+        """
+
+    def _wait_for_release(self, seconds: float) -> None:
+        """Pause between claim attempts while another worker holds the key."""
+        time.sleep(seconds)
 
     @abc.abstractmethod
     def set_reference(self, claim: Claim, reference: Mapping[str, str]) -> None:
@@ -141,7 +176,6 @@ class JournalStore(abc.ABC):
     def restore(self, claim: Claim, state: StampState) -> None:
         """Put the state back (the request provably never left, e.g. a refused connection)."""
 
-    @abc.abstractmethod
     def mark_stamped(
         self,
         claim: Claim,
@@ -155,20 +189,32 @@ class JournalStore(abc.ABC):
 
         Always written, even when the lease was lost: it is the truth about the vendor.
         """
+        self._settle(claim, {
+            "state": StampState.STAMPED, "uuid": uuid, "vendor_id": vendor_id,
+            "result": dict(result) if result is not None else None, "error": None,
+        }, outbox)
 
-    @abc.abstractmethod
     def mark_failed(self, claim: Claim, error: str) -> None:
         """The vendor refused for good (nothing was stamped): state ``failed``; drops the lease."""
+        self._settle(claim, {"state": StampState.FAILED, "error": error[:2000]})
 
-    @abc.abstractmethod
     def mark_unknown(self, claim: Claim, error: str) -> None:
         """Sent, no answer, not found: state ``unknown``; drops the lease."""
+        self._settle(claim, {"state": StampState.UNKNOWN, "error": error[:2000]})
+
+    @abc.abstractmethod
+    def _settle(
+        self, claim: Claim, changes: Mapping[str, Any], outbox: Sequence[OutboxItem] = ()
+    ) -> None:
+        """Write an outcome's ``changes``, drop the lease and queue ``outbox``, in one transaction.
+
+        Raises NotFound when the key is not in the journal.
+        """
 
     @abc.abstractmethod
     def release(self, claim: Claim) -> None:
         """Drop the lease, state unchanged (a claim whose owner no longer holds it: no-op)."""
 
-    @abc.abstractmethod
     def resolve(
         self,
         vendor: str,
@@ -183,6 +229,22 @@ class JournalStore(abc.ABC):
 
         With ``uuid`` it becomes ``stamped``; with ``uuid=None`` it becomes ``failed`` (the next
         stamp sends again).
+
+        Raises NotFound when the key is not in the journal.
+        """
+        settled: dict[str, Any] = {"lease_owner": None, "lease_expires": None}
+        if uuid:
+            settled.update(state=StampState.STAMPED, uuid=uuid, vendor_id=vendor_id,
+                           result=dict(result) if result is not None else None, error=None)
+        else:
+            settled.update(state=StampState.FAILED, error="resolved: not stamped")
+        return self._settle_by_hand(vendor, account, key, settled)
+
+    @abc.abstractmethod
+    def _settle_by_hand(
+        self, vendor: str, account: str, key: str, changes: Mapping[str, Any]
+    ) -> JournalRecord:
+        """Write :meth:`resolve`'s ``changes`` durably; the record after them.
 
         Raises NotFound when the key is not in the journal.
         """

@@ -6,7 +6,6 @@ the same "transaction"), but nothing survives the process and other processes ca
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid as uuid_module
@@ -17,18 +16,11 @@ import attrs
 
 from ..errors import NotFound
 from ..events import Event
-from ._claims import check_still_held, existing_claim, fresh_record, in_progress, restart_changes
-from .base import DEFAULT_LEASE, DEFAULT_WAIT, JournalStore, OutboxItem, OutboxStore
+from ._claims import ClaimRequest, check_still_held, existing_claim, restart_changes
+from .base import DEFAULT_LEASE, JournalStore, OutboxItem, OutboxStore, event_body
 from .records import Claim, Delivery, DeliveryStatus, JournalRecord, StampState, owner_is_dead
 
 __all__ = ["MemoryJournal"]
-
-_POLL = 0.02
-
-
-def _event_body(event: Event) -> str:
-    return json.dumps(event.to_dict(), ensure_ascii=False, separators=(",", ":"), default=str)
-
 
 class _MemoryOutbox(OutboxStore):
     def __init__(self, lock: threading.Condition, clock: Callable[[], float]) -> None:
@@ -37,7 +29,7 @@ class _MemoryOutbox(OutboxStore):
         self._rows: dict[tuple[str, str], Delivery] = {}
 
     def _add_locked(self, event: Event, endpoints: Iterable[str], now: float) -> int:
-        body = _event_body(event)
+        body = event_body(event)
         added = 0
         for url in endpoints:
             if (event.id, url) in self._rows:
@@ -149,50 +141,31 @@ class MemoryJournal(JournalStore):
         """The webhook outbox kept in this store."""
         return self._outbox
 
-    def claim(
-        self,
-        vendor: str,
-        account: str,
-        key: str,
-        payload_hash: str,
-        *,
-        reference: Mapping[str, str] | None = None,
-        lease: float = DEFAULT_LEASE,
-        wait: float = DEFAULT_WAIT,
-    ) -> Claim:
-        """Take the key for this caller (see :meth:`JournalStore.claim`)."""
-        from .records import new_owner
-
-        owner = new_owner()
-        ident = (vendor, account, key)
-        deadline = time.monotonic() + wait
+    def _try_claim(self, request: ClaimRequest) -> Claim | str:
+        ident = (request.vendor, request.account, request.key)
         with self._lock:
-            while True:
-                now = self.clock()
-                record = self._records.get(ident)
-                if record is None:
-                    fresh = fresh_record(
-                        vendor, account, key, payload_hash, reference, owner, now, lease
-                    )
-                    self._records[ident] = fresh
-                    return Claim(record=fresh, owner=owner, fresh=True)
-                decided = existing_claim(record, payload_hash, owner, now)
-                if isinstance(decided, Claim):
-                    return decided
-                if decided is not None:  # another live worker holds the key
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise in_progress(key, decided, vendor)
-                    self._lock.wait(min(_POLL * 5, remaining))
-                    continue
-                changes: dict[str, Any] = {
-                    "lease_owner": owner, "lease_expires": now + lease, "updated_at": now,
-                    **restart_changes(record, payload_hash, reference),
-                }
-                taken = attrs.evolve(record, **changes)
-                self._records[ident] = taken
-                return Claim(record=record if not changes.get("payload_hash") else taken,
-                             owner=owner, fresh=False)
+            now = self.clock()
+            record = self._records.get(ident)
+            if record is None:
+                fresh = self._records[ident] = request.fresh_record(now)
+                return Claim(record=fresh, owner=request.owner, fresh=True)
+            decided = existing_claim(record, request.payload_hash, request.owner, now)
+            if decided is not None:
+                return decided
+            changes: dict[str, Any] = {
+                "lease_owner": request.owner, "lease_expires": now + request.lease,
+                "updated_at": now,
+                **restart_changes(record, request.payload_hash, request.reference),
+            }
+            taken = attrs.evolve(record, **changes)
+            self._records[ident] = taken
+            return Claim(record=record if not changes.get("payload_hash") else taken,
+                         owner=request.owner, fresh=False)
+
+    def _wait_for_release(self, seconds: float) -> None:
+        # Woken early when a record changes (a release, a stamp) instead of sleeping it out.
+        with self._lock:
+            self._lock.wait(seconds)
 
     def _update(self, claim: Claim, **changes: Any) -> JournalRecord:
         ident = (claim.vendor, claim.account, claim.key)
@@ -236,37 +209,14 @@ class MemoryJournal(JournalStore):
             current = self._records[(claim.vendor, claim.account, claim.key)]
             self._update(claim, state=StampState(state), attempts=max(0, current.attempts - 1))
 
-    def mark_stamped(
-        self,
-        claim: Claim,
-        *,
-        uuid: str | None,
-        vendor_id: str | None,
-        result: Mapping[str, Any] | None,
-        outbox: Sequence[OutboxItem] = (),
+    def _settle(
+        self, claim: Claim, changes: Mapping[str, Any], outbox: Sequence[OutboxItem] = ()
     ) -> None:
-        """Record the CFDI and queue ``outbox`` events together; drops the lease."""
         with self._lock:
-            self._update(
-                claim, state=StampState.STAMPED, uuid=uuid, vendor_id=vendor_id,
-                result=dict(result) if result is not None else None, error=None,
-                lease_owner=None, lease_expires=None,
-            )
+            self._update(claim, **changes, lease_owner=None, lease_expires=None)
             now = self.clock()
             for event, endpoints in outbox:
                 self._outbox._add_locked(event, endpoints, now)
-
-    def mark_failed(self, claim: Claim, error: str) -> None:
-        """The vendor refused for good: state ``failed``; drops the lease."""
-        with self._lock:
-            self._update(claim, state=StampState.FAILED, error=error[:2000],
-                         lease_owner=None, lease_expires=None)
-
-    def mark_unknown(self, claim: Claim, error: str) -> None:
-        """Sent, no answer, not found: state ``unknown``; drops the lease."""
-        with self._lock:
-            self._update(claim, state=StampState.UNKNOWN, error=error[:2000],
-                         lease_owner=None, lease_expires=None)
 
     def release(self, claim: Claim) -> None:
         """Drop the lease, state unchanged (no-op for a claim no longer held)."""
@@ -277,30 +227,14 @@ class MemoryJournal(JournalStore):
             if record is not None and record.lease_owner == claim.owner:
                 self._update(claim, lease_owner=None, lease_expires=None)
 
-    def resolve(
-        self,
-        vendor: str,
-        account: str,
-        key: str,
-        *,
-        uuid: str | None,
-        vendor_id: str | None = None,
-        result: Mapping[str, Any] | None = None,
+    def _settle_by_hand(
+        self, vendor: str, account: str, key: str, changes: Mapping[str, Any]
     ) -> JournalRecord:
-        """Settle a key by hand after checking at the vendor."""
         with self._lock:
             record = self._records.get((vendor, account, key))
             if record is None:
                 raise NotFound(f"idempotency key {key!r} is not in the journal", provider=vendor)
-            claim = Claim(record=record, owner="", fresh=False)
-            if uuid:
-                return self._update(
-                    claim, state=StampState.STAMPED, uuid=uuid, vendor_id=vendor_id,
-                    result=dict(result) if result is not None else None, error=None,
-                    lease_owner=None, lease_expires=None,
-                )
-            return self._update(claim, state=StampState.FAILED, error="resolved: not stamped",
-                                lease_owner=None, lease_expires=None)
+            return self._update(Claim(record=record, owner="", fresh=False), **changes)
 
     def get(self, vendor: str, account: str, key: str) -> JournalRecord | None:
         """The key's record, or ``None``."""

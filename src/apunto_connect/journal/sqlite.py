@@ -142,18 +142,8 @@ class SqliteJournal(SqlJournal):
             problems = ["ok"]
             if self.path.stat().st_size <= self.quick_check_limit:
                 problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
-        except sqlite3.OperationalError as exc:
-            if _is_busy(exc):
-                raise JournalUnavailable(
-                    f"the journal stays locked by another process ({exc})", target=str(self.path)
-                ) from exc
-            raise JournalUnavailable(
-                f"cannot open the journal: {exc}", target=str(self.path)
-            ) from exc
         except sqlite3.DatabaseError as exc:
-            raise JournalUnavailable(
-                f"not a usable SQLite journal: {exc}", target=str(self.path)
-            ) from exc
+            raise self._unavailable(exc, "cannot open the journal") from exc
         if problems != ["ok"]:
             raise JournalUnavailable(
                 f"the journal file is corrupt: {'; '.join(problems[:3])}", target=str(self.path)
@@ -211,22 +201,24 @@ class SqliteJournal(SqlJournal):
             except sqlite3.OperationalError as exc:
                 # Some busy cases (WAL recovery, a snapshot upgrade) skip SQLite's own busy
                 # handler: retry them here, within the same bound.
-                if _is_busy(exc):
-                    if time.monotonic() < deadline:
-                        time.sleep(pause)
-                        pause = min(pause * 2, 0.1)
-                        continue
-                    raise JournalUnavailable(
-                        f"the journal stayed locked for {self.busy_timeout:g} s ({exc})",
-                        target=str(self.path),
-                    ) from exc
-                raise JournalUnavailable(
-                    f"the journal cannot be used: {exc}", target=str(self.path)
-                ) from exc
+                if _is_busy(exc) and time.monotonic() < deadline:
+                    time.sleep(pause)
+                    pause = min(pause * 2, 0.1)
+                    continue
+                raise self._unavailable(exc, "the journal cannot be used") from exc
             except sqlite3.DatabaseError as exc:
-                raise JournalUnavailable(
-                    f"the journal file is damaged: {exc}", target=str(self.path)
-                ) from exc
+                raise self._unavailable(exc, "the journal cannot be used") from exc
+
+    def _unavailable(self, exc: sqlite3.DatabaseError, doing: str) -> JournalUnavailable:
+        """The typed error for what SQLite said: a lock that stayed, or a file it cannot use."""
+        if isinstance(exc, sqlite3.OperationalError):
+            if _is_busy(exc):
+                why = f"the journal stayed locked by another process for {self.busy_timeout:g} s"
+            else:
+                why = doing
+        else:  # a file that is not a database, or a damaged page
+            why = "the journal file is not a usable SQLite database (damaged?)"
+        return JournalUnavailable(f"{why}: {exc}", target=str(self.path))
 
     # -- schema -------------------------------------------------------------------------
 
