@@ -16,7 +16,8 @@ from ..errors import ApuntoError, ServerError, TransportError
 from ..journal.records import Claim, StampState
 from ..models.convert import to_dict
 from ..models.documents import FiscalDocument
-from ..models.invoices import Invoice, StampedInvoice
+from ..models.invoices import Invoice, LineItem, StampedInvoice
+from ..models.parties import Customer
 
 if TYPE_CHECKING:
     from .base import InvoiceProvider
@@ -33,6 +34,16 @@ after it, "not found" means the request never took effect and sending again is s
 
 _LOCK_STRIPES = 64
 """Locks that serialize registering one customer or product (hashed into a fixed set)."""
+
+
+def customer_lock(customer: Customer) -> str:
+    """The registration lock name of a customer (one per RFC)."""
+    return f"customer:{customer.rfc}"
+
+
+def product_lock(item: LineItem) -> str:
+    """The registration lock name of a line's product (its SAT code and description)."""
+    return f"product:{item.product_code}:{item.description}"
 
 
 def _canonical_hash(document: FiscalDocument) -> str:

@@ -9,10 +9,11 @@ journal and events live here once. See ``docs/idempotency.md``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
 from .._capabilities import ProviderBase
@@ -60,6 +61,8 @@ from .attempts import (
     _canonical_hash,
     _invoice_data,
     _stamped_data,
+    customer_lock,
+    product_lock,
 )
 from .bulk import Progress, StampBatch, StampOutcome
 from .documents import document_capability, host_invoice
@@ -428,31 +431,70 @@ class InvoiceProvider(ProviderBase):
         it returns.
         """
         invoice = attempt.invoice
+        names = [customer_lock(invoice.customer)]
+        names.extend(product_lock(item) for item in invoice.items)
+        local = self.__dict__.get("_created_local")
+        if local is None:
+            local = self.__dict__.setdefault("_created_local", threading.local())
+        created: list[tuple[Customer, str]] = []
+        try:
+            with self._registering(names):
+                local.created = created
+                try:
+                    if attempt.document is None:
+                        return self._prepare_stamp(invoice)
+                    return self._prepare_document(attempt.document, invoice)
+                finally:
+                    local.created = None
+        finally:
+            for customer, vendor_id in created:
+                self._emit_customer_created(customer, vendor_id)
+
+    @contextlib.contextmanager
+    def _registering(self, names: Iterable[str]) -> Iterator[None]:
+        """Hold the registration locks of ``names`` (see :func:`customer_lock`), in one order."""
         stripes = self.__dict__.get("_register_locks")
         if stripes is None:
             stripes = self.__dict__.setdefault(
                 "_register_locks", [threading.Lock() for _ in range(_LOCK_STRIPES)]
             )
-        names = {f"customer:{invoice.customer.rfc}"}
-        names.update(f"product:{item.product_code}:{item.description}" for item in invoice.items)
         held = sorted({hash(name) % _LOCK_STRIPES for name in names})  # one order: no deadlock
-        local = self.__dict__.get("_created_local")
-        if local is None:
-            local = self.__dict__.setdefault("_created_local", threading.local())
         for index in held:
             stripes[index].acquire()
-        created: list[tuple[Customer, str]] = []
-        local.created = created
         try:
-            if attempt.document is None:
-                return self._prepare_stamp(invoice)
-            return self._prepare_document(attempt.document, invoice)
+            yield
         finally:
-            local.created = None
             for index in reversed(held):
                 stripes[index].release()
-            for customer, vendor_id in created:
-                self._emit_customer_created(customer, vendor_id)
+
+    def _batch_registrations(
+        self, invoices: Sequence[Invoice]
+    ) -> list[tuple[str, Callable[[], object]]]:
+        """Hook: the vendor records a batch needs, registered in parallel before it stamps.
+
+        One ``(lock name, work)`` per distinct customer (:func:`customer_lock`) and product
+        (:func:`product_lock`); the work registers that one record if the vendor lacks it (and
+        caches its id), like :meth:`_prepare_stamp` would for the first invoice needing it.
+        Default: none (each stamp registers what it needs).
+        """
+        return []
+
+    def _warm_up(self, invoices: Sequence[Invoice]) -> list[Callable[[], None]]:
+        """The batch's registrations as tasks, each under its lock, failures left to the stamps.
+
+        A registration that fails is not an outcome: the stamp that needs the record registers
+        it again and reports the vendor's error for that invoice.
+        """
+        def task(name: str, work: Callable[[], object]) -> Callable[[], None]:
+            def run() -> None:
+                try:
+                    with self._registering([name]):
+                        work()
+                except ApuntoError as exc:
+                    log.debug("registering %s before the batch failed: %s", name, exc)
+            return run
+
+        return [task(name, work) for name, work in self._batch_registrations(invoices)]
 
     def _customer_created(self, customer: Customer, vendor_id: str = "") -> None:
         """Report from a hook that this provider registered ``customer`` at the vendor.

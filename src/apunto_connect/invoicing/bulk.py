@@ -9,6 +9,7 @@ stamped are not sent again (a batch re-run after a crash stamps only what is mis
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import Counter
@@ -24,6 +25,8 @@ from ..models.convert import from_dict
 from ..models.documents import FiscalDocument
 from ..models.invoices import Invoice, StampedInvoice
 from .documents import host_invoice
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from .base import InvoiceProvider
@@ -171,7 +174,13 @@ class StampBatch(Sequence[StampOutcome]):
                 for index in indexes:
                     self._futures[index] = future
         else:
-            known = provider._find_existing_batch([_plain(invoices[i]) for i in pending])
+            plain = [_plain(invoices[i]) for i in pending]
+            # The batch's look-up and its customer and product registrations run side by side
+            # on the pool; each stamp waits for the look-up, and for the registrations it needs
+            # through their locks, so none is ever registered twice.
+            known = self._pool.submit(provider._find_existing_batch, plain) if plain else None
+            for task in provider._warm_up(plain):
+                self._pool.submit(task)
             for index in pending:
                 invoice, key = invoices[index], self._keys[index]
                 self._futures[index] = self._pool.submit(
@@ -205,6 +214,8 @@ class StampBatch(Sequence[StampOutcome]):
         self, index: int, invoice: FiscalDocument, key: str | None, known: Any
     ) -> dict[int, StampOutcome]:
         try:
+            if isinstance(known, Future):
+                known = _known_or_none(known)
             stamped = self.provider._stamp_from_batch(invoice, key, known)
         except ApuntoError as exc:
             outcome = StampOutcome(index, key, error=exc)
@@ -297,6 +308,15 @@ def _progress_reporter(progress: Progress, total: int) -> ProgressCallback | Non
                 bar.close()
 
     return advance
+
+
+def _known_or_none(lookup: Future[Any]) -> Any:
+    """The batch look-up's answer; ``None`` (ask invoice by invoice) when it failed."""
+    try:
+        return lookup.result()
+    except ApuntoError as exc:
+        log.info("the batch look-up failed (%s); each invoice is looked up on its own", exc)
+        return None
 
 
 def _plain(document: FiscalDocument) -> Invoice:

@@ -58,10 +58,11 @@ from ...journal import JournalStore
 from ...models.carta_porte import CartaPorteInvoice
 from ...models.common import Capability, ConnectionStatus
 from ...models.documents import FiscalDocument
-from ...models.invoices import Cancellation, CancelMotive, Invoice, StampedInvoice
+from ...models.invoices import Cancellation, CancelMotive, Invoice, LineItem, StampedInvoice
 from ...models.parties import Customer, Issuer
 from ...models.payments import PaymentReceipt
 from ...vendor_spec import VendorSpec
+from ..attempts import customer_lock, product_lock
 from ..base import DownloadFormat, InvoiceProvider, StampAttempt
 from . import mapping
 from .errors import facturama_error
@@ -517,24 +518,42 @@ class FacturamaProvider(InvoiceProvider):
     def _ensure_products(self, invoice: Invoice) -> None:
         """Register each line's product (with its taxes) unless one with that code+name exists."""
         for item in invoice.items:
-            key = (item.product_code, item.product_name.upper())
-            if key in self._product_ids:
-                continue
-            match = next(
-                (
-                    row for row in self._page(self.spec["path.products_page"], item.product_name)
-                    if str(row.get("CodeProdServ") or "") == item.product_code
-                    and str(row.get("Name") or "").strip().upper() == key[1]
-                ),
-                None,
-            )
-            if match is None:
-                product = mapping.line_to_facturama_product(item, invoice.currency, spec=self.spec)
-                match = self._send_json(
-                    "POST", self.spec["path.product"], product, idempotent=False
-                ) or {}
-            with self._lock:
-                self._product_ids[key] = str(match.get("Id") or "")
+            self._ensure_product(item, invoice.currency)
+
+    def _ensure_product(self, item: LineItem, currency: str) -> None:
+        key = (item.product_code, item.product_name.upper())
+        if key in self._product_ids:
+            return
+        match = next(
+            (
+                row for row in self._page(self.spec["path.products_page"], item.product_name)
+                if str(row.get("CodeProdServ") or "") == item.product_code
+                and str(row.get("Name") or "").strip().upper() == key[1]
+            ),
+            None,
+        )
+        if match is None:
+            product = mapping.line_to_facturama_product(item, currency, spec=self.spec)
+            match = self._send_json(
+                "POST", self.spec["path.product"], product, idempotent=False
+            ) or {}
+        with self._lock:
+            self._product_ids[key] = str(match.get("Id") or "")
+
+    def _batch_registrations(
+        self, invoices: Sequence[Invoice]
+    ) -> list[tuple[str, Callable[[], object]]]:
+        """Each distinct Client and Product of the batch, registered on its own."""
+        if not self.register_catalog:
+            return []
+        work: dict[str, Callable[[], object]] = {}
+        for invoice in invoices:
+            work.setdefault(customer_lock(invoice.customer),
+                            functools.partial(self._ensure_client, invoice))
+            for item in invoice.items:
+                work.setdefault(product_lock(item),
+                                functools.partial(self._ensure_product, item, invoice.currency))
+        return list(work.items())
 
     # -- reading ------------------------------------------------------------------------------
 
