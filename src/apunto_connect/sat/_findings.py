@@ -23,6 +23,14 @@ class Findings:
     def warning(self, field: str, code: str, message: str, message_es: str) -> None:
         self.issues.append(Issue(field, code, message, message_es, Severity.WARNING))
 
+    def positive(self, field: str, code: str, sat_name: str, value: Decimal | int) -> bool:
+        """Whether ``value`` is greater than 0; when not, error ``code`` says so of ``sat_name``."""
+        if value > 0:
+            return True
+        self.error(field, code, f"{sat_name} must be greater than 0",
+                   f"{sat_name} debe ser mayor que 0")
+        return False
+
     def extend(self, field: str, found: list[Issue] | tuple[Issue, ...]) -> None:
         """Add issues from a field helper, re-homed under ``field``."""
         for issue in found:
