@@ -27,3 +27,13 @@ def test_public_names_are_exported() -> None:
 
     for name in ("parse", "parse_many", "to_records", "build", "Stamp", "Cfdi", "verification_url"):
         assert name in cfdi.__all__ and hasattr(cfdi, name)
+
+
+def test_every_model_name_is_exported_by_the_package() -> None:
+    import apunto_connect.cfdi as cfdi
+    from apunto_connect.cfdi import models
+
+    assert set(models.__all__) <= set(cfdi.__all__)
+    assert len(set(cfdi.__all__)) == len(cfdi.__all__)
+    for name in models.__all__:
+        assert getattr(cfdi, name) is getattr(models, name)

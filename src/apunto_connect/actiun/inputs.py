@@ -312,6 +312,15 @@ def invoice_body(
     return {spec["field.envelope.invoices"][0]: body}
 
 
+def _enveloped(
+    spec: VendorSpec, envelope: str, fields: Mapping[str, Any], extra: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """``fields`` without the ``None`` ones, then ``extra`` as given, under the resource's key."""
+    body = {key: value for key, value in fields.items() if value is not None}
+    body.update(extra or {})
+    return {spec[envelope][0]: body}
+
+
 def _text(issues: list[Issue], field: str, value: str | None, *, required: bool) -> None:
     if value is None:
         if required:
@@ -355,9 +364,7 @@ def contact_body(
         "billing_address_email": billing_address_email,
         "alias": alias,
     }
-    body = {key: value for key, value in fields.items() if value is not None}
-    body.update(extra or {})
-    return {spec["field.envelope.contacts"][0]: body}
+    return _enveloped(spec, "field.envelope.contacts", fields, extra)
 
 
 def item_body(
@@ -418,9 +425,7 @@ def item_body(
         "product_key_code": product_key_code,
         "unit_key_code": unit_key_code,
     }
-    body = {key: value for key, value in fields.items() if value is not None}
-    body.update(extra or {})
-    return {spec["field.envelope.items"][0]: body}
+    return _enveloped(spec, "field.envelope.items", fields, extra)
 
 
 def list_params(

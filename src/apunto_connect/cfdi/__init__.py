@@ -11,29 +11,11 @@ See ``docs/cfdi.md`` for the full guide.
 
 from __future__ import annotations
 
+from . import models as _models
 from .batch import CfdiStream, ParseFailure, parse_many
 from .build import build
 from .documents import read_document
-from .models import (
-    CartaPorte,
-    CartaPorteFigure,
-    CartaPorteGoods,
-    CartaPorteLocation,
-    CartaPorteVehicle,
-    Cfdi,
-    CfdiIssuer,
-    CfdiReceiver,
-    Concept,
-    DocumentTaxes,
-    PaidDocument,
-    Payment,
-    Payments,
-    PaymentTotals,
-    RawElement,
-    Stamp,
-    TaxLine,
-    ThirdParty,
-)
+from .models import *  # noqa: F403  (the typed models, listed once in models.__all__)
 from .parse import parse
 from .records import to_records
 from .safe_xml import DEFAULT_MAX_BYTES
@@ -41,26 +23,8 @@ from .verify import verification_url
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
-    "CartaPorte",
-    "CartaPorteFigure",
-    "CartaPorteGoods",
-    "CartaPorteLocation",
-    "CartaPorteVehicle",
-    "Cfdi",
-    "CfdiIssuer",
-    "CfdiReceiver",
     "CfdiStream",
-    "Concept",
-    "DocumentTaxes",
-    "PaidDocument",
     "ParseFailure",
-    "Payment",
-    "PaymentTotals",
-    "Payments",
-    "RawElement",
-    "Stamp",
-    "TaxLine",
-    "ThirdParty",
     "build",
     "parse",
     "parse_many",
@@ -68,3 +32,4 @@ __all__ = [
     "to_records",
     "verification_url",
 ]
+__all__ += _models.__all__  # every typed model, as listed in models.__all__

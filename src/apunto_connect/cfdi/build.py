@@ -17,12 +17,13 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from .._wire import local_text, mexico_tz
 from ..errors import ValidationError
 from ..models.invoices import (
     Invoice,
@@ -35,6 +36,14 @@ from ..models.invoices import (
 )
 from ..models.parties import Issuer
 from ..money import quantize
+from ._writing import (
+    MAX_DECIMALS,
+    SCHEMA_LOCATION,
+    XSI_NS,
+    currency_places,
+    fixed_amount,
+    set_attributes,
+)
 from .models import Stamp
 
 if TYPE_CHECKING:
@@ -49,13 +58,11 @@ __all__ = [
 
 CFDI_NS = "http://www.sat.gob.mx/cfd/4"
 TFD_NS = "http://www.sat.gob.mx/TimbreFiscalDigital"
-XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 _CFDI_SCHEMA = f"{CFDI_NS} http://www.sat.gob.mx/sitio_internet/cfd/4/cfdv40.xsd"
 _TFD_SCHEMA = (
     f"{TFD_NS} http://www.sat.gob.mx/sitio_internet/cfd/TimbreFiscalDigital/"
     "TimbreFiscalDigitalv11.xsd"
 )
-_SCHEMA_LOCATION = f"{{{XSI_NS}}}schemaLocation"
 
 PLACEHOLDER_PREFIX = "UNSIGNED-NOT-FISCALLY-VALID/"
 """Start of every placeholder seal this module writes (Sello, SelloCFD, SelloSAT)."""
@@ -77,51 +84,13 @@ _NO_PAYMENT_FORM = frozenset({InvoiceKind.TRANSFER, InvoiceKind.PAYROLL, Invoice
 _NO_PAYMENT_METHOD = frozenset({InvoiceKind.TRANSFER, InvoiceKind.PAYMENT})
 
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
-_MAX_DECIMALS = 6  # Cantidad, ValorUnitario, TipoCambio: the XSD allows up to six
-
-
-def _mexico_tz() -> tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("America/Mexico_City")
-    except Exception:  # no tz database on this machine: central Mexico is UTC-6 since 2022
-        return timezone(timedelta(hours=-6), "CST")
-
-
-def _local(moment: datetime) -> datetime:
-    """A naive Mexico-City time (Fecha has no zone): aware values are converted first."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(_mexico_tz()).replace(tzinfo=None)
-    return moment.replace(microsecond=0)
-
-
-def _fmt_date(moment: datetime) -> str:
-    return _local(moment).strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def _fmt_amount(value: Decimal, places: int) -> str:
-    """An amount with exactly the currency's decimals, never in exponent notation."""
-    return format(quantize(value, places), "f")
 
 
 def _fmt_flexible(value: Decimal, min_places: int) -> str:
     """At least ``min_places`` decimals, keeping up to six if the value has them."""
     exponent = value.as_tuple().exponent
     places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-    return format(quantize(value, min(max(places, min_places), _MAX_DECIMALS)), "f")
-
-
-def _set(el: etree._Element, attributes: Iterable[tuple[str, str | None]]) -> None:
-    for name, value in attributes:
-        if value is not None:
-            el.set(name, value)
-
-
-def _currency_places(currency: str) -> int:
-    from ..sat.catalogs import currency_decimals
-
-    return currency_decimals(currency)
+    return format(quantize(value, min(max(places, min_places), MAX_DECIMALS)), "f")
 
 
 def _q(name: str) -> str:
@@ -136,17 +105,17 @@ def _tax_rows(
         row = etree.SubElement(parent, _q(prefix))
         base = (
             _fmt_flexible(tax.base, 0) if tax.factor is TaxFactor.QUOTA
-            else _fmt_amount(tax.base, places)
+            else fixed_amount(tax.base, places)
         )
         exempt = tax.factor is TaxFactor.EXEMPT
-        _set(
+        set_attributes(
             row,
             (
                 ("Base", base),
                 ("Impuesto", tax.kind.sat_code),
                 ("TipoFactor", tax.factor.value),
                 ("TasaOCuota", None if exempt or tax.rate is None else format(quantize_rate(tax.rate), "f")),
-                ("Importe", None if exempt or tax.amount is None else _fmt_amount(tax.amount, places)),
+                ("Importe", None if exempt or tax.amount is None else fixed_amount(tax.amount, places)),
             ),
         )
 
@@ -156,13 +125,13 @@ def _document_taxes(root: etree._Element, totals: InvoiceTotals, places: int) ->
         return
     impuestos = etree.SubElement(root, _q("Impuestos"))
     has_transferred_amount = any(t.amount is not None for t in totals.transferred)
-    _set(
+    set_attributes(
         impuestos,
         (
             ("TotalImpuestosRetenidos",
-             _fmt_amount(totals.total_withheld, places) if totals.withheld else None),
+             fixed_amount(totals.total_withheld, places) if totals.withheld else None),
             ("TotalImpuestosTrasladados",
-             _fmt_amount(totals.total_transferred, places) if has_transferred_amount else None),
+             fixed_amount(totals.total_transferred, places) if has_transferred_amount else None),
         ),
     )
     if totals.withheld:
@@ -174,7 +143,7 @@ def _document_taxes(root: etree._Element, totals: InvoiceTotals, places: int) ->
         for kind, amount in by_kind.items():
             row = etree.SubElement(retenciones, _q("Retencion"))
             row.set("Impuesto", kind.sat_code)
-            row.set("Importe", _fmt_amount(amount, places))
+            row.set("Importe", fixed_amount(amount, places))
     if totals.transferred:
         traslados = etree.SubElement(impuestos, _q("Traslados"))
         _tax_rows(traslados, "Traslado", totals.transferred, places)
@@ -195,13 +164,13 @@ def _add_stamp(root: etree._Element, stamp: Stamp, cfd_seal: str) -> None:
     sat_seal = stamp.sat_seal or _placeholder_seal(
         cfd_seal.encode(), stamp.uuid.encode(), stamp.sat_certificate.encode()
     )
-    _set(
+    set_attributes(
         tfd,
         (
-            (_SCHEMA_LOCATION, _TFD_SCHEMA),
+            (SCHEMA_LOCATION, _TFD_SCHEMA),
             ("Version", stamp.version or "1.1"),
             ("UUID", stamp.uuid),
-            ("FechaTimbrado", _fmt_date(stamp.stamped_at)),
+            ("FechaTimbrado", local_text(stamp.stamped_at)),
             ("RfcProvCertif", stamp.pac_rfc),
             ("Leyenda", stamp.legend or NOT_FISCALLY_VALID_LEGEND),
             ("SelloCFD", stamp.cfd_seal or cfd_seal),
@@ -212,7 +181,7 @@ def _add_stamp(root: etree._Element, stamp: Stamp, cfd_seal: str) -> None:
 
 
 def _now() -> datetime:
-    return datetime.now(_mexico_tz())
+    return datetime.now(mexico_tz())
 
 
 def build(
@@ -311,7 +280,7 @@ def _build_tree(
     complements: list[etree._Element] | None = None,
 ) -> etree._Element:
     currency = invoice.currency
-    places = _currency_places(currency)
+    places = currency_places(currency)
     totals = invoice.totals
     kind = invoice.kind
     moment = issued_at or invoice.issued_at or _now()
@@ -319,25 +288,25 @@ def _build_tree(
 
     root = etree.Element(_q("Comprobante"), nsmap={"cfdi": CFDI_NS, "xsi": XSI_NS})
     root.append(etree.Comment(_COMMENT))
-    _set(
+    set_attributes(
         root,
         (
-            (_SCHEMA_LOCATION, _CFDI_SCHEMA),
+            (SCHEMA_LOCATION, _CFDI_SCHEMA),
             ("Version", "4.0"),
             ("Serie", invoice.series),
             ("Folio", invoice.folio),
-            ("Fecha", _fmt_date(moment)),
+            ("Fecha", local_text(moment)),
             ("Sello", ""),  # filled in once the rest of the document exists
             ("FormaPago", None if kind in _NO_PAYMENT_FORM else invoice.effective_payment_form),
             ("NoCertificado", certificate_number),
             ("Certificado", ""),
             ("CondicionesDePago", invoice.payment_terms),
-            ("SubTotal", _fmt_amount(totals.subtotal, places)),
-            ("Descuento", _fmt_amount(totals.discount, places) if totals.discount else None),
+            ("SubTotal", fixed_amount(totals.subtotal, places)),
+            ("Descuento", fixed_amount(totals.discount, places) if totals.discount else None),
             ("Moneda", currency),
             ("TipoCambio",
              None if invoice.exchange_rate is None else _fmt_flexible(invoice.exchange_rate, 0)),
-            ("Total", _fmt_amount(totals.total, places)),
+            ("Total", fixed_amount(totals.total, places)),
             ("TipoDeComprobante", kind.value),
             ("Exportacion", invoice.export_code),
             ("MetodoPago",
@@ -357,11 +326,11 @@ def _build_tree(
         for uuid in group.uuids:
             etree.SubElement(relacionados, _q("CfdiRelacionado")).set("UUID", uuid)
 
-    _set(
+    set_attributes(
         etree.SubElement(root, _q("Emisor")),
         (("Rfc", emisor.rfc), ("Nombre", emisor.legal_name), ("RegimenFiscal", emisor.tax_regime)),
     )
-    _set(
+    set_attributes(
         etree.SubElement(root, _q("Receptor")),
         (
             ("Rfc", customer.rfc),
@@ -377,7 +346,7 @@ def _build_tree(
     conceptos = etree.SubElement(root, _q("Conceptos"))
     for item, line in zip(invoice.items, totals.lines, strict=True):
         concepto = etree.SubElement(conceptos, _q("Concepto"))
-        _set(
+        set_attributes(
             concepto,
             (
                 ("ClaveProdServ", item.product_code),
@@ -387,8 +356,8 @@ def _build_tree(
                 ("Unidad", item.unit_name),
                 ("Descripcion", item.description),
                 ("ValorUnitario", _fmt_flexible(item.unit_price, places)),
-                ("Importe", _fmt_amount(line.amount, places)),
-                ("Descuento", _fmt_amount(line.discount, places) if line.discount else None),
+                ("Importe", fixed_amount(line.amount, places)),
+                ("Descuento", fixed_amount(line.discount, places) if line.discount else None),
                 ("ObjetoImp", item.effective_tax_object),
             ),
         )

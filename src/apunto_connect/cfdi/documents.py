@@ -16,12 +16,11 @@ back the same model the document was built from.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from datetime import datetime
 from decimal import Decimal
 
 from lxml import etree
 
+from .._wire import local_text
 from ..errors import ValidationError
 from ..models.carta_porte import (
     CartaPorte,
@@ -49,6 +48,13 @@ from ..models.parties import Customer, Issuer
 from ..models.payments import PaidDocument, Payment, PaymentReceipt
 from ..money import quantize, round_money
 from . import models as parsed
+from ._writing import (
+    MAX_DECIMALS,
+    SCHEMA_LOCATION,
+    currency_places,
+    fixed_amount,
+    set_attributes,
+)
 
 __all__ = [
     "CARTA_PORTE_NS",
@@ -64,13 +70,10 @@ __all__ = [
 
 PAGOS_NS = "http://www.sat.gob.mx/Pagos20"
 CARTA_PORTE_NS = "http://www.sat.gob.mx/CartaPorte31"
-_XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
-_SCHEMA_LOCATION = f"{{{_XSI_NS}}}schemaLocation"
 _PAGOS_SCHEMA = f"{PAGOS_NS} http://www.sat.gob.mx/sitio_internet/cfd/Pagos/Pagos20.xsd"
 _CARTA_PORTE_SCHEMA = (
     f"{CARTA_PORTE_NS} http://www.sat.gob.mx/sitio_internet/cfd/CartaPorte/CartaPorte31.xsd"
 )
-_MAX_DECIMALS = 6
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
 
@@ -79,33 +82,11 @@ Document = FiscalDocument
 
 
 # --- formatting ----------------------------------------------------------------------------
-def _places(currency: str) -> int:
-    from ..sat.catalogs import currency_decimals
-
-    return currency_decimals(currency)
-
-
-def _amount(value: Decimal, places: int) -> str:
-    return format(quantize(value, places), "f")
-
-
-def _flexible(value: Decimal, min_places: int, max_places: int = _MAX_DECIMALS) -> str:
+def _flexible(value: Decimal, min_places: int, max_places: int = MAX_DECIMALS) -> str:
     """At least ``min_places`` decimals, keeping up to ``max_places`` if the value has them."""
     exponent = value.normalize().as_tuple().exponent
     places = -exponent if isinstance(exponent, int) and exponent < 0 else 0
     return format(quantize(value, min(max(places, min_places), max_places)), "f")
-
-
-def _date(moment: datetime) -> str:
-    from .build import _fmt_date
-
-    return _fmt_date(moment)
-
-
-def _set(el: etree._Element, attributes: Iterable[tuple[str, str | None]]) -> None:
-    for name, value in attributes:
-        if value is not None:
-            el.set(name, value)
 
 
 # --- Pagos 2.0 -------------------------------------------------------------------------------
@@ -134,7 +115,7 @@ def _tax_rows(
         for tax in transferred:
             row = etree.SubElement(group, _p(f"Traslado{suffix}"))
             exempt = tax.factor is TaxFactor.EXEMPT
-            _set(
+            set_attributes(
                 row,
                 (
                     (f"Base{suffix}", _flexible(tax.base, places)),
@@ -160,15 +141,15 @@ def _withheld_by_tax(taxes: tuple[TaxSummary, ...]) -> tuple[TaxSummary, ...]:
 
 def _pagos(receipt: PaymentReceipt) -> etree._Element:
     root = etree.Element(_p("Pagos"), nsmap={"pago20": PAGOS_NS})
-    root.set(_SCHEMA_LOCATION, _PAGOS_SCHEMA)
+    root.set(SCHEMA_LOCATION, _PAGOS_SCHEMA)
     root.set("Version", "2.0")
     totals = receipt.totals
     totales = etree.SubElement(root, _p("Totales"))
 
     def opt(value: Decimal | None) -> str | None:
-        return None if value is None else _amount(value, 2)
+        return None if value is None else fixed_amount(value, 2)
 
-    _set(
+    set_attributes(
         totales,
         (
             ("TotalRetencionesIVA", opt(totals.withheld_iva)),
@@ -181,20 +162,20 @@ def _pagos(receipt: PaymentReceipt) -> etree._Element:
             ("TotalTrasladosBaseIVA0", opt(totals.base_iva0)),
             ("TotalTrasladosImpuestoIVA0", opt(totals.iva0)),
             ("TotalTrasladosBaseIVAExento", opt(totals.base_iva_exempt)),
-            ("MontoTotalPagos", _amount(totals.total_amount, 2)),
+            ("MontoTotalPagos", fixed_amount(totals.total_amount, 2)),
         ),
     )
     for payment in receipt.payments:
-        places = _places(payment.currency)
+        places = currency_places(payment.currency)
         pago = etree.SubElement(root, _p("Pago"))
-        _set(
+        set_attributes(
             pago,
             (
-                ("FechaPago", _date(payment.paid_at)),
+                ("FechaPago", local_text(payment.paid_at)),
                 ("FormaDePagoP", payment.form),
                 ("MonedaP", payment.currency),
                 ("TipoCambioP", _flexible(payment.effective_exchange_rate, 0)),
-                ("Monto", _amount(payment.amount, places)),
+                ("Monto", fixed_amount(payment.amount, places)),
                 ("NumOperacion", payment.operation_number),
                 ("RfcEmisorCtaOrd", payment.payer_bank_rfc),
                 ("NomBancoOrdExt", payment.payer_bank_name),
@@ -204,9 +185,9 @@ def _pagos(receipt: PaymentReceipt) -> etree._Element:
             ),
         )
         for document in payment.documents:
-            dr_places = _places(document.currency)
+            dr_places = currency_places(document.currency)
             docto = etree.SubElement(pago, _p("DoctoRelacionado"))
-            _set(
+            set_attributes(
                 docto,
                 (
                     ("IdDocumento", document.uuid),
@@ -215,9 +196,9 @@ def _pagos(receipt: PaymentReceipt) -> etree._Element:
                     ("MonedaDR", document.currency),
                     ("EquivalenciaDR", _flexible(document.equivalence, 0, 10)),
                     ("NumParcialidad", str(document.installment)),
-                    ("ImpSaldoAnt", _amount(document.previous_balance, dr_places)),
-                    ("ImpPagado", _amount(document.amount_paid, dr_places)),
-                    ("ImpSaldoInsoluto", _amount(document.remaining_balance, dr_places)),
+                    ("ImpSaldoAnt", fixed_amount(document.previous_balance, dr_places)),
+                    ("ImpPagado", fixed_amount(document.amount_paid, dr_places)),
+                    ("ImpSaldoInsoluto", fixed_amount(document.remaining_balance, dr_places)),
                     ("ObjetoImpDR", document.tax_object),
                 ),
             )
@@ -242,8 +223,8 @@ def _weight(value: Decimal) -> str:
 
 def _carta_porte(cp: CartaPorte) -> etree._Element:
     root = etree.Element(_c("CartaPorte"), nsmap={"cartaporte31": CARTA_PORTE_NS})
-    root.set(_SCHEMA_LOCATION, _CARTA_PORTE_SCHEMA)
-    _set(
+    root.set(SCHEMA_LOCATION, _CARTA_PORTE_SCHEMA)
+    set_attributes(
         root,
         (
             ("Version", "3.1"),
@@ -255,19 +236,19 @@ def _carta_porte(cp: CartaPorte) -> etree._Element:
     ubicaciones = etree.SubElement(root, _c("Ubicaciones"))
     for loc in cp.locations:
         ubicacion = etree.SubElement(ubicaciones, _c("Ubicacion"))
-        _set(
+        set_attributes(
             ubicacion,
             (
                 ("TipoUbicacion", loc.kind),
                 ("IDUbicacion", loc.location_id),
                 ("RFCRemitenteDestinatario", loc.rfc),
                 ("NombreRemitenteDestinatario", loc.name),
-                ("FechaHoraSalidaLlegada", None if loc.at is None else _date(loc.at)),
+                ("FechaHoraSalidaLlegada", None if loc.at is None else local_text(loc.at)),
                 ("DistanciaRecorrida",
                  None if loc.distance is None else _flexible(loc.distance, 0, 2)),
             ),
         )
-        _set(
+        set_attributes(
             etree.SubElement(ubicacion, _c("Domicilio")),
             (
                 ("Municipio", loc.municipality),
@@ -277,7 +258,7 @@ def _carta_porte(cp: CartaPorte) -> etree._Element:
             ),
         )
     mercancias = etree.SubElement(root, _c("Mercancias"))
-    _set(
+    set_attributes(
         mercancias,
         (
             ("PesoBrutoTotal", _weight(cp.gross_weight)),
@@ -287,7 +268,7 @@ def _carta_porte(cp: CartaPorte) -> etree._Element:
     )
     for goods in cp.goods:
         hazardous = None if goods.hazardous is None else ("Sí" if goods.hazardous else "No")
-        _set(
+        set_attributes(
             etree.SubElement(mercancias, _c("Mercancia")),
             (
                 ("BienesTransp", goods.product_code),
@@ -299,7 +280,7 @@ def _carta_porte(cp: CartaPorte) -> etree._Element:
                 ("Embalaje", goods.packaging_code),
                 ("PesoEnKg", _weight(goods.weight_kg)),
                 ("ValorMercancia",
-                 None if goods.value is None else _amount(goods.value, 2)),
+                 None if goods.value is None else fixed_amount(goods.value, 2)),
                 ("Moneda", goods.currency),
             ),
         )
@@ -307,7 +288,7 @@ def _carta_porte(cp: CartaPorte) -> etree._Element:
     auto = etree.SubElement(mercancias, _c("Autotransporte"))
     auto.set("PermSCT", truck.permit_type)
     auto.set("NumPermisoSCT", truck.permit_number)
-    _set(
+    set_attributes(
         etree.SubElement(auto, _c("IdentificacionVehicular")),
         (
             ("ConfigVehicular", truck.config),
@@ -322,11 +303,11 @@ def _carta_porte(cp: CartaPorte) -> etree._Element:
     if truck.trailers:
         remolques = etree.SubElement(auto, _c("Remolques"))
         for trailer in truck.trailers:
-            _set(etree.SubElement(remolques, _c("Remolque")),
+            set_attributes(etree.SubElement(remolques, _c("Remolque")),
                  (("SubTipoRem", trailer.subtype), ("Placa", trailer.plate)))
     figura = etree.SubElement(root, _c("FiguraTransporte"))
     for person in cp.figures:
-        _set(
+        set_attributes(
             etree.SubElement(figura, _c("TiposFigura")),
             (
                 ("TipoFigura", person.kind),

@@ -17,6 +17,7 @@ from decimal import Decimal
 import attrs
 
 from ..models.invoices import GlobalInformation, RelatedDocuments, TaxFactor, TaxKind
+from ..models.payments import ReceiptTotals
 
 __all__ = [
     "CFDI_NAMESPACES",
@@ -325,8 +326,8 @@ class Payment:
 
 
 @attrs.frozen(slots=True)
-class PaymentTotals:
-    """Totales of Pagos 2.0 (all in MXN).
+class PaymentTotals(ReceiptTotals):
+    """Totales of Pagos 2.0 (all in MXN), as read: the fields of the receipt builder's totals.
 
     Attributes:
         total_amount: MontoTotalPagos.
@@ -341,18 +342,6 @@ class PaymentTotals:
         iva0: TotalTrasladosImpuestoIVA0.
         base_iva_exempt: TotalTrasladosBaseIVAExento.
     """
-
-    total_amount: Decimal
-    withheld_iva: Decimal | None = None
-    withheld_isr: Decimal | None = None
-    withheld_ieps: Decimal | None = None
-    base_iva16: Decimal | None = None
-    iva16: Decimal | None = None
-    base_iva8: Decimal | None = None
-    iva8: Decimal | None = None
-    base_iva0: Decimal | None = None
-    iva0: Decimal | None = None
-    base_iva_exempt: Decimal | None = None
 
 
 @attrs.frozen(slots=True)

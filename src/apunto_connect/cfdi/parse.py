@@ -14,9 +14,11 @@ raises :class:`~apunto_connect.errors.ValidationError` naming the attribute.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from typing import TypeVar
 
 from lxml import etree
 
@@ -47,6 +49,7 @@ from .safe_xml import DEFAULT_MAX_BYTES, parse_xml
 __all__ = ["parse"]
 
 Element = etree._Element
+_T = TypeVar("_T")
 
 _TFD_NS = "http://www.sat.gob.mx/TimbreFiscalDigital"
 _PAGOS20_NS = "http://www.sat.gob.mx/Pagos20"
@@ -135,14 +138,20 @@ def _bad(path: str, name: str, value: str, what: str) -> ValidationError:
     )
 
 
-def _req(el: Element, name: str, path: str) -> str:
-    value = el.get(name)
+def _required(value: _T | None, path: str, name: str) -> _T:
+    """``value``, or the missing-attribute error when the document left the attribute out."""
     if value is None:
         raise _missing(path, name)
     return value
 
 
+def _req(el: Element, name: str, path: str) -> str:
+    return _required(el.get(name), path, name)
+
+
 def _dec(value: str | None, path: str, name: str) -> Decimal | None:
+    # Amounts are most of a document's attributes, so this one converts inline rather than
+    # through _converted.
     if value is None:
         return None
     try:
@@ -155,41 +164,39 @@ def _dec(value: str | None, path: str, name: str) -> Decimal | None:
 
 
 def _req_dec(el: Element, name: str, path: str) -> Decimal:
-    value = el.get(name)
-    if value is None:
-        raise _missing(path, name)
-    result = _dec(value, path, name)
-    assert result is not None  # for the type checker: value is not None here
-    return result
+    return _required(_dec(el.get(name), path, name), path, name)
 
 
 def _opt_dec(el: Element, name: str, path: str) -> Decimal | None:
     return _dec(el.get(name), path, name)
 
 
-def _date(value: str | None, path: str, name: str) -> datetime | None:
+def _converted(
+    value: str | None, path: str, name: str, convert: Callable[[str], _T], what: str
+) -> _T | None:
+    """``convert(value)``, ``None`` when absent; a value it rejects is a bad-value error."""
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value.strip())
+        return convert(value)
     except ValueError:
-        raise _bad(path, name, value, "date-time (YYYY-MM-DDThh:mm:ss)") from None
+        raise _bad(path, name, value, what) from None
+
+
+def _iso_datetime(value: str) -> datetime:
+    return datetime.fromisoformat(value.strip())
+
+
+def _date(value: str | None, path: str, name: str) -> datetime | None:
+    return _converted(value, path, name, _iso_datetime, "date-time (YYYY-MM-DDThh:mm:ss)")
 
 
 def _req_date(el: Element, name: str, path: str) -> datetime:
-    result = _date(el.get(name), path, name)
-    if result is None:
-        raise _missing(path, name)
-    return result
+    return _required(_date(el.get(name), path, name), path, name)
 
 
 def _int(value: str | None, path: str, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise _bad(path, name, value, "integer") from None
+    return _converted(value, path, name, int, "integer")
 
 
 def _raw(el: Element) -> RawElement:

@@ -21,6 +21,7 @@ import string
 import attrs
 
 from ..errors import Issue, Severity, ValidationError
+from ._findings import CheckVerdict
 
 __all__ = ["ContainerCheck", "container_check_digit", "validate_container_number"]
 
@@ -37,8 +38,8 @@ _SEPARATORS = str.maketrans("", "", " -./\t")
 
 
 @attrs.frozen(slots=True)
-class ContainerCheck:
-    """The outcome of :func:`validate_container_number`.
+class ContainerCheck(CheckVerdict):
+    """The outcome of :func:`validate_container_number`; true in a boolean context when valid.
 
     Attributes:
         valid: ``True`` when there is no error.
@@ -47,7 +48,8 @@ class ContainerCheck:
         category: ``U``, ``J``, ``Z`` or ``R``, when readable.
         serial: the 6-digit serial, when readable.
         check_digit: the last digit as given, when readable.
-        issues: errors and warnings.
+        issues: errors (the issues that block the number) and warnings (advice only); the
+            :attr:`errors` and :attr:`warnings` properties list each kind.
     """
 
     valid: bool
@@ -57,19 +59,6 @@ class ContainerCheck:
     serial: str | None = None
     check_digit: str | None = None
     issues: tuple[Issue, ...] = ()
-
-    @property
-    def errors(self) -> list[Issue]:
-        """The issues that block the number."""
-        return [i for i in self.issues if i.severity is Severity.ERROR]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        """Advice only."""
-        return [i for i in self.issues if i.severity is Severity.WARNING]
-
-    def __bool__(self) -> bool:
-        return self.valid
 
 
 def container_check_digit(first_ten: object) -> str:

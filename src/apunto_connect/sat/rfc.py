@@ -37,6 +37,7 @@ from typing import Any, Protocol
 import attrs
 
 from ..errors import Issue, Severity, ValidationError
+from ._findings import CheckVerdict
 
 __all__ = [
     "GENERIC_FOREIGN_RFC",
@@ -187,11 +188,13 @@ def check_digit(body: object) -> str:
 
 
 @attrs.define(slots=True, repr=False, unsafe_hash=True)
-class RfcCheck:
+class RfcCheck(CheckVerdict):
     """The outcome of :func:`validate_rfc`; true in a boolean context when valid.
 
     The verdict is computed up front; the explanations that take more work (the check digit
     warning, why a format is wrong) are worked out when :attr:`issues` is asked for.
+    :attr:`errors` make the RFC unusable; :attr:`warnings` do not block it (a wrong check
+    digit is one, unless ``strict``).
 
     Treat it as a read-only value (it compares and hashes by its fields). Validation creates
     one per RFC it sees, so the class is not frozen: a frozen class's fields can only be set
@@ -256,19 +259,6 @@ class RfcCheck:
         if not self.check_digit_ok:
             found = (*found, self._check_digit_issue())
         return found
-
-    @property
-    def errors(self) -> list[Issue]:
-        """The issues that make the RFC unusable (a new list on every access)."""
-        return [i for i in self.issues if i.severity is Severity.ERROR]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        """Advice that does not block the RFC, e.g. a wrong check digit (a new list)."""
-        return [i for i in self.issues if i.severity is Severity.WARNING]
-
-    def __bool__(self) -> bool:
-        return self.valid
 
     def __repr__(self) -> str:
         return (

@@ -966,6 +966,13 @@ def _check_fix(out: Findings, invoice: Invoice, fix: FixSource | None) -> None:
 
 
 # --- entry points -------------------------------------------------------------------------------
+def _not_a(field: str, expected: str, value: object) -> ValidationError:
+    """APUNTO-500: ``value`` given as ``field`` is not the ``expected`` model."""
+    got = type(value).__name__
+    return ValidationError([Issue(field, "APUNTO-500", f"expected an {expected}, got {got}",
+                                  f"Se esperaba un {expected}, se recibió {got}")])
+
+
 def preflight(
     invoice: object,
     issuer: Issuer | None = None,
@@ -997,27 +1004,9 @@ def preflight(
             return preflight_document(
                 invoice, issuer, now=now, date_window=date_window, fix=fix
             )
-        raise ValidationError(
-            [
-                Issue(
-                    "invoice",
-                    "APUNTO-500",
-                    f"expected an Invoice, got {type(invoice).__name__}",
-                    f"Se esperaba un Invoice, se recibió {type(invoice).__name__}",
-                )
-            ]
-        )
+        raise _not_a("invoice", "Invoice", invoice)
     if issuer is not None and not isinstance(issuer, Issuer):
-        raise ValidationError(
-            [
-                Issue(
-                    "issuer",
-                    "APUNTO-500",
-                    f"expected an Issuer, got {type(issuer).__name__}",
-                    f"Se esperaba un Issuer, se recibió {type(issuer).__name__}",
-                )
-            ]
-        )
+        raise _not_a("issuer", "Issuer", issuer)
     out = Findings()
     issuer = issuer if issuer is not None else invoice.issuer
     if issuer is not None:

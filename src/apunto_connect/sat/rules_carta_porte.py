@@ -128,12 +128,8 @@ def _check_goods(out: Findings, document: CartaPorteInvoice) -> None:
                   "Mercancias requiere al menos una Mercancia")
     for index, item in enumerate(goods):
         field = f"carta_porte.goods[{index}]"
-        if item.weight_kg <= 0:
-            out.error(f"{field}.weight_kg", "CCP212", "PesoEnKg must be greater than 0",
-                      "PesoEnKg debe ser mayor que 0")
-        if item.quantity <= 0:
-            out.error(f"{field}.quantity", "CCP213", "Cantidad must be greater than 0",
-                      "Cantidad debe ser mayor que 0")
+        out.positive(f"{field}.weight_kg", "CCP212", "PesoEnKg", item.weight_kg)
+        out.positive(f"{field}.quantity", "CCP213", "Cantidad", item.quantity)
         if item.hazardous and not item.hazardous_code:
             out.error(f"{field}.hazardous_code", "CCP214",
                       "hazardous goods need CveMaterialPeligroso",

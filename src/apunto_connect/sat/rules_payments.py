@@ -39,6 +39,17 @@ _BANK_FIELDS = (
 )
 
 
+def _check_currency(out: Findings, field: str, code: str, sat_name: str, currency: str) -> bool:
+    """Whether ``currency`` is a c_Moneda code other than XXX; when not, error ``code`` says so."""
+    if currency != "XXX" and catalogs.is_currency(currency):
+        return True
+    out.error(f"{field}.currency", code,
+              f"{sat_name} must be a c_Moneda code other than XXX, got {currency!r}",
+              f"{sat_name} debe ser una clave de c_Moneda distinta de XXX, se recibió "
+              f"{currency!r}")
+    return False
+
+
 def _check_payment_fields(out: Findings, field: str, payment: Payment) -> None:
     form = payment.form
     if form == "99" or form not in catalogs.PAYMENT_FORMS:
@@ -47,11 +58,7 @@ def _check_payment_fields(out: Findings, field: str, payment: Payment) -> None:
                   f"FormaDePagoP debe ser una clave de c_FormaPago distinta de 99, se recibió "
                   f"{form!r}")
     currency = payment.currency
-    if currency == "XXX" or not catalogs.is_currency(currency):
-        out.error(f"{field}.currency", "CRP20202",
-                  f"MonedaP must be a c_Moneda code other than XXX, got {currency!r}",
-                  f"MonedaP debe ser una clave de c_Moneda distinta de XXX, se recibió "
-                  f"{currency!r}")
+    if not _check_currency(out, field, "CRP20202", "MonedaP", currency):
         return
     rate = payment.exchange_rate
     if currency != "MXN" and rate is None:
@@ -62,10 +69,8 @@ def _check_payment_fields(out: Findings, field: str, payment: Payment) -> None:
         out.error(f"{field}.exchange_rate", "CRP20204",
                   "TipoCambioP must be 1 for payments in MXN",
                   "TipoCambioP debe ser 1 para pagos en MXN")
-    if payment.amount <= 0:
-        out.error(f"{field}.amount", "CRP20205", "Monto must be greater than 0",
-                  "Monto debe ser mayor que 0")
-    elif decimal_places(payment.amount) > catalogs.currency_decimals(currency):
+    if (out.positive(f"{field}.amount", "CRP20205", "Monto", payment.amount)
+            and decimal_places(payment.amount) > catalogs.currency_decimals(currency)):
         out.error(f"{field}.amount", "CRP20206",
                   f"Monto has more decimals than {currency} allows",
                   f"Monto tiene más decimales de los que admite {currency}")
@@ -100,28 +105,18 @@ def _check_document(out: Findings, field: str, payment: Payment, document: PaidD
                   f"IdDocumento {document.uuid!r} is not a folio fiscal (36-character UUID)",
                   f"IdDocumento {document.uuid!r} no es un folio fiscal (UUID de 36 caracteres)")
     currency = document.currency
-    if currency == "XXX" or not catalogs.is_currency(currency):
-        out.error(f"{field}.currency", "CRP20220",
-                  f"MonedaDR must be a c_Moneda code other than XXX, got {currency!r}",
-                  f"MonedaDR debe ser una clave de c_Moneda distinta de XXX, se recibió "
-                  f"{currency!r}")
+    if not _check_currency(out, field, "CRP20220", "MonedaDR", currency):
         return
     if currency == payment.currency and document.equivalence != _ONE:
         out.error(f"{field}.equivalence", "CRP20221",
                   "EquivalenciaDR must be 1 when MonedaDR equals MonedaP",
                   "EquivalenciaDR debe ser 1 cuando MonedaDR es igual a MonedaP")
-    if document.equivalence <= 0:
-        out.error(f"{field}.equivalence", "CRP20222", "EquivalenciaDR must be greater than 0",
-                  "EquivalenciaDR debe ser mayor que 0")
+    out.positive(f"{field}.equivalence", "CRP20222", "EquivalenciaDR", document.equivalence)
     if document.installment < 1:
         out.error(f"{field}.installment", "CRP20223", "NumParcialidad starts at 1",
                   "NumParcialidad inicia en 1")
-    if document.previous_balance <= 0:
-        out.error(f"{field}.previous_balance", "CRP20224", "ImpSaldoAnt must be greater than 0",
-                  "ImpSaldoAnt debe ser mayor que 0")
-    if document.amount_paid <= 0:
-        out.error(f"{field}.amount_paid", "CRP20225", "ImpPagado must be greater than 0",
-                  "ImpPagado debe ser mayor que 0")
+    out.positive(f"{field}.previous_balance", "CRP20224", "ImpSaldoAnt", document.previous_balance)
+    out.positive(f"{field}.amount_paid", "CRP20225", "ImpPagado", document.amount_paid)
     if document.remaining_balance < 0:
         out.error(f"{field}.amount_paid", "CRP20226",
                   f"ImpPagado {document.amount_paid} exceeds ImpSaldoAnt "
