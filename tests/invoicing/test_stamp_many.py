@@ -91,3 +91,19 @@ def test_keys_and_invoices_must_pair_up() -> None:
     with Sandbox(vendors=["facturama"]) as sb, \
             pytest.raises(ValidationError, match="one per invoice"):
         sb.invoice_provider("facturama").stamp_many([invoice(1)], idempotency_keys=[])
+
+
+def test_a_registration_failing_before_the_batch_is_retried_by_the_stamps_needing_it() -> None:
+    # The first attempt to create a Client fails (the batch registers its customers up front);
+    # the stamps for that customer register it again, and nothing is created twice.
+    fault = Fault(FaultKind.SERVER_ERROR, vendor="facturama", method="POST", path="*/Client",
+                  times=1)
+    with Sandbox(vendors=["facturama"], faults=[fault], seed=4) as sb:
+        provider = sb.invoice_provider("facturama", max_retries=0)
+        summary = provider.stamp_many([invoice(n) for n in range(1, 13)], concurrency=6,
+                                      idempotency_keys=[f"warm-{n}" for n in range(1, 13)]
+                                      ).summary()
+        emulator = sb.emulator("facturama")
+        assert [(f.kind, f.method) for f in sb.faults.fired] == [(fault.kind, "POST")]
+        assert summary.stamped == 12 and summary.failed == {}
+        assert len(emulator.clients) == len(CUSTOMERS) and len(emulator.products) == 2
