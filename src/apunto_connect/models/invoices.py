@@ -283,26 +283,40 @@ def _compute_line(item: LineItem, currency: str) -> LineTotals:
     return LineTotals(amount=amount, discount=discount, taxes=tuple(taxes))
 
 
+TaxGroup = tuple[TaxKind, TaxFactor, Decimal | None]
+"""What the SAT groups tax totals by: the tax, its factor and its rate."""
+
+
+def sum_per_tax_group(
+    parts: Iterable[tuple[TaxGroup, Decimal, Decimal | None]],
+) -> dict[TaxGroup, tuple[Decimal, Decimal | None]]:
+    """Add up ``(group, base, amount)`` parts into one base and one amount per group.
+
+    Groups keep the order they are first seen in. A group's amount stays ``None`` while all
+    its parts have none (an ``Exento`` tax has a base and no amount). Shared by the invoice's
+    Impuestos summary and the payment receipt's ImpuestosP.
+    """
+    bases: dict[TaxGroup, Decimal] = defaultdict(lambda: _ZERO)
+    amounts: dict[TaxGroup, Decimal | None] = {}
+    for group, base, amount in parts:
+        bases[group] += base
+        if amount is None:
+            amounts.setdefault(group, None)
+        else:
+            amounts[group] = (amounts.get(group) or _ZERO) + amount
+    return {group: (base, amounts[group]) for group, base in bases.items()}
+
+
 def _group(lines: Sequence[LineTotals], withholding: bool, currency: str) -> tuple[TaxSummary, ...]:
-    bases: dict[tuple[TaxKind, TaxFactor, Decimal | None], Decimal] = defaultdict(lambda: _ZERO)
-    amounts: dict[tuple[TaxKind, TaxFactor, Decimal | None], Decimal | None] = {}
-    for line in lines:
-        for tax in line.taxes:
-            if tax.withholding is not withholding:
-                continue
-            key = (tax.kind, tax.factor, tax.rate)
-            bases[key] += tax.base
-            previous = amounts.get(key)
-            if tax.amount is None:
-                amounts.setdefault(key, None)
-            else:
-                amounts[key] = (previous or _ZERO) + tax.amount
+    sums = sum_per_tax_group(
+        ((tax.kind, tax.factor, tax.rate), tax.base, tax.amount)
+        for line in lines
+        for tax in line.taxes
+        if tax.withholding is withholding
+    )
     return tuple(
-        TaxSummary(
-            kind, factor, rate, withholding, round_money(bases[(kind, factor, rate)], currency),
-            amounts[(kind, factor, rate)],
-        )
-        for kind, factor, rate in bases
+        TaxSummary(kind, factor, rate, withholding, round_money(base, currency), amount)
+        for (kind, factor, rate), (base, amount) in sums.items()
     )
 
 

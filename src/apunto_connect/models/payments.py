@@ -24,7 +24,6 @@ describes it:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -43,6 +42,7 @@ from .invoices import (
     TaxFactor,
     TaxKind,
     TaxSummary,
+    sum_per_tax_group,
     to_related_documents,
 )
 from .parties import Customer, Issuer
@@ -139,29 +139,27 @@ class PaidDocument:
 def _group_payment_taxes(
     documents: Sequence[PaidDocument], withholding: bool
 ) -> tuple[TaxSummary, ...]:
-    bases: dict[tuple[TaxKind, TaxFactor, Decimal | None], Decimal] = defaultdict(lambda: _ZERO)
-    amounts: dict[tuple[TaxKind, TaxFactor, Decimal | None], Decimal | None] = {}
-    for document in documents:
-        for tax in document.taxes:
-            if tax.withholding is not withholding:
-                continue
-            key = (tax.kind, tax.factor, tax.rate)
-            bases[key] += tax.base / document.equivalence
-            if tax.amount is None:
-                amounts.setdefault(key, None)
-            else:
-                amounts[key] = (amounts.get(key) or _ZERO) + tax.amount / document.equivalence
+    # Each document's taxes are in its own currency: EquivalenciaDR brings them to the payment's.
+    sums = sum_per_tax_group(
+        (
+            (tax.kind, tax.factor, tax.rate),
+            tax.base / document.equivalence,
+            None if tax.amount is None else tax.amount / document.equivalence,
+        )
+        for document in documents
+        for tax in document.taxes
+        if tax.withholding is withholding
+    )
     return tuple(
         TaxSummary(
             kind,
             factor,
             rate,
             withholding,
-            quantize(bases[(kind, factor, rate)], _P_PLACES),
-            None if amounts[(kind, factor, rate)] is None
-            else quantize(amounts[(kind, factor, rate)] or _ZERO, _P_PLACES),
+            quantize(base, _P_PLACES),
+            None if amount is None else quantize(amount, _P_PLACES),
         )
-        for kind, factor, rate in bases
+        for (kind, factor, rate), (base, amount) in sums.items()
     )
 
 
