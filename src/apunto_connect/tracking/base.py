@@ -14,7 +14,7 @@ from ..models.common import Capability
 from ..models.convert import to_dict
 from ..models.tracking import Assignment, Shipment, Tracking, TrackingStatus
 
-__all__ = ["InvalidTransition", "TrackingProvider", "check_environment", "check_transition"]
+__all__ = ["InvalidTransition", "TrackingProvider", "check_transition"]
 
 
 def check_environment(vendor: str, environment: str) -> None:
