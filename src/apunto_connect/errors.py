@@ -169,6 +169,18 @@ class Overpayment(ValidationError):
     """
 
 
+def _redacted_repr(error: Exception, message: str, **fields: object) -> str:
+    """``Name(field=value, ..., message='...')`` with secrets masked in the message.
+
+    Reprs end up in tracebacks and logs, where a vendor's echo of a request must not show a
+    secret.
+    """
+    from .redaction import redact
+
+    shown = "".join(f"{name}={value!r}, " for name, value in fields.items())
+    return f"{type(error).__name__}({shown}message={redact(message)!r})"
+
+
 class ProviderError(ApuntoError):
     """The vendor answered and refused the request.
 
@@ -206,11 +218,9 @@ class ProviderError(ApuntoError):
         super().__init__(message)
 
     def __repr__(self) -> str:
-        from .redaction import redact
-
-        return (
-            f"{type(self).__name__}(provider={self.provider!r}, status_code={self.status_code!r}, "
-            f"vendor_code={self.vendor_code!r}, message={redact(self.message)!r})"
+        return _redacted_repr(
+            self, self.message,
+            provider=self.provider, status_code=self.status_code, vendor_code=self.vendor_code,
         )
 
     def __str__(self) -> str:
@@ -297,11 +307,8 @@ class TransportError(ApuntoError):
         super().__init__(message)
 
     def __repr__(self) -> str:
-        from .redaction import redact
-
-        return (
-            f"{type(self).__name__}(provider={self.provider!r}, "
-            f"request_sent={self.request_sent!r}, message={redact(str(self))!r})"
+        return _redacted_repr(
+            self, str(self), provider=self.provider, request_sent=self.request_sent
         )
 
 

@@ -214,21 +214,32 @@ def error_for_status(
         "request_id": request_id or _request_id(response),
         "raw_body": raw_body(response),
     }
-    if status == 401:
-        return AuthenticationError(message, **common)
-    if status == 402:
+    if status == 402:  # the stamping and tracking vendors' "no credits left"
         return InsufficientCredits(message, **common)
-    if status == 403:
-        return PermissionDenied(message, **common)
-    if status == 404:
-        return NotFound(message, **common)
-    if status == 409:
-        return Conflict(message, **common)
-    if status == 429:
+    kind = error_class_for_status(status)
+    if kind is RateLimited:
         return RateLimited(message, retry_after=parse_retry_after(response.headers), **common)
+    return kind(message, **common)
+
+
+_STATUS_ERRORS: Mapping[int, type[ProviderError]] = {
+    401: AuthenticationError,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    429: RateLimited,
+}
+
+
+def error_class_for_status(status: int) -> type[ProviderError]:
+    """The error class an HTTP status means for any vendor (5xx: ServerError).
+
+    Statuses whose meaning depends on the vendor (402, a 403 that is a rate limit) are decided
+    by the vendor's error mapper before it falls back on this one.
+    """
     if status >= 500:
-        return ServerError(message, **common)
-    return ProviderError(message, **common)
+        return ServerError
+    return _STATUS_ERRORS.get(status, ProviderError)
 
 
 def raw_body(response: requests.Response) -> str | None:

@@ -42,11 +42,16 @@ from ..money import quantize, sat_tax_bounds, to_decimal
 
 __all__ = [
     "CENT",
+    "CHARGE_KEYS",
+    "SHIPPING_KEYS",
     "OrderLine",
     "OrderMapping",
     "ProductKeys",
+    "ProductKeysFor",
     "build_invoice",
+    "charge_line",
     "exact_base",
+    "payment_form_for",
     "public_customer",
     "spread_discount",
     "verify_base64_hmac",
@@ -65,6 +70,16 @@ class ProductKeys:
     product_code: str = "01010101"  # "No existe en el catálogo": valid, but better to map
     unit_code: str = "H87"
     unit_name: str = "Pieza"
+
+
+ProductKeysFor = Callable[[Mapping[str, Any]], ProductKeys]
+"""The caller's choice of SAT keys for one store line (a line item or order row)."""
+
+SHIPPING_KEYS = ProductKeys("78102203", "E48", "Unidad de servicio")
+"""Shipping charged on an order: a delivery service."""
+
+CHARGE_KEYS = ProductKeys("84111506", "E48", "Unidad de servicio")
+"""Other order-level charges billed as a service (store fees, gift wrapping)."""
 
 
 @attrs.frozen(slots=True)
@@ -94,6 +109,38 @@ class OrderMapping:
     def matches(self) -> bool:
         """``True`` when the invoice total equals the order total to the cent."""
         return self.difference == 0
+
+
+def charge_line(description: str, net: Decimal, tax: Decimal, keys: ProductKeys) -> OrderLine:
+    """One order-level charge (shipping, a fee, wrapping) as a single undiscounted line."""
+    return OrderLine(
+        description=description,
+        quantity=Decimal(1),
+        subtotal=net,
+        discount=Decimal(0),
+        tax=tax,
+        keys=keys,
+    )
+
+
+def payment_form_for(
+    given: str | None, method: str, known: Mapping[str, str], what: str
+) -> str:
+    """The c_FormaPago of an order: the caller's, else the store's payment ``method`` looked up.
+
+    ``what`` names the store's notion of a payment method in the error (``gateway``, ``module``).
+
+    Raises:
+        ValidationError: neither given nor a known method (``APUNTO-ORDERS-003``).
+    """
+    form = given or known.get(method)
+    if form is None:
+        raise ValidationError(
+            f"unknown payment {what} {method!r}; pass payment_form (c_FormaPago)",
+            field="payment_form",
+            code="APUNTO-ORDERS-003",
+        )
+    return form
 
 
 def verify_base64_hmac(body: bytes, header: str | None, secret: str, header_name: str) -> None:

@@ -17,7 +17,7 @@ shop's API key, so there is no ``verify_webhook`` in this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -25,12 +25,17 @@ from ..errors import ValidationError
 from ..models import Issuer
 from ..money import quantize
 from ._orders import (
+    CHARGE_KEYS,
+    SHIPPING_KEYS,
     CustomerFinder,
     OrderLine,
     OrderMapping,
     ProductKeys,
+    ProductKeysFor,
     build_invoice,
+    charge_line,
     money,
+    payment_form_for,
     spread_discount,
 )
 
@@ -47,8 +52,7 @@ PAYMENT_FORMS: dict[str, str] = {
     "mercadopago": "04",
 }
 
-SHIPPING_KEYS = ProductKeys("78102203", "E48", "Unidad de servicio")
-WRAPPING_KEYS = ProductKeys("84111506", "E48", "Unidad de servicio")
+WRAPPING_KEYS = CHARGE_KEYS  # gift wrapping is billed as a service charge
 
 
 def _gross_line(
@@ -56,13 +60,10 @@ def _gross_line(
 ) -> OrderLine | None:
     if net <= 0:
         return None
-    return OrderLine(description=description, quantity=Decimal(1), subtotal=net,
-                     discount=Decimal(0), tax=gross - net, keys=keys)
+    return charge_line(description, net, gross - net, keys)
 
 
-def _lines(
-    order: Mapping[str, Any], keys_for: Callable[[Mapping[str, Any]], ProductKeys]
-) -> list[OrderLine]:
+def _lines(order: Mapping[str, Any], keys_for: ProductKeysFor) -> list[OrderLine]:
     rows = (order.get("associations") or {}).get("order_rows") or []
     lines: list[OrderLine] = []
     for index, row in enumerate(rows):
@@ -113,7 +114,7 @@ def order_to_invoice(
     find_customer: CustomerFinder | None = None,
     *,
     currency: str = "MXN",
-    product_keys: Callable[[Mapping[str, Any]], ProductKeys] = lambda row: ProductKeys(),
+    product_keys: ProductKeysFor = lambda row: ProductKeys(),
     payment_form: str | None = None,
     exchange_rate: Decimal | str | None = None,
     series: str | None = None,
@@ -141,12 +142,7 @@ def order_to_invoice(
             field="order.valid", code="APUNTO-ORDERS-002",
         )
     module = str(body.get("module") or "")
-    form = payment_form or PAYMENT_FORMS.get(module)
-    if form is None:
-        raise ValidationError(
-            f"unknown payment module {module!r}; pass payment_form (c_FormaPago)",
-            field="payment_form", code="APUNTO-ORDERS-003",
-        )
+    form = payment_form_for(payment_form, module, PAYMENT_FORMS, "module")
     return build_invoice(
         order=body,
         lines=_lines(body, product_keys),

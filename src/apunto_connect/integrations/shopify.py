@@ -9,17 +9,20 @@ prices include tax is the order's ``taxes_included``; shipping lines carry ``pri
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from ..models import Issuer
 from ._orders import (
+    SHIPPING_KEYS,
     CustomerFinder,
     OrderLine,
     OrderMapping,
     ProductKeys,
+    ProductKeysFor,
     build_invoice,
+    charge_line,
     money,
     verify_base64_hmac,
 )
@@ -27,7 +30,6 @@ from ._orders import (
 __all__ = ["SIGNATURE_HEADER", "order_to_invoice", "verify_webhook"]
 
 SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
-SHIPPING_KEYS = ProductKeys("78102203", "E48", "Unidad de servicio")
 
 
 def verify_webhook(body: bytes, header: str | None, secret: str) -> None:
@@ -42,9 +44,7 @@ def _tax(tax_lines: Any, path: str) -> Decimal:
     )
 
 
-def _lines(
-    order: Mapping[str, Any], keys_for: Callable[[Mapping[str, Any]], ProductKeys]
-) -> list[OrderLine]:
+def _lines(order: Mapping[str, Any], keys_for: ProductKeysFor) -> list[OrderLine]:
     included = bool(order.get("taxes_included"))
     lines: list[OrderLine] = []
     for index, item in enumerate(order.get("line_items") or []):
@@ -88,16 +88,7 @@ def _lines(
             continue
         tax = _tax(ship.get("tax_lines"), path)
         net = price - tax if included else price
-        lines.append(
-            OrderLine(
-                description=f"Envío: {ship.get('title') or 'envío'}",
-                quantity=Decimal(1),
-                subtotal=net,
-                discount=Decimal(0),
-                tax=tax,
-                keys=SHIPPING_KEYS,
-            )
-        )
+        lines.append(charge_line(f"Envío: {ship.get('title') or 'envío'}", net, tax, SHIPPING_KEYS))
     return lines
 
 
@@ -106,7 +97,7 @@ def order_to_invoice(
     issuer: Issuer,
     find_customer: CustomerFinder | None = None,
     *,
-    product_keys: Callable[[Mapping[str, Any]], ProductKeys] = lambda item: ProductKeys(),
+    product_keys: ProductKeysFor = lambda item: ProductKeys(),
     payment_form: str = "04",
     exchange_rate: Decimal | str | None = None,
     series: str | None = None,

@@ -10,19 +10,24 @@ negative when a discount plugin adds a discount as a fee (mapped as a line disco
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from ..errors import ValidationError
 from ..models import Issuer
 from ._orders import (
+    CHARGE_KEYS,
+    SHIPPING_KEYS,
     CustomerFinder,
     OrderLine,
     OrderMapping,
     ProductKeys,
+    ProductKeysFor,
     build_invoice,
+    charge_line,
     money,
+    payment_form_for,
     spread_discount,
     verify_base64_hmac,
 )
@@ -48,8 +53,7 @@ PAYMENT_FORMS: dict[str, str] = {
     "mercadopago": "04",
 }
 
-SHIPPING_KEYS = ProductKeys("78102203", "E48", "Unidad de servicio")
-FEE_KEYS = ProductKeys("84111506", "E48", "Unidad de servicio")
+FEE_KEYS = CHARGE_KEYS  # a store fee is billed as a service charge
 
 
 def verify_webhook(body: bytes, header: str | None, secret: str) -> None:
@@ -57,7 +61,7 @@ def verify_webhook(body: bytes, header: str | None, secret: str) -> None:
     verify_base64_hmac(body, header, secret, SIGNATURE_HEADER)
 
 
-def _lines(order: Mapping[str, Any], keys_for: Callable[[Mapping[str, Any]], ProductKeys]) -> list[OrderLine]:
+def _lines(order: Mapping[str, Any], keys_for: ProductKeysFor) -> list[OrderLine]:
     lines: list[OrderLine] = []
     for index, item in enumerate(order.get("line_items") or []):
         path = f"order.line_items[{index}]"
@@ -80,15 +84,9 @@ def _lines(order: Mapping[str, Any], keys_for: Callable[[Mapping[str, Any]], Pro
     for index, ship in enumerate(order.get("shipping_lines") or []):
         total = money(ship.get("total"), f"order.shipping_lines[{index}].total")
         if total > 0:
+            tax = money(ship.get("total_tax"), f"order.shipping_lines[{index}].total_tax")
             lines.append(
-                OrderLine(
-                    description=f"Envío: {ship.get('method_title') or 'envío'}",
-                    quantity=Decimal(1),
-                    subtotal=total,
-                    discount=Decimal(0),
-                    tax=money(ship.get("total_tax"), f"order.shipping_lines[{index}].total_tax"),
-                    keys=SHIPPING_KEYS,
-                )
+                charge_line(f"Envío: {ship.get('method_title') or 'envío'}", total, tax, SHIPPING_KEYS)
             )
     discounts: list[tuple[int, Decimal, Decimal]] = []
     for index, fee in enumerate(order.get("fee_lines") or []):
@@ -98,16 +96,8 @@ def _lines(order: Mapping[str, Any], keys_for: Callable[[Mapping[str, Any]], Pro
             tax = money(fee.get("total_tax"), f"order.fee_lines[{index}].total_tax")
             discounts.append((index, -total, -tax))
         elif total > 0:
-            lines.append(
-                OrderLine(
-                    description=str(fee.get("name") or "Cargo"),
-                    quantity=Decimal(1),
-                    subtotal=total,
-                    discount=Decimal(0),
-                    tax=money(fee.get("total_tax"), f"order.fee_lines[{index}].total_tax"),
-                    keys=FEE_KEYS,
-                )
-            )
+            tax = money(fee.get("total_tax"), f"order.fee_lines[{index}].total_tax")
+            lines.append(charge_line(str(fee.get("name") or "Cargo"), total, tax, FEE_KEYS))
     for index, amount, tax in discounts:
         lines = spread_discount(lines, amount, tax, f"order.fee_lines[{index}]")
     return lines
@@ -118,7 +108,7 @@ def order_to_invoice(
     issuer: Issuer,
     find_customer: CustomerFinder | None = None,
     *,
-    product_keys: Callable[[Mapping[str, Any]], ProductKeys] = lambda item: ProductKeys(),
+    product_keys: ProductKeysFor = lambda item: ProductKeys(),
     payment_form: str | None = None,
     exchange_rate: Decimal | str | None = None,
     series: str | None = None,
@@ -142,13 +132,7 @@ def order_to_invoice(
             code="APUNTO-ORDERS-002",
         )
     gateway = str(order.get("payment_method") or "")
-    form = payment_form or PAYMENT_FORMS.get(gateway)
-    if form is None:
-        raise ValidationError(
-            f"unknown payment gateway {gateway!r}; pass payment_form (c_FormaPago)",
-            field="payment_form",
-            code="APUNTO-ORDERS-003",
-        )
+    form = payment_form_for(payment_form, gateway, PAYMENT_FORMS, "gateway")
     return build_invoice(
         order=order,
         lines=_lines(order, product_keys),

@@ -22,7 +22,7 @@ from decimal import Decimal
 import attrs
 
 from ..errors import ValidationError
-from ..money import to_decimal
+from .common import to_money, to_optional_money
 from .invoices import Invoice, InvoiceKind
 from .tracking import Tracking
 
@@ -40,14 +40,6 @@ __all__ = [
 
 ORIGIN = "Origen"
 DESTINATION = "Destino"
-
-
-def _money(value: object) -> Decimal:
-    return to_decimal(value)
-
-
-def _optional_money(value: object) -> Decimal | None:
-    return None if value is None else to_decimal(value)
 
 
 def _locations(values: Iterable[WaybillLocation]) -> tuple[WaybillLocation, ...]:
@@ -94,7 +86,7 @@ class WaybillLocation:
     zip_code: str
     state: str
     country: str = "MEX"
-    distance: Decimal | None = attrs.field(default=None, converter=_optional_money)
+    distance: Decimal | None = attrs.field(default=None, converter=to_optional_money)
     location_id: str | None = None
     name: str | None = None
     municipality: str | None = None
@@ -120,13 +112,13 @@ class WaybillGoods:
 
     product_code: str
     description: str
-    quantity: Decimal = attrs.field(converter=_money)
+    quantity: Decimal = attrs.field(converter=to_money)
     unit_code: str
-    weight_kg: Decimal = attrs.field(converter=_money)
+    weight_kg: Decimal = attrs.field(converter=to_money)
     hazardous: bool | None = None
     hazardous_code: str | None = None
     packaging_code: str | None = None
-    value: Decimal | None = attrs.field(default=None, converter=_optional_money)
+    value: Decimal | None = attrs.field(default=None, converter=to_optional_money)
     currency: str | None = None
 
 
@@ -158,7 +150,7 @@ class WaybillTruck:
     permit_type: str
     permit_number: str
     config: str
-    gross_weight: Decimal = attrs.field(converter=_money)
+    gross_weight: Decimal = attrs.field(converter=to_money)
     plate: str
     model_year: int
     insurer: str

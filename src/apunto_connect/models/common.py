@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from ..money import to_decimal
 from ._checks import typed_fields
 
 __all__ = ["Capability", "ConnectionStatus"]
+
+
+# Field converters shared by the model modules. Each is a named function with concrete types
+# because attrs derives the ``__init__`` parameter types from a converter's annotations (a
+# generic function or a converter factory leaves mypy with an unresolved type).
+def to_money(value: object) -> Decimal:
+    """Converter of a money field: ``"1500.50"``, ``1500`` or a Decimal become a Decimal."""
+    return to_decimal(value)
+
+
+def to_optional_money(value: object) -> Decimal | None:
+    """Converter of an optional money field: ``None`` stays ``None``, the rest as :func:`to_money`."""
+    return None if value is None else to_decimal(value)
+
+
+def to_text_tuple(values: Iterable[str]) -> tuple[str, ...]:
+    """Converter of a field holding texts: any iterable (a list, a tuple) becomes a tuple."""
+    return tuple(values)
 
 
 class Capability(str, enum.Enum):

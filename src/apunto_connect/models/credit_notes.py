@@ -16,6 +16,7 @@ from decimal import Decimal
 import attrs
 
 from ..money import to_decimal
+from .common import to_optional_money
 from .invoices import (
     Invoice,
     InvoiceKind,
@@ -23,6 +24,7 @@ from .invoices import (
     PaymentMethod,
     RelatedDocuments,
     Tax,
+    to_line_items,
 )
 from .parties import Customer, Issuer
 
@@ -31,16 +33,8 @@ __all__ = ["CreditNote", "CreditNoteReason"]
 _DISCOUNT_PRODUCT_CODE = "84111506"  # Servicios de facturación: what PACs suggest for bonuses
 
 
-def _items(values: Iterable[LineItem]) -> tuple[LineItem, ...]:
-    return tuple(values)
-
-
 def _uuids(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(value.strip().upper() for value in values)
-
-
-def _optional_money(value: object) -> Decimal | None:
-    return None if value is None else to_decimal(value)
 
 
 class CreditNoteReason(str, enum.Enum):
@@ -76,14 +70,14 @@ class CreditNote:
     """
 
     customer: Customer
-    items: tuple[LineItem, ...] = attrs.field(converter=_items)
+    items: tuple[LineItem, ...] = attrs.field(converter=to_line_items)
     related_uuids: tuple[str, ...] = attrs.field(converter=_uuids)
     reason: CreditNoteReason = attrs.field(
         default=CreditNoteReason.CREDIT_NOTE, converter=CreditNoteReason
     )
     issuer: Issuer | None = None
     currency: str = "MXN"
-    exchange_rate: Decimal | None = attrs.field(default=None, converter=_optional_money)
+    exchange_rate: Decimal | None = attrs.field(default=None, converter=to_optional_money)
     payment_form: str | None = None
     payment_method: PaymentMethod = attrs.field(
         default=PaymentMethod.PUE, converter=PaymentMethod

@@ -22,6 +22,7 @@ import attrs
 
 from ..errors import Issue, ValidationError
 from ..money import quantize, sat_tax_bounds, to_decimal
+from .common import to_money, to_optional_money
 from .invoices import GlobalInformation, Invoice, LineItem, PaymentMethod, Tax, TaxFactor, TaxKind
 from .parties import Customer, Issuer
 
@@ -31,13 +32,6 @@ GENERAL_PUBLIC_RFC = "XAXX010101000"
 _SALE_PRODUCT_CODE = "01010101"
 _CENT = Decimal("0.01")
 
-
-def _money(value: object) -> Decimal:
-    return to_decimal(value)
-
-
-def _optional_money(value: object) -> Decimal | None:
-    return None if value is None else to_decimal(value)
 
 
 @attrs.frozen(slots=True)
@@ -55,10 +49,10 @@ class Ticket:
     """
 
     number: str
-    subtotal: Decimal = attrs.field(converter=_money)
-    tax: Decimal | None = attrs.field(default=None, converter=_optional_money)
-    rate: Decimal | None = attrs.field(default=Decimal("0.16"), converter=_optional_money)
-    discount: Decimal = attrs.field(default=Decimal(0), converter=_money)
+    subtotal: Decimal = attrs.field(converter=to_money)
+    tax: Decimal | None = attrs.field(default=None, converter=to_optional_money)
+    rate: Decimal | None = attrs.field(default=Decimal("0.16"), converter=to_optional_money)
+    discount: Decimal = attrs.field(default=Decimal(0), converter=to_money)
     payment_form: str = "01"
     sold_at: datetime | None = None
 

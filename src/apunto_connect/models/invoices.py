@@ -25,6 +25,7 @@ import attrs
 
 from ..money import quantize, round_money, to_decimal
 from ._checks import typed_fields
+from .common import to_money, to_optional_money, to_text_tuple
 from .parties import Customer, Issuer
 
 __all__ = [
@@ -50,29 +51,19 @@ __all__ = [
 _ZERO = Decimal(0)
 
 
-def _money(value: object) -> Decimal:
-    return to_decimal(value)
-
-
-def _optional_money(value: object) -> Decimal | None:
-    return None if value is None else to_decimal(value)
-
-
 # Typed converters: attrs derives __init__ parameter types from them, so ``tuple`` itself
 # would leave mypy with an unresolved generic.
 def _taxes(values: Iterable[Tax]) -> tuple[Tax, ...]:
     return tuple(values)
 
 
-def _items(values: Iterable[LineItem]) -> tuple[LineItem, ...]:
+def to_line_items(values: Iterable[LineItem]) -> tuple[LineItem, ...]:
+    """Converter of a field holding line items (invoices and credit notes)."""
     return tuple(values)
 
 
-def _related(values: Iterable[RelatedDocuments]) -> tuple[RelatedDocuments, ...]:
-    return tuple(values)
-
-
-def _strings(values: Iterable[str]) -> tuple[str, ...]:
+def to_related_documents(values: Iterable[RelatedDocuments]) -> tuple[RelatedDocuments, ...]:
+    """Converter of a field holding CfdiRelacionados groups (invoices and payment receipts)."""
     return tuple(values)
 
 
@@ -115,10 +106,10 @@ class Tax:
     """
 
     kind: TaxKind = attrs.field(converter=TaxKind)
-    rate: Decimal | None = attrs.field(default=None, converter=_optional_money)
+    rate: Decimal | None = attrs.field(default=None, converter=to_optional_money)
     withholding: bool = False
     factor: TaxFactor = attrs.field(default=TaxFactor.RATE, converter=TaxFactor)
-    amount: Decimal | None = attrs.field(default=None, converter=_optional_money)
+    amount: Decimal | None = attrs.field(default=None, converter=to_optional_money)
 
     @classmethod
     def iva(cls, rate: Decimal | str = "0.16", *, amount: Decimal | None = None) -> Tax:
@@ -168,10 +159,10 @@ class LineItem:
     product_code: str
     unit_code: str
     description: str
-    quantity: Decimal = attrs.field(converter=_money)
-    unit_price: Decimal = attrs.field(converter=_money)
+    quantity: Decimal = attrs.field(converter=to_money)
+    unit_price: Decimal = attrs.field(converter=to_money)
     unit_name: str | None = None
-    discount: Decimal = attrs.field(default=_ZERO, converter=_money)
+    discount: Decimal = attrs.field(default=_ZERO, converter=to_money)
     taxes: tuple[Tax, ...] = attrs.field(default=(), converter=_taxes)
     tax_object: str | None = None
     sku: str | None = None
@@ -212,7 +203,7 @@ class RelatedDocuments:
     """CfdiRelacionados: a c_TipoRelacion code and the UUIDs it relates to."""
 
     relation_type: str
-    uuids: tuple[str, ...] = attrs.field(converter=_strings)
+    uuids: tuple[str, ...] = attrs.field(converter=to_text_tuple)
 
 
 @attrs.frozen(slots=True, field_transformer=typed_fields)
@@ -292,26 +283,40 @@ def _compute_line(item: LineItem, currency: str) -> LineTotals:
     return LineTotals(amount=amount, discount=discount, taxes=tuple(taxes))
 
 
+TaxGroup = tuple[TaxKind, TaxFactor, Decimal | None]
+"""What the SAT groups tax totals by: the tax, its factor and its rate."""
+
+
+def sum_per_tax_group(
+    parts: Iterable[tuple[TaxGroup, Decimal, Decimal | None]],
+) -> dict[TaxGroup, tuple[Decimal, Decimal | None]]:
+    """Add up ``(group, base, amount)`` parts into one base and one amount per group.
+
+    Groups keep the order they are first seen in. A group's amount stays ``None`` while all
+    its parts have none (an ``Exento`` tax has a base and no amount). Shared by the invoice's
+    Impuestos summary and the payment receipt's ImpuestosP.
+    """
+    bases: dict[TaxGroup, Decimal] = defaultdict(lambda: _ZERO)
+    amounts: dict[TaxGroup, Decimal | None] = {}
+    for group, base, amount in parts:
+        bases[group] += base
+        if amount is None:
+            amounts.setdefault(group, None)
+        else:
+            amounts[group] = (amounts.get(group) or _ZERO) + amount
+    return {group: (base, amounts[group]) for group, base in bases.items()}
+
+
 def _group(lines: Sequence[LineTotals], withholding: bool, currency: str) -> tuple[TaxSummary, ...]:
-    bases: dict[tuple[TaxKind, TaxFactor, Decimal | None], Decimal] = defaultdict(lambda: _ZERO)
-    amounts: dict[tuple[TaxKind, TaxFactor, Decimal | None], Decimal | None] = {}
-    for line in lines:
-        for tax in line.taxes:
-            if tax.withholding is not withholding:
-                continue
-            key = (tax.kind, tax.factor, tax.rate)
-            bases[key] += tax.base
-            previous = amounts.get(key)
-            if tax.amount is None:
-                amounts.setdefault(key, None)
-            else:
-                amounts[key] = (previous or _ZERO) + tax.amount
+    sums = sum_per_tax_group(
+        ((tax.kind, tax.factor, tax.rate), tax.base, tax.amount)
+        for line in lines
+        for tax in line.taxes
+        if tax.withholding is withholding
+    )
     return tuple(
-        TaxSummary(
-            kind, factor, rate, withholding, round_money(bases[(kind, factor, rate)], currency),
-            amounts[(kind, factor, rate)],
-        )
-        for kind, factor, rate in bases
+        TaxSummary(kind, factor, rate, withholding, round_money(base, currency), amount)
+        for (kind, factor, rate), (base, amount) in sums.items()
     )
 
 
@@ -340,10 +345,10 @@ class Invoice:
     """
 
     customer: Customer
-    items: tuple[LineItem, ...] = attrs.field(converter=_items)
+    items: tuple[LineItem, ...] = attrs.field(converter=to_line_items)
     issuer: Issuer | None = None
     currency: str = "MXN"
-    exchange_rate: Decimal | None = attrs.field(default=None, converter=_optional_money)
+    exchange_rate: Decimal | None = attrs.field(default=None, converter=to_optional_money)
     payment_form: str | None = None
     payment_method: PaymentMethod | None = attrs.field(
         default=None, converter=attrs.converters.optional(PaymentMethod)
@@ -355,7 +360,7 @@ class Invoice:
     kind: InvoiceKind = attrs.field(default=InvoiceKind.INCOME, converter=InvoiceKind)
     export_code: str = "01"
     notes: str | None = None
-    related: tuple[RelatedDocuments, ...] = attrs.field(default=(), converter=_related)
+    related: tuple[RelatedDocuments, ...] = attrs.field(default=(), converter=to_related_documents)
     global_info: GlobalInformation | None = None
     payment_terms: str | None = None
 
@@ -463,7 +468,7 @@ class StampedInvoice:
     id: str
     uuid: str | None
     status: InvoiceStatus = attrs.field(default=InvoiceStatus.ACTIVE, converter=InvoiceStatus)
-    total: Decimal | None = attrs.field(default=None, converter=_optional_money)
+    total: Decimal | None = attrs.field(default=None, converter=to_optional_money)
     currency: str | None = None
     series: str | None = None
     folio: str | None = None

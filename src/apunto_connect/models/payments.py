@@ -24,7 +24,6 @@ describes it:
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -34,6 +33,7 @@ import attrs
 
 from ..errors import Issue, Overpayment, ValidationError
 from ..money import quantize, round_money, to_decimal
+from .common import to_money, to_optional_money
 from .invoices import (
     Invoice,
     InvoiceKind,
@@ -42,6 +42,8 @@ from .invoices import (
     TaxFactor,
     TaxKind,
     TaxSummary,
+    sum_per_tax_group,
+    to_related_documents,
 )
 from .parties import Customer, Issuer
 
@@ -70,14 +72,6 @@ _P_PLACES = 6  # BaseP/ImporteP: the schema's t_Importe allows six decimals
 _EQUIVALENCE_PLACES = 10  # EquivalenciaDR: up to ten decimals
 
 
-def _money(value: object) -> Decimal:
-    return to_decimal(value)
-
-
-def _optional_money(value: object) -> Decimal | None:
-    return None if value is None else to_decimal(value)
-
-
 def _tax_summaries(values: Iterable[TaxSummary]) -> tuple[TaxSummary, ...]:
     return tuple(values)
 
@@ -87,10 +81,6 @@ def _paid_documents(values: Iterable[PaidDocument]) -> tuple[PaidDocument, ...]:
 
 
 def _payments(values: Iterable[Payment]) -> tuple[Payment, ...]:
-    return tuple(values)
-
-
-def _related(values: Iterable[RelatedDocuments]) -> tuple[RelatedDocuments, ...]:
     return tuple(values)
 
 
@@ -120,11 +110,11 @@ class PaidDocument:
     """
 
     uuid: str
-    previous_balance: Decimal = attrs.field(converter=_money)
-    amount_paid: Decimal = attrs.field(converter=_money)
+    previous_balance: Decimal = attrs.field(converter=to_money)
+    amount_paid: Decimal = attrs.field(converter=to_money)
     installment: int = 1
     currency: str = "MXN"
-    equivalence: Decimal = attrs.field(default=_ONE, converter=_money)
+    equivalence: Decimal = attrs.field(default=_ONE, converter=to_money)
     series: str | None = None
     folio: str | None = None
     tax_object: str = "02"
@@ -149,29 +139,27 @@ class PaidDocument:
 def _group_payment_taxes(
     documents: Sequence[PaidDocument], withholding: bool
 ) -> tuple[TaxSummary, ...]:
-    bases: dict[tuple[TaxKind, TaxFactor, Decimal | None], Decimal] = defaultdict(lambda: _ZERO)
-    amounts: dict[tuple[TaxKind, TaxFactor, Decimal | None], Decimal | None] = {}
-    for document in documents:
-        for tax in document.taxes:
-            if tax.withholding is not withholding:
-                continue
-            key = (tax.kind, tax.factor, tax.rate)
-            bases[key] += tax.base / document.equivalence
-            if tax.amount is None:
-                amounts.setdefault(key, None)
-            else:
-                amounts[key] = (amounts.get(key) or _ZERO) + tax.amount / document.equivalence
+    # Each document's taxes are in its own currency: EquivalenciaDR brings them to the payment's.
+    sums = sum_per_tax_group(
+        (
+            (tax.kind, tax.factor, tax.rate),
+            tax.base / document.equivalence,
+            None if tax.amount is None else tax.amount / document.equivalence,
+        )
+        for document in documents
+        for tax in document.taxes
+        if tax.withholding is withholding
+    )
     return tuple(
         TaxSummary(
             kind,
             factor,
             rate,
             withholding,
-            quantize(bases[(kind, factor, rate)], _P_PLACES),
-            None if amounts[(kind, factor, rate)] is None
-            else quantize(amounts[(kind, factor, rate)] or _ZERO, _P_PLACES),
+            quantize(base, _P_PLACES),
+            None if amount is None else quantize(amount, _P_PLACES),
         )
-        for kind, factor, rate in bases
+        for (kind, factor, rate), (base, amount) in sums.items()
     )
 
 
@@ -196,10 +184,10 @@ class Payment:
 
     paid_at: datetime
     form: str
-    amount: Decimal = attrs.field(converter=_money)
+    amount: Decimal = attrs.field(converter=to_money)
     documents: tuple[PaidDocument, ...] = attrs.field(converter=_paid_documents)
     currency: str = "MXN"
-    exchange_rate: Decimal | None = attrs.field(default=None, converter=_optional_money)
+    exchange_rate: Decimal | None = attrs.field(default=None, converter=to_optional_money)
     operation_number: str | None = None
     payer_bank_rfc: str | None = None
     payer_bank_name: str | None = None
@@ -291,12 +279,12 @@ class PayableInvoice:
     """
 
     uuid: str
-    total: Decimal = attrs.field(converter=_money)
+    total: Decimal = attrs.field(converter=to_money)
     currency: str = "MXN"
     taxes: tuple[TaxSummary, ...] = attrs.field(default=(), converter=_tax_summaries)
     series: str | None = None
     folio: str | None = None
-    paid_before: Decimal = attrs.field(default=_ZERO, converter=_money)
+    paid_before: Decimal = attrs.field(default=_ZERO, converter=to_money)
     installments_before: int = 0
 
     @property
@@ -437,7 +425,7 @@ class PaymentReceipt:
     series: str | None = None
     folio: str | None = None
     issued_at: datetime | None = None
-    related: tuple[RelatedDocuments, ...] = attrs.field(default=(), converter=_related)
+    related: tuple[RelatedDocuments, ...] = attrs.field(default=(), converter=to_related_documents)
 
     @property
     def documents(self) -> tuple[PaidDocument, ...]:

@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from ._checks import typed_fields
+from .common import to_text_tuple
 
 __all__ = [
     "Assignment",
@@ -34,10 +35,6 @@ def _stripped(value: str) -> str:
 
 def _optional_stripped(value: str | None) -> str | None:
     return value.strip() or None if value is not None else None
-
-
-def _strings(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(values)
 
 
 def _events(values: Iterable[TrackingEvent]) -> tuple[TrackingEvent, ...]:
@@ -216,8 +213,8 @@ class Shipment:
     destination: str | None = None
     service_status: str | None = None
     customer: str | None = None
-    tags: tuple[str, ...] = attrs.field(default=(), converter=_strings)
-    followers: tuple[str, ...] = attrs.field(default=(), converter=_strings)
+    tags: tuple[str, ...] = attrs.field(default=(), converter=to_text_tuple)
+    followers: tuple[str, ...] = attrs.field(default=(), converter=to_text_tuple)
     extra: Mapping[str, Any] = attrs.field(factory=dict)
     scheduled_at: datetime | None = None
 

@@ -63,6 +63,15 @@ def _read_body(body: Any) -> bytes | None:
     raise TypeError(f"unsupported request body type {type(body).__name__}")
 
 
+def _dropped_after_send(method: str, uri: str, provider: str) -> TransportError:
+    # request_sent=True is what keeps google-api-python-client from retrying it blindly.
+    return TransportError(
+        f"connection dropped after {method} {uri} was sent; it may have been processed",
+        provider=provider,
+        request_sent=True,
+    )
+
+
 class RequestsHttp:
     """An httplib2-style ``request`` over a :class:`requests.Session`.
 
@@ -116,11 +125,7 @@ class RequestsHttp:
         except requests.ConnectionError as exc:
             sent = bool(getattr(exc, "apunto_request_sent", False))
             if sent and method in _UNSAFE_METHODS:
-                raise TransportError(
-                    f"connection dropped after {method} {uri} was sent; it may have been processed",
-                    provider=self.provider,
-                    request_sent=True,
-                ) from exc
+                raise _dropped_after_send(method, uri, self.provider) from exc
             raise ConnectionError(str(exc)) from None
         headers_out = {key: value for key, value in response.headers.items()}
         return httplib2_response(response.status_code, headers_out, response.reason or ""), (
@@ -159,11 +164,7 @@ class GuardedHttp:
             )
         except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:
             if method.upper() in _UNSAFE_METHODS:
-                raise TransportError(
-                    f"connection dropped after {method} {uri} was sent; it may have been processed",
-                    provider=self.provider,
-                    request_sent=True,
-                ) from exc
+                raise _dropped_after_send(method, uri, self.provider) from exc
             raise
         return response, content
 

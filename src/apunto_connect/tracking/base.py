@@ -8,13 +8,29 @@ from typing import Any
 
 from .._caches import BoundedCache, bounded_cache
 from .._capabilities import ProviderBase
-from ..errors import Conflict
+from ..errors import ConfigurationError, Conflict
 from ..events import TRACKING_CREATED, TRACKING_STATUS_CHANGED
 from ..models.common import Capability
 from ..models.convert import to_dict
 from ..models.tracking import Assignment, Shipment, Tracking, TrackingStatus
 
 __all__ = ["InvalidTransition", "TrackingProvider", "check_transition"]
+
+
+def check_environment(vendor: str, environment: str) -> None:
+    """Refuse an ``environment=`` a tracking vendor does not have.
+
+    The tracking vendors have one host (``production``); ``emulator`` is what the sandbox
+    passes when it wires a provider to the offline emulator.
+
+    Raises:
+        ConfigurationError: any other environment, naming the vendor and the way out.
+    """
+    if environment not in {"production", "emulator"}:
+        raise ConfigurationError(
+            f"{vendor} has no {environment!r} environment; use 'production', or "
+            "apunto_connect.Sandbox() for the offline emulator"
+        )
 
 
 class InvalidTransition(Conflict):

@@ -63,61 +63,19 @@ from ..google_auth import StoredToken as StoredToken
 from ..google_auth import TokenGrant as TokenGrant
 from ..google_auth import TokenStore as TokenStore
 from ..google_auth import default_token_store as default_token_store
-from .mapping import (
-    API_BASE_URL,
-    CHUNK_QUANTUM,
-    CREDENTIALS,
-    DEFAULT_CHUNK_SIZE,
-    DEFAULT_MULTIPART_THRESHOLD,
-    DEFAULT_ROOT_FOLDER,
-    FILE_FIELDS,
-    FOLDER_MIME_TYPE,
-    LIMITS,
-    OAUTH_BASE_URL,
-    PROPERTY_PREFIX,
-    SHA256_PROPERTY,
-    UUID_PROPERTY,
-    DriveStatus,
-    ProgressCallback,
-    StorageQuotaExceeded,
-    app_properties_to_metadata,
-    drive_file_to_stored,
-    file_query,
-    google_drive_error,
-    media_upload_uri,
-    metadata_to_app_properties,
-    quote_query_value,
-)
-from .mapping import PROVIDER as PROVIDER
+from . import mapping
+from .mapping import *  # noqa: F403  (the names of mapping.__all__)
 from .mapping import QUOTA_HINT as QUOTA_HINT
 from .mapping import SERVICE_PATH as SERVICE_PATH
 from .provider import GoogleDriveStorage
 from .retries import RATE_LIMIT_REASONS
 
+# Importable from here, but not part of the package's own list: helpers and constants the
+# provider's modules share among themselves.
+_MAPPING_ONLY = frozenset({"LIST_FIELDS", "PROVIDER", "check_name", "folder_segments", "opened"})
+
 __all__ = [
-    "API_BASE_URL",
-    "CHUNK_QUANTUM",
-    "CREDENTIALS",
-    "DEFAULT_CHUNK_SIZE",
-    "DEFAULT_MULTIPART_THRESHOLD",
-    "DEFAULT_ROOT_FOLDER",
-    "FILE_FIELDS",
-    "FOLDER_MIME_TYPE",
-    "LIMITS",
-    "OAUTH_BASE_URL",
-    "PROPERTY_PREFIX",
-    "RATE_LIMIT_REASONS",
-    "SHA256_PROPERTY",
-    "UUID_PROPERTY",
-    "DriveStatus",
+    *(name for name in mapping.__all__ if name not in _MAPPING_ONLY),
     "GoogleDriveStorage",
-    "ProgressCallback",
-    "StorageQuotaExceeded",
-    "app_properties_to_metadata",
-    "drive_file_to_stored",
-    "file_query",
-    "google_drive_error",
-    "media_upload_uri",
-    "metadata_to_app_properties",
-    "quote_query_value",
+    "RATE_LIMIT_REASONS",
 ]

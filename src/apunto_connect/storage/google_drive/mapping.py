@@ -16,17 +16,16 @@ from ..._wire import json_or_none
 from ...credentials import CredentialField
 from ...errors import (
     AuthenticationError,
-    Conflict,
-    NotFound,
     PermissionDenied,
     ProviderError,
     RateLimited,
-    ServerError,
     ValidationError,
 )
+from ...http import error_class_for_status
 from ...models.storage import StoredFile
 from ...redaction import redact
 from ..base import UploadData
+from .retries import RATE_LIMIT_REASONS
 
 __all__ = [
     "API_BASE_URL",
@@ -256,19 +255,10 @@ def google_drive_error(status: int, content: bytes | str | None) -> ProviderErro
     }
     if reason == "storageQuotaExceeded":
         return StorageQuotaExceeded(message, **kwargs)
-    if status == 401:
-        return AuthenticationError(message, **kwargs)
-    if status == 429 or reason in {"rateLimitExceeded", "userRateLimitExceeded"}:
-        return RateLimited(message, **kwargs)
-    if status == 403:
-        return PermissionDenied(message, **kwargs)
-    if status == 404:
-        return NotFound(message, **kwargs)
-    if status == 409:
-        return Conflict(message, **kwargs)
-    if status >= 500:
-        return ServerError(message, **kwargs)
-    return ProviderError(message, **kwargs)
+    kind = error_class_for_status(status)
+    if reason in RATE_LIMIT_REASONS and kind is not AuthenticationError:
+        kind = RateLimited  # Drive also signals rate limits with a 403 and one of these reasons
+    return kind(message, **kwargs)
 
 
 def media_upload_uri(uri: str, api_endpoint: str | None) -> str:

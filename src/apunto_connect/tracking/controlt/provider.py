@@ -22,7 +22,6 @@ from ..._wire import utc_now
 from ...credentials import Secret, resolve_credentials
 from ...errors import (
     AuthenticationError,
-    ConfigurationError,
     PermissionDenied,
     ProviderError,
     Timeout,
@@ -32,7 +31,7 @@ from ...http import DEFAULT_TIMEOUT, RetryPolicy, Transport
 from ...models.common import Capability, ConnectionStatus
 from ...models.tracking import Assignment, Shipment, Tracking, TrackingStatus
 from ...vendor_spec import VendorSpec
-from ..base import InvalidTransition, TrackingProvider, check_transition
+from ..base import InvalidTransition, TrackingProvider, check_environment, check_transition
 from .errors import controlt_error, denied_message
 from .mapping import (
     ACTIVATE_FROM,
@@ -155,11 +154,7 @@ class ControlTProvider(TrackingProvider):
         clock: Callable[[], float] = time.monotonic,
         endpoints: Mapping[str, Any] | None = None,
     ) -> None:
-        if environment not in {"production", "emulator"}:
-            raise ConfigurationError(
-                f"ControlT has no {environment!r} environment; use 'production', or "
-                "apunto_connect.Sandbox() for the offline emulator"
-            )
+        check_environment("ControlT", environment)
         creds = resolve_credentials(
             PROVIDER, CREDENTIALS,
             {"username": username, "company_code": company_code, "api_key": api_key},

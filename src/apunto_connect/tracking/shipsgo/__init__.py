@@ -32,45 +32,18 @@ Files: ``spec.py`` (the facts), ``mapping.py`` (validation, mappers, filters, we
 ``errors.py`` (the error mapper), ``provider.py`` (:class:`ShipsGoProvider`).
 """
 
-from . import mapping
+from . import mapping, spec
 from .errors import shipsgo_error, shipsgo_validation_error
 from .mapping import *  # noqa: F403  (the names of mapping.__all__)
 from .provider import ShipsGoProvider
-from .spec import (
-    BASE_URL,
-    CREDENTIALS,
-    DEFAULT_ENDPOINTS,
-    MAX_FOLLOWERS,
-    MAX_PAGE_SIZE,
-    MAX_TAG_LENGTH,
-    MAX_TAGS,
-    NOT_ASSIGNED,
-    REFERENCE_LENGTH,
-    SIGNATURE_HEADER,
-    SPEC,
-    STATUS_MAP,
-    TOKEN_HEADER,
-    WEBHOOK_ID_HEADER,
-    WEBHOOK_NAME_HEADER,
-)
-from .spec import PROVIDER as PROVIDER
+from .spec import *  # noqa: F403  (the names of spec.__all__)
+
+# Importable from here, but not part of the package's own list: the vendor's short name and
+# the key table of the deprecated ``endpoints=`` spelling.
+_SPEC_ONLY = frozenset({"LEGACY_KEYS", "PROVIDER"})
 
 __all__ = [
-    "BASE_URL",
-    "CREDENTIALS",
-    "DEFAULT_ENDPOINTS",
-    "MAX_FOLLOWERS",
-    "MAX_PAGE_SIZE",
-    "MAX_TAGS",
-    "MAX_TAG_LENGTH",
-    "NOT_ASSIGNED",
-    "REFERENCE_LENGTH",
-    "SIGNATURE_HEADER",
-    "SPEC",
-    "STATUS_MAP",
-    "TOKEN_HEADER",
-    "WEBHOOK_ID_HEADER",
-    "WEBHOOK_NAME_HEADER",
+    *(name for name in spec.__all__ if name not in _SPEC_ONLY),
     "ShipsGoProvider",
     "shipsgo_error",
     "shipsgo_validation_error",

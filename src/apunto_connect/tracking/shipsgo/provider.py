@@ -27,7 +27,7 @@ from ...http import DEFAULT_TIMEOUT, RetryPolicy, Transport
 from ...models.common import Capability, ConnectionStatus
 from ...models.tracking import Shipment, Tracking, WebhookEvent
 from ...vendor_spec import VendorSpec
-from ..base import TrackingProvider
+from ..base import TrackingProvider, check_environment
 from .errors import shipsgo_error, shipsgo_validation_error
 from .mapping import (
     filters_to_params,
@@ -79,11 +79,7 @@ class ShipsGoProvider(TrackingProvider):
         spec: Mapping[str, Any] | VendorSpec | None = None,
         endpoints: Mapping[str, Any] | None = None,
     ) -> None:
-        if environment not in {"production", "emulator"}:
-            raise ConfigurationError(
-                f"ShipsGo has no {environment!r} environment; use 'production', or "
-                "apunto_connect.Sandbox() for the offline emulator"
-            )
+        check_environment("ShipsGo", environment)
         creds = resolve_credentials(
             PROVIDER, CREDENTIALS, {"api_token": api_token, "webhook_secret": webhook_secret}
         )
