@@ -543,10 +543,16 @@ class FacturamaProvider(InvoiceProvider):
     def _batch_registrations(
         self, invoices: Sequence[Invoice]
     ) -> list[tuple[str, Callable[[], object]]]:
-        """Each distinct Client and Product of the batch, registered on its own."""
+        """Each distinct Client and Product of the batch, registered on its own.
+
+        Also the account's tax profile, when an invoice needs it for its place of issue.
+        """
         if not self.register_catalog:
             return []
         work: dict[str, Callable[[], object]] = {}
+        if any(not (invoice.issuer and invoice.issuer.zip_code) for invoice in invoices) \
+                and not self._expedition_place:
+            work["issuer"] = self.account_issuer  # the place of issue every body needs
         for invoice in invoices:
             work.setdefault(customer_lock(invoice.customer),
                             functools.partial(self._ensure_client, invoice))
