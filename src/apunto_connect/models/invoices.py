@@ -15,6 +15,7 @@ Totals follow the arithmetic the SAT checks (Anexo 20):
 from __future__ import annotations
 
 import enum
+import functools
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -387,9 +388,9 @@ class Invoice:
         """The UsoCFDI to send: explicit, else the customer's."""
         return self.cfdi_use or self.customer.cfdi_use
 
-    @property
+    @functools.cached_property
     def totals(self) -> InvoiceTotals:
-        """Line and document totals, computed fresh (the model is immutable).
+        """Line and document totals, computed once per invoice (the model is immutable).
 
         Raises:
             ValidationError: amounts too large (or too finely divided) for Decimal arithmetic,
