@@ -59,6 +59,7 @@ from ..models.invoices import (
 from ..models.parties import Customer, Issuer
 from ..models.payments import PaidDocument, Payment, PaymentReceipt
 from ..money import sat_tax_bounds
+from ..vendor_spec import VendorSpec
 from .documents import (
     SANDBOX_SAT_CERTIFICATE,
     IssuedDocument,
@@ -71,7 +72,6 @@ from .framework import (
     EmulatorRequest,
     EmulatorResponse,
     HttpError,
-    SandboxClock,
     basic_auth,
     json_response,
     route,
@@ -464,16 +464,11 @@ class EnlaceFiscalEmulator(Emulator):
     pdf_delay: float = 20.0
     """Seconds of sandbox time before a PDF link serves the file."""
 
-    def __init__(
-        self,
-        clock: SandboxClock | None = None,
-        seed: int | None = None,
-        *,
-        spec: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(clock=clock, seed=seed)
-        self.spec = SPEC.with_overrides(spec)  # the provider's spec= overrides, mirrored here
-        self.rng = random.Random(seed) if seed is not None else None
+    vendor_spec: ClassVar[VendorSpec] = SPEC  # the provider's spec= overrides, mirrored here
+
+    def setup(self) -> None:
+        """The demo issuer's account, with debug and production credentials and series."""
+        self.rng = random.Random(self.seed) if self.seed is not None else None
         self.accounts: dict[str, _Account] = {}
         self.documents: dict[tuple[str, str, str], _Document] = {}
         # Look-up indexes: download token -> document key, and per mode the documents sorted

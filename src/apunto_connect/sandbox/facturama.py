@@ -57,6 +57,7 @@ from ..models.invoices import (
 from ..models.parties import Customer, Issuer
 from ..models.payments import PaidDocument, Payment, PaymentReceipt
 from ..money import round_money, sat_tax_bounds
+from ..vendor_spec import VendorSpec
 from .documents import (
     NOT_VALID_NOTICE,
     IssuedDocument,
@@ -436,15 +437,11 @@ class FacturamaEmulator(Emulator):
         "password": "sandbox-demo-password",
     }
 
-    def __init__(
-        self, clock: Any = None, seed: int | None = None, *, spec: Mapping[str, Any] | None = None
-    ) -> None:
-        super().__init__(clock=clock, seed=seed)
-        # The provider's facts with the caller's overrides (unknown keys refused), so the
-        # emulator and a provider given the same spec= agree.
-        self._spec_overrides = dict(spec or {})
-        self.spec = SPEC.with_overrides(self._spec_overrides)
-        self.rng = random.Random(seed)
+    vendor_spec: ClassVar[VendorSpec] = SPEC
+
+    def setup(self) -> None:
+        """The demo account: the SAT test profile, its Matriz branch office, nothing stamped."""
+        self.rng = random.Random(self.seed)
         self.profile: dict[str, Any] = json.loads(json.dumps(DEMO_PROFILE))
         self.registry: dict[str, Taxpayer] = dict(SAT_TEST_TAXPAYERS)
         self.invoices: dict[str, IssuedCfdi] = {}
@@ -475,8 +472,12 @@ class FacturamaEmulator(Emulator):
     def provider_options(self) -> dict[str, Any]:
         """Retry waits advance the sandbox clock instead of sleeping for real."""
         options: dict[str, Any] = {"sleep": self.clock.sleep}
-        if self._spec_overrides:
-            options["spec"] = dict(self._spec_overrides)
+        # The provider gets this emulator's spec= overrides, so both agree.
+        overrides = {
+            key: fact.value for key, fact in self.spec.facts.items() if fact.source == "override"
+        }
+        if overrides:
+            options["spec"] = overrides
         return options
 
     def authenticate(self, request: EmulatorRequest) -> EmulatorResponse | None:

@@ -64,7 +64,6 @@ from .framework import (
     EmulatorRequest,
     EmulatorResponse,
     HttpError,
-    SandboxClock,
     json_response,
     route,
 )
@@ -453,9 +452,9 @@ class GoogleDriveEmulator(Emulator):
     demo_account: ClassVar[str] = "archivo@example.com"
     other_account: ClassVar[str] = "otra.cuenta@example.com"
 
-    def __init__(self, clock: SandboxClock | None = None, seed: int | None = None) -> None:
-        super().__init__(clock=clock, seed=seed)
-        self._random = random.Random(seed)
+    def setup(self) -> None:
+        """The demo and a second account, the demo OAuth client and its refresh token; no files."""
+        self._random = random.Random(self.seed)
         self.accounts: dict[str, _Account] = {}
         self.clients: dict[str, _Client] = {}
         self.refresh_tokens: dict[str, _Refresh] = {}
