@@ -653,6 +653,7 @@ class FacturamaEmulator(Emulator):
                 self.router.add(method, pattern, functools.partial(handler, catalog))
 
     def _records(self, catalog: _Catalog) -> dict[str, dict[str, Any]]:
+        """The catalog's records as they are now (``load_state`` replaces the dicts)."""
         records: dict[str, dict[str, Any]] = getattr(self, catalog.attribute)
         return records
 
