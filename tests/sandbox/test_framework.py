@@ -7,7 +7,13 @@ from typing import ClassVar
 import pytest
 import requests
 
-from apunto_connect.errors import NotFound, RateLimited, ServerError, TransportError
+from apunto_connect.errors import (
+    ConfigurationError,
+    NotFound,
+    RateLimited,
+    ServerError,
+    TransportError,
+)
 from apunto_connect.http import RetryPolicy, Transport
 from apunto_connect.sandbox.adapter import SandboxAdapter
 from apunto_connect.sandbox.faults import Fault, FaultKind, FaultPlan
@@ -21,6 +27,7 @@ from apunto_connect.sandbox.framework import (
     route,
 )
 from apunto_connect.sandbox.server import LoopbackServer
+from apunto_connect.vendor_spec import Fact, VendorSpec
 
 BASE = "https://api.counter.test/v1"
 
@@ -182,3 +189,35 @@ def test_loopback_server_bounds_connections_and_frees_idle_ones():
         assert _raw_request(second, "GET", "/counter/items/1")[0] == 200
         second.close()
         first.close()
+
+
+class PagedEmulator(Emulator):
+    """An emulator that follows a (tiny) vendor spec and builds its state in setup()."""
+
+    name = "paged"
+    vendor_spec: ClassVar[VendorSpec] = VendorSpec(
+        "paged", {"limit.page_size": Fact(10), "path.items": Fact("GET /items")}, record=False
+    )
+
+    def setup(self) -> None:
+        self.page_size = int(self.spec["limit.page_size"])
+
+    def check_spec(self, overrides):
+        if any(key.startswith("path.") for key in overrides):
+            raise ConfigurationError("the paged emulator's routes are fixed")
+
+
+def test_spec_overrides_reach_the_state_setup_creates():
+    assert PagedEmulator().page_size == 10
+    emulator = PagedEmulator(seed=3, spec={"limit.page_size": 2})
+    assert emulator.page_size == 2 and emulator.seed == 3
+    assert emulator.spec.facts["limit.page_size"].source == "override"
+
+
+def test_spec_overrides_an_emulator_cannot_follow_are_refused():
+    with pytest.raises(ConfigurationError, match="unknown paged spec keys"):
+        PagedEmulator(spec={"limit.nope": 1})
+    with pytest.raises(ConfigurationError, match="routes are fixed"):
+        PagedEmulator(spec={"path.items": "GET /things"})
+    with pytest.raises(ConfigurationError, match="takes no spec"):
+        CounterEmulator(spec={"limit.page_size": 2})

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # return types only: the vendor modules load when a provider 
     from ..invoicing.enlace_fiscal import EnlaceFiscalProvider
     from ..invoicing.facturama import FacturamaProvider
     from ..journal import JournalStore
+    from ..registry import Kind
     from ..storage.base import StorageProvider
     from ..storage.google_drive import GoogleDriveStorage
     from ..storage.local import LocalStorage
@@ -185,13 +186,8 @@ class Sandbox:
 
     def invoice_provider(self, name: str, **overrides: Any) -> InvoiceProvider:
         """An invoicing provider talking to the emulator, with demo credentials."""
-        from ..registry import load_provider_class
-
         overrides.setdefault("journal", self.journal)
-        cls = load_provider_class("invoicing", name)
-        provider = _marked(cls(**self.provider_kwargs(name, **overrides)))
-        self._built.append((name, provider))
-        return cast("InvoiceProvider", provider)
+        return cast("InvoiceProvider", self._build_provider("invoicing", name, overrides))
 
     @overload
     def tracking_provider(
@@ -204,12 +200,7 @@ class Sandbox:
 
     def tracking_provider(self, name: str, **overrides: Any) -> TrackingProvider:
         """A tracking provider talking to the emulator, with demo credentials."""
-        from ..registry import load_provider_class
-
-        cls = load_provider_class("tracking", name)
-        provider = _marked(cls(**self.provider_kwargs(name, **overrides)))
-        self._built.append((name, provider))
-        return cast("TrackingProvider", provider)
+        return cast("TrackingProvider", self._build_provider("tracking", name, overrides))
 
     @overload
     def storage_provider(
@@ -222,18 +213,27 @@ class Sandbox:
 
     def storage_provider(self, name: str, **overrides: Any) -> StorageProvider:
         """A storage provider: ``local`` in a temporary folder, others on their emulator."""
-        from ..registry import load_provider_class
-
-        cls = load_provider_class("storage", name)
         if name == "local":
+            from ..registry import load_provider_class
+
             if "root" not in overrides:
                 root = Path(tempfile.mkdtemp(prefix="apunto-sandbox-"))
                 self._temp_dirs.append(root)
                 overrides["root"] = root
-            return cast("StorageProvider", cls(**overrides))
+            return cast("StorageProvider", load_provider_class("storage", "local")(**overrides))
+        return cast("StorageProvider", self._build_provider("storage", name, overrides))
+
+    def _build_provider(self, kind: Kind, name: str, overrides: Mapping[str, Any]) -> Any:
+        """Vendor ``name``'s provider of ``kind`` wired to its emulator.
+
+        It is remembered, so :meth:`assumptions_used` reads its spec too.
+        """
+        from ..registry import load_provider_class
+
+        cls = load_provider_class(kind, name)
         provider = _marked(cls(**self.provider_kwargs(name, **overrides)))
         self._built.append((name, provider))
-        return cast("StorageProvider", provider)
+        return provider
 
     def assumptions_used(self) -> dict[str, list[str]]:
         """Which assumed vendor facts the flows run on this sandbox relied on, per vendor.

@@ -55,6 +55,7 @@ from ..errors import ValidationError
 from ..models.invoices import Invoice, LineItem, PaymentMethod, Tax, TaxKind
 from ..models.parties import Customer, Issuer
 from ..money import round_money, to_decimal
+from ..vendor_spec import VendorSpec
 from .documents import SANDBOX_SAT_CERTIFICATE, IssuedDocument, issue_document, mexico_local
 from .framework import (
     Emulator,
@@ -211,24 +212,19 @@ class ActiunEmulator(Emulator):
     prefix: ClassVar[str] = "A"
     """Series of the invoices."""
 
-    def __init__(
-        self,
-        clock: SandboxClock | None = None,
-        seed: int | None = None,
-        *,
-        spec: Mapping[str, object] | None = None,
-    ) -> None:
-        super().__init__(clock=clock, seed=seed)
-        # Overrides reach paging, code lists and messages; the routes (fixed when the module
-        # is imported) and the tax catalog stay SPEC's.
-        self.spec = SPEC.with_overrides(spec)
+    # Overrides reach paging, code lists and messages; the routes (fixed when the module is
+    # imported) and the tax catalog stay SPEC's.
+    vendor_spec: ClassVar[VendorSpec] = SPEC
+
+    def setup(self) -> None:
+        """An account with no contacts, items or invoices."""
         self.api_key = DEMO_API_KEY
         self.contacts: dict[int, dict[str, Any]] = {}
         self.items: dict[int, dict[str, Any]] = {}
         self.invoices: dict[int, _InvoiceRecord] = {}
         self._documents: dict[str, int] = {}
         self._next = {"contact": 1, "item": 1, "invoice": 1, "line": 1, "number": 1}
-        self._rng = random.Random(seed) if seed is not None else None
+        self._rng = random.Random(self.seed) if self.seed is not None else None
         self._sorted: dict[tuple[str, str], list[int]] = {}
         # Invoice ids in creation order, which is id order: listing by id reads it directly
         # (either way) instead of sorting every stored invoice after each new one.

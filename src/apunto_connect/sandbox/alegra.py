@@ -50,7 +50,6 @@ from .framework import (
     EmulatorRequest,
     EmulatorResponse,
     HttpError,
-    SandboxClock,
     basic_auth,
     route,
 )
@@ -156,9 +155,9 @@ class AlegraEmulator(Emulator):
     base_urls: ClassVar[tuple[str, ...]] = (PRODUCTION_URL, LEGACY_URL)
     demo_credentials: ClassVar[Mapping[str, str]] = {"email": DEMO_EMAIL, "token": DEMO_TOKEN}
 
-    def __init__(self, clock: SandboxClock | None = None, seed: int | None = None) -> None:
-        super().__init__(clock=clock, seed=seed)
-        self.rng = random.Random(seed)
+    def setup(self) -> None:
+        """The demo company: its user, plan, taxes and numbering, nothing stamped."""
+        self.rng = random.Random(self.seed)
         self.users: dict[str, str] = {DEMO_EMAIL: DEMO_TOKEN}
         self.company = SANDBOX_COMPANY
         self.plan = "PLUS"

@@ -23,7 +23,6 @@ from .framework import (
     EmulatorRequest,
     EmulatorResponse,
     HttpError,
-    SandboxClock,
     json_response,
     route,
 )
@@ -47,8 +46,8 @@ class BanxicoEmulator(Emulator):
     base_urls: ClassVar[tuple[str, ...]] = (BASE_URL,)
     demo_credentials: ClassVar[Mapping[str, str]] = {"token": DEMO_TOKEN}
 
-    def __init__(self, clock: SandboxClock | None = None, seed: int | None = None) -> None:
-        super().__init__(clock=clock, seed=seed)
+    def setup(self) -> None:
+        """No FIX set: rates are synthetic until :meth:`set_fix`."""
         self.fixes: dict[date, Decimal | None] = {}
         self.requests = 0
 

@@ -49,8 +49,9 @@ from ..models.invoices import (
     Tax,
 )
 from ..models.parties import Customer, Issuer
+from ..vendor_spec import VendorSpec
 from .documents import IssuedDocument, cancellation_receipt, issue_document, mexico_local
-from .framework import Emulator, EmulatorRequest, EmulatorResponse, HttpError, SandboxClock, route
+from .framework import Emulator, EmulatorRequest, EmulatorResponse, HttpError, route
 from .indexes import Grouped
 
 __all__ = ["DEMO_API_KEY", "DISABLED_API_KEY", "ContaDigitalEmulator"]
@@ -182,24 +183,22 @@ class ContaDigitalEmulator(Emulator):
     TOKEN_TTL: ClassVar[float] = 3600.0
     """Seconds of sandbox time a token lives (the real lifetime is unknown)."""
 
-    def __init__(
-        self,
-        clock: SandboxClock | None = None,
-        seed: int | None = None,
-        *,
-        spec: Mapping[str, Any] | None = None,
-    ) -> None:
-        """``spec``: overrides of the vendor's values (codes, date format, rates, types).
+    # spec= overrides the vendor's values (codes, date format, rates, types); not its routes.
+    vendor_spec: ClassVar[VendorSpec] = SPEC
+
+    def check_spec(self, overrides: Mapping[str, Any] | VendorSpec) -> None:
+        """Refuse a path or host: the routes are fixed.
 
         Raises:
-            ConfigurationError: an unknown key, or a path or host (the routes are fixed).
+            ConfigurationError: an override of a path or host.
         """
-        super().__init__(clock=clock, seed=seed)
-        fixed = sorted(k for k in spec or {} if k.startswith("path.") or k.endswith("_url"))
+        fixed = sorted(k for k in overrides if k.startswith("path.") or k.endswith("_url"))
         if fixed:
             raise ConfigurationError(f"the ContaDigital emulator's routes are fixed: {fixed}")
-        self.spec = SPEC.with_overrides(spec)
-        self._rng = random.Random(seed)
+
+    def setup(self) -> None:
+        """The demo company: its series, branch, catalogs, credits and one product."""
+        self._rng = random.Random(self.seed)
         self.company_id = 1207
         self.rfc_id = 88
         self.issuer = Issuer("EKU9003173C9", "ESCUELA KEMPER URGATE", "601", "26015")

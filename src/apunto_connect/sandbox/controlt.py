@@ -38,7 +38,6 @@ from .framework import (
     EmulatorRequest,
     EmulatorResponse,
     HttpError,
-    SandboxClock,
     json_response,
 )
 
@@ -76,21 +75,17 @@ class ControlTEmulator(Emulator):
         "api_key": "sandbox-controlt-api-key-0001",
     }
 
-    def __init__(
-        self,
-        clock: SandboxClock | None = None,
-        seed: int | None = None,
-        spec: Mapping[str, Any] | VendorSpec | None = None,
-    ) -> None:
-        super().__init__(clock=clock, seed=seed)
-        self.spec = SPEC.with_overrides(spec)
+    vendor_spec: ClassVar[VendorSpec] = SPEC
+
+    def setup(self) -> None:
+        """A company with no trips yet; routes at the spec's paths."""
         self.registration_delay = 120.0
         self.token_lifetime = 3600.0
         self.trip_duration = 6 * 3600.0
         self.tokens: dict[str, float] = {}
         self.trips: dict[str, _Trip] = {}
         self.logins = 0
-        self._next_travel = 48210 + (seed or 0) % 1000 * 100
+        self._next_travel = 48210 + (self.seed or 0) % 1000 * 100
         self._reject_reason: str | None = None
         handlers: dict[str, Callable[..., EmulatorResponse]] = {
             "login": self._login,

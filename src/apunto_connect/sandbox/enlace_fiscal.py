@@ -36,7 +36,7 @@ import base64
 import bisect
 import random
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -59,6 +59,7 @@ from ..models.invoices import (
 from ..models.parties import Customer, Issuer
 from ..models.payments import PaidDocument, Payment, PaymentReceipt
 from ..money import sat_tax_bounds
+from ..vendor_spec import VendorSpec
 from .documents import (
     SANDBOX_SAT_CERTIFICATE,
     IssuedDocument,
@@ -71,7 +72,6 @@ from .framework import (
     EmulatorRequest,
     EmulatorResponse,
     HttpError,
-    SandboxClock,
     basic_auth,
     json_response,
     route,
@@ -165,6 +165,21 @@ def _node(node: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
     return value
 
 
+def _objects(value: Any, where: str, missing: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """The objects of a required, non-empty list, each with its path (``where[i]``).
+
+    Raises (as the loop reaches them, so an earlier item's own errors come first):
+        _Rejected: ``missing`` when the list is absent or empty; an item that is no object.
+    """
+    if not isinstance(value, list) or not value:
+        raise _Rejected("806", missing)
+    for number, item in enumerate(value):
+        at = f"{where}[{number}]"
+        if not isinstance(item, Mapping):
+            raise _Rejected("806", f"{at} debe ser un objeto")
+        yield at, item
+
+
 def _parse_fecha(value: Any, field: str) -> datetime:
     try:
         return datetime.strptime(_text(value), _FECHA)
@@ -218,14 +233,11 @@ def _invoice_of(
         tax_residence=_text(receptor.get("residenciaFiscal")) or None,
         foreign_tax_id=_text(receptor.get("numRegIdTrib")) or None,
     )
-    partidas = cfdi.get("Partidas")
-    if not isinstance(partidas, list) or not partidas:
-        raise _Rejected("806", "El comprobante debe tener al menos una partida (CFDi.Partidas)")
     items = []
-    for number, partida in enumerate(partidas):
-        where = f"CFDi.Partidas[{number}]"
-        if not isinstance(partida, Mapping):
-            raise _Rejected("806", f"{where} debe ser un objeto")
+    for where, partida in _objects(
+        cfdi.get("Partidas"), "CFDi.Partidas",
+        "El comprobante debe tener al menos una partida (CFDi.Partidas)",
+    ):
         taxes = partida.get("Impuestos") or []
         if not isinstance(taxes, list):
             raise _Rejected("806", f"{where}.Impuestos debe ser una lista")
@@ -312,14 +324,11 @@ def _receipt_of(cfdi: Mapping[str, Any], issuer: Issuer) -> PaymentReceipt:
         complements[0], Mapping
     ):
         raise _Rejected("806", "CFDi.ComplementoPago debe ser una lista con un elemento")
-    pagos = complements[0].get("Pago")
-    if not isinstance(pagos, list) or not pagos:
-        raise _Rejected("806", "Falta el nodo obligatorio CFDi.ComplementoPago[0].Pago")
     payments = []
-    for number, pago in enumerate(pagos):
-        where = f"CFDi.ComplementoPago[0].Pago[{number}]"
-        if not isinstance(pago, Mapping):
-            raise _Rejected("806", f"{where} debe ser un objeto")
+    for where, pago in _objects(
+        complements[0].get("Pago"), "CFDi.ComplementoPago[0].Pago",
+        "Falta el nodo obligatorio CFDi.ComplementoPago[0].Pago",
+    ):
         currency = _text(_required(pago, "tipoMoneda", where))
         documents = []
         for index, row in enumerate(pago.get("DocumentosRelacionados") or []):
@@ -455,16 +464,11 @@ class EnlaceFiscalEmulator(Emulator):
     pdf_delay: float = 20.0
     """Seconds of sandbox time before a PDF link serves the file."""
 
-    def __init__(
-        self,
-        clock: SandboxClock | None = None,
-        seed: int | None = None,
-        *,
-        spec: Mapping[str, Any] | None = None,
-    ) -> None:
-        super().__init__(clock=clock, seed=seed)
-        self.spec = SPEC.with_overrides(spec)  # the provider's spec= overrides, mirrored here
-        self.rng = random.Random(seed) if seed is not None else None
+    vendor_spec: ClassVar[VendorSpec] = SPEC  # the provider's spec= overrides, mirrored here
+
+    def setup(self) -> None:
+        """The demo issuer's account, with debug and production credentials and series."""
+        self.rng = random.Random(self.seed) if self.seed is not None else None
         self.accounts: dict[str, _Account] = {}
         self.documents: dict[tuple[str, str, str], _Document] = {}
         # Look-up indexes: download token -> document key, and per mode the documents sorted

@@ -19,10 +19,11 @@ accepted when well formed. Messages that are not public are in :data:`EMULATOR_A
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import random
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -56,6 +57,7 @@ from ..models.invoices import (
 from ..models.parties import Customer, Issuer
 from ..models.payments import PaidDocument, Payment, PaymentReceipt
 from ..money import round_money, sat_tax_bounds
+from ..vendor_spec import VendorSpec
 from .documents import (
     NOT_VALID_NOTICE,
     IssuedDocument,
@@ -357,6 +359,66 @@ class _ModelState:
             raise HttpError(400, {"Message": _INVALID_REQUEST, "ModelState": self.errors})
 
 
+def _client_fields(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A client's stored fields from a request body (ModelState errors for missing ones)."""
+    state = _ModelState()
+    for key in ("Rfc", "Name", "CfdiUse", "FiscalRegime", "TaxZipCode"):
+        state.require(body, key)
+    rfc = str(body.get("Rfc") or "").strip().upper()
+    if rfc and not _RFC_PATTERN.match(rfc):
+        state.add("Rfc", "El RFC no tiene un formato válido.")
+    state.raise_if_any()
+    fields = {
+        key: body.get(key)
+        for key in ("Email", "EmailOp1", "EmailOp2", "Address", "Name", "CfdiUse",
+                    "FiscalRegime", "TaxZipCode", "TaxResidence", "NumRegIdTrib")
+    }
+    fields["Rfc"] = rfc
+    return fields
+
+
+def _product_fields(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A product's stored fields from a request body (ModelState errors for missing ones)."""
+    state = _ModelState()
+    for key in ("Name", "CodeProdServ", "UnitCode"):
+        state.require(body, key)
+    name = str(body.get("Name") or "").strip()
+    if name and not 2 <= len(name) <= 50:
+        state.add("Name", str(EMULATOR_ASSUMPTIONS["product_name_message"]))
+    state.raise_if_any()
+    return {
+        key: body.get(key)
+        for key in ("Unit", "UnitCode", "IdentificationNumber", "Name", "Description",
+                    "Price", "CodeProdServ", "CuentaPredial", "ObjetoImp", "Taxes")
+    }
+
+
+@attrs.frozen(slots=True)
+class _Catalog:
+    """One of the account's catalogs: records kept by opaque ``Id`` behind the same routes.
+
+    ``POST /{item}`` adds a record, ``GET /{item}`` lists them all (unpaged, as the old
+    endpoints do), ``GET``, ``PUT`` and ``DELETE /{item}/{id}`` read, replace (the body carries
+    the ``Id`` too) and remove one, and ``GET /{page}`` pages and searches: ``start``,
+    ``length`` (1-100) and ``search`` over ``search_fields``.
+    """
+
+    item: str
+    page: str
+    attribute: str  # the emulator's dict of these records (looked up per request: load_state)
+    fields: Callable[[Mapping[str, Any]], dict[str, Any]]
+    search_fields: tuple[str, ...]
+
+
+_CATALOGS = (
+    _Catalog("Client", "Clients", "clients", _client_fields, ("Rfc", "Name", "Email")),
+    _Catalog(
+        "Product", "Products", "products", _product_fields,
+        ("Name", "Description", "CodeProdServ", "IdentificationNumber"),
+    ),
+)
+
+
 class FacturamaEmulator(Emulator):
     """Facturama API Web, in memory: one issuer account with the SAT's test fiscal profile.
 
@@ -375,15 +437,11 @@ class FacturamaEmulator(Emulator):
         "password": "sandbox-demo-password",
     }
 
-    def __init__(
-        self, clock: Any = None, seed: int | None = None, *, spec: Mapping[str, Any] | None = None
-    ) -> None:
-        super().__init__(clock=clock, seed=seed)
-        # The provider's facts with the caller's overrides (unknown keys refused), so the
-        # emulator and a provider given the same spec= agree.
-        self._spec_overrides = dict(spec or {})
-        self.spec = SPEC.with_overrides(self._spec_overrides)
-        self.rng = random.Random(seed)
+    vendor_spec: ClassVar[VendorSpec] = SPEC
+
+    def setup(self) -> None:
+        """The demo account: the SAT test profile, its Matriz branch office, nothing stamped."""
+        self.rng = random.Random(self.seed)
         self.profile: dict[str, Any] = json.loads(json.dumps(DEMO_PROFILE))
         self.registry: dict[str, Taxpayer] = dict(SAT_TEST_TAXPAYERS)
         self.invoices: dict[str, IssuedCfdi] = {}
@@ -407,14 +465,19 @@ class FacturamaEmulator(Emulator):
             "Id": main, "Name": "Matriz", "Description": "Sucursal principal",
             "Address": dict(self.profile["TaxAddress"]),
         }
+        self._route_catalogs()
 
     # -- framework hooks --------------------------------------------------------------------
 
     def provider_options(self) -> dict[str, Any]:
         """Retry waits advance the sandbox clock instead of sleeping for real."""
         options: dict[str, Any] = {"sleep": self.clock.sleep}
-        if self._spec_overrides:
-            options["spec"] = dict(self._spec_overrides)
+        # The provider gets this emulator's spec= overrides, so both agree.
+        overrides = {
+            key: fact.value for key, fact in self.spec.facts.items() if fact.source == "override"
+        }
+        if overrides:
+            options["spec"] = overrides
         return options
 
     def authenticate(self, request: EmulatorRequest) -> EmulatorResponse | None:
@@ -480,6 +543,26 @@ class FacturamaEmulator(Emulator):
 
     def _created(self, payload: Any) -> EmulatorResponse:
         return json_response(int(EMULATOR_ASSUMPTIONS["created_status"]), _wire(payload))
+
+    # Clients, products and branch offices are records keyed by their opaque ``Id``: the same
+    # look-up and delete answers serve all three.
+
+    def _stored_record(
+        self, records: Mapping[str, dict[str, Any]], record_id: str
+    ) -> dict[str, Any]:
+        """The record stored under ``record_id``, or Facturama's 404."""
+        record = records.get(record_id)
+        if record is None:
+            raise self._not_found()
+        return record
+
+    def _delete_record(
+        self, records: dict[str, dict[str, Any]], record_id: str
+    ) -> EmulatorResponse:
+        """Remove a stored record; the answer names its ``Id``."""
+        if records.pop(record_id, None) is None:
+            raise self._not_found()
+        return json_response(200, {"Id": record_id})
 
     def _issuer(self, expedition_place: str) -> Issuer:
         return Issuer(
@@ -552,126 +635,63 @@ class FacturamaEmulator(Emulator):
             rows = tuple(row for row in _USES if row[2])
         return json_response(200, _person_catalog(rows))
 
-    # -- clients ----------------------------------------------------------------------------
+    # -- clients and products ---------------------------------------------------------------
 
-    def _client_fields(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        state = _ModelState()
-        for key in ("Rfc", "Name", "CfdiUse", "FiscalRegime", "TaxZipCode"):
-            state.require(body, key)
-        rfc = str(body.get("Rfc") or "").strip().upper()
-        if rfc and not _RFC_PATTERN.match(rfc):
-            state.add("Rfc", "El RFC no tiene un formato válido.")
-        state.raise_if_any()
-        fields = {
-            key: body.get(key)
-            for key in ("Email", "EmailOp1", "EmailOp2", "Address", "Name", "CfdiUse",
-                        "FiscalRegime", "TaxZipCode", "TaxResidence", "NumRegIdTrib")
-        }
-        fields["Rfc"] = rfc
-        return fields
+    def _route_catalogs(self) -> None:
+        """Serve every catalog of :data:`_CATALOGS` (clients, products) with its six routes."""
+        for catalog in _CATALOGS:
+            one = f"/{catalog.item}/{{record_id}}"
+            routes: tuple[tuple[str, str, Callable[..., EmulatorResponse]], ...] = (
+                ("POST", f"/{catalog.item}", self._catalog_create),
+                ("GET", f"/{catalog.item}", self._catalog_all),
+                ("GET", one, self._catalog_get),
+                ("PUT", one, self._catalog_replace),
+                ("DELETE", one, self._catalog_delete),
+                ("GET", f"/{catalog.page}", self._catalog_page),
+            )
+            for method, pattern, handler in routes:
+                self.router.add(method, pattern, functools.partial(handler, catalog))
 
-    @route("POST", "/Client")
-    def create_client(self, request: EmulatorRequest) -> EmulatorResponse:
-        """Register a receiver."""
-        client = {"Id": self._new_id(), **self._client_fields(self._object_body(request))}
-        self.clients[client["Id"]] = client
-        return self._created(client)
+    def _records(self, catalog: _Catalog) -> dict[str, dict[str, Any]]:
+        """The catalog's records as they are now (``load_state`` replaces the dicts)."""
+        records: dict[str, dict[str, Any]] = getattr(self, catalog.attribute)
+        return records
 
-    @route("GET", "/Client")
-    def all_clients(self, request: EmulatorRequest) -> EmulatorResponse:
-        """Every client (unpaged, as the old endpoint does)."""
-        return json_response(200, list(self.clients.values()))
+    def _catalog_create(self, catalog: _Catalog, request: EmulatorRequest) -> EmulatorResponse:
+        """Store a record built from the body under a fresh ``Id`` (HTTP 201)."""
+        record = {"Id": self._new_id(), **catalog.fields(self._object_body(request))}
+        self._records(catalog)[record["Id"]] = record
+        return self._created(record)
 
-    @route("GET", "/Client/{client_id}")
-    def get_client(self, request: EmulatorRequest, client_id: str) -> EmulatorResponse:
-        """One client."""
-        client = self.clients.get(client_id)
-        if client is None:
+    def _catalog_all(self, catalog: _Catalog, request: EmulatorRequest) -> EmulatorResponse:
+        """Every record, unpaged."""
+        return json_response(200, _wire(list(self._records(catalog).values())))
+
+    def _catalog_get(
+        self, catalog: _Catalog, request: EmulatorRequest, record_id: str
+    ) -> EmulatorResponse:
+        """One record."""
+        return json_response(200, _wire(self._stored_record(self._records(catalog), record_id)))
+
+    def _catalog_replace(
+        self, catalog: _Catalog, request: EmulatorRequest, record_id: str
+    ) -> EmulatorResponse:
+        """Replace a record's fields with the body's (an unknown id is a 404 before the body)."""
+        records = self._records(catalog)
+        if record_id not in records:
             raise self._not_found()
-        return json_response(200, client)
-
-    @route("PUT", "/Client/{client_id}")
-    def update_client(self, request: EmulatorRequest, client_id: str) -> EmulatorResponse:
-        """Replace a client's data (the body carries the ``Id`` too)."""
-        if client_id not in self.clients:
-            raise self._not_found()
-        self.clients[client_id] = {
-            "Id": client_id, **self._client_fields(self._object_body(request))
-        }
+        records[record_id] = {"Id": record_id, **catalog.fields(self._object_body(request))}
         return EmulatorResponse(204)
 
-    @route("DELETE", "/Client/{client_id}")
-    def delete_client(self, request: EmulatorRequest, client_id: str) -> EmulatorResponse:
-        """Remove a client."""
-        if self.clients.pop(client_id, None) is None:
-            raise self._not_found()
-        return json_response(200, {"Id": client_id})
+    def _catalog_delete(
+        self, catalog: _Catalog, request: EmulatorRequest, record_id: str
+    ) -> EmulatorResponse:
+        """Remove a record."""
+        return self._delete_record(self._records(catalog), record_id)
 
-    @route("GET", "/Clients")
-    def client_page(self, request: EmulatorRequest) -> EmulatorResponse:
-        """Paged search: ``start``, ``length`` (1-100) and ``search``."""
-        return self._page(request, self.clients.values(), ("Rfc", "Name", "Email"))
-
-    # -- products ---------------------------------------------------------------------------
-
-    def _product_fields(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        state = _ModelState()
-        for key in ("Name", "CodeProdServ", "UnitCode"):
-            state.require(body, key)
-        name = str(body.get("Name") or "").strip()
-        if name and not 2 <= len(name) <= 50:
-            state.add("Name", str(EMULATOR_ASSUMPTIONS["product_name_message"]))
-        state.raise_if_any()
-        return {
-            key: body.get(key)
-            for key in ("Unit", "UnitCode", "IdentificationNumber", "Name", "Description",
-                        "Price", "CodeProdServ", "CuentaPredial", "ObjetoImp", "Taxes")
-        }
-
-    @route("POST", "/Product")
-    def create_product(self, request: EmulatorRequest) -> EmulatorResponse:
-        """Register a product with its taxes."""
-        product = {"Id": self._new_id(), **self._product_fields(self._object_body(request))}
-        self.products[product["Id"]] = product
-        return self._created(product)
-
-    @route("GET", "/Product")
-    def all_products(self, request: EmulatorRequest) -> EmulatorResponse:
-        """Every product (unpaged)."""
-        return json_response(200, _wire(list(self.products.values())))
-
-    @route("GET", "/Product/{product_id}")
-    def get_product(self, request: EmulatorRequest, product_id: str) -> EmulatorResponse:
-        """One product."""
-        product = self.products.get(product_id)
-        if product is None:
-            raise self._not_found()
-        return json_response(200, _wire(product))
-
-    @route("PUT", "/Product/{product_id}")
-    def update_product(self, request: EmulatorRequest, product_id: str) -> EmulatorResponse:
-        """Replace a product's data."""
-        if product_id not in self.products:
-            raise self._not_found()
-        self.products[product_id] = {
-            "Id": product_id, **self._product_fields(self._object_body(request))
-        }
-        return EmulatorResponse(204)
-
-    @route("DELETE", "/Product/{product_id}")
-    def delete_product(self, request: EmulatorRequest, product_id: str) -> EmulatorResponse:
-        """Remove a product."""
-        if self.products.pop(product_id, None) is None:
-            raise self._not_found()
-        return json_response(200, {"Id": product_id})
-
-    @route("GET", "/Products")
-    def product_page(self, request: EmulatorRequest) -> EmulatorResponse:
-        """Paged search over name, description, code and SKU."""
-        return self._page(
-            request, self.products.values(),
-            ("Name", "Description", "CodeProdServ", "IdentificationNumber"),
-        )
+    def _catalog_page(self, catalog: _Catalog, request: EmulatorRequest) -> EmulatorResponse:
+        """Paged search over the catalog's search fields."""
+        return self._page(request, self._records(catalog).values(), catalog.search_fields)
 
     def _page(
         self, request: EmulatorRequest, rows: Iterable[dict[str, Any]], fields: tuple[str, ...]
@@ -724,21 +744,17 @@ class FacturamaEmulator(Emulator):
     @route("GET", "/BranchOffice/{branch_id}")
     def get_branch(self, request: EmulatorRequest, branch_id: str) -> EmulatorResponse:
         """One branch office."""
-        branch = self.branch_offices.get(branch_id)
-        if branch is None:
-            raise self._not_found()
-        return json_response(200, branch)
+        return json_response(200, self._stored_record(self.branch_offices, branch_id))
 
     @route("PUT", "/BranchOffice/{branch_id}")
     def update_branch(self, request: EmulatorRequest, branch_id: str) -> EmulatorResponse:
         """Update a branch office; like the real API, the body must carry its ``Id``."""
         body = self._object_body(request)
-        if branch_id not in self.branch_offices:
-            raise self._not_found()
+        branch = self._stored_record(self.branch_offices, branch_id)
         if body.get("Id") != branch_id:
             raise HttpError(400, {"Message": _INVALID_REQUEST,
                                   "ModelState": {"Id": ["El Id no corresponde."]}})
-        self.branch_offices[branch_id].update(
+        branch.update(
             {k: body.get(k) for k in ("Name", "Description", "Address") if k in body}
         )
         return EmulatorResponse(204)
@@ -746,11 +762,10 @@ class FacturamaEmulator(Emulator):
     @route("DELETE", "/BranchOffice/{branch_id}")
     def delete_branch(self, request: EmulatorRequest, branch_id: str) -> EmulatorResponse:
         """Remove a branch office and its series."""
-        if self.branch_offices.pop(branch_id, None) is None:
-            raise self._not_found()
+        answer = self._delete_record(self.branch_offices, branch_id)
         for key in [k for k in self.series if k[0] == branch_id]:
             del self.series[key]
-        return json_response(200, {"Id": branch_id})
+        return answer
 
     @route("GET", "/Serie/{branch_id}")
     def branch_series(self, request: EmulatorRequest, branch_id: str) -> EmulatorResponse:
@@ -1191,15 +1206,18 @@ def _regime_fits(rfc: str, regime: str) -> bool:
     return moral if len(rfc) == 12 else fisica
 
 
-def _read_taxes(
-    raw: Any, index: int, base_amount: Decimal, currency: str, state: _ModelState
-) -> tuple[list[Tax], Decimal, Decimal]:
-    """Tax entries of item ``index`` -> our taxes, transferred and withheld sums."""
-    taxes: list[Tax] = []
-    transferred = withheld = Decimal(0)
+def _tax_entries(
+    raw: Any, owner: str, state: _ModelState
+) -> Iterator[tuple[str, Mapping[str, Any], TaxKind, bool]]:
+    """The valid entries of ``owner``'s ``Taxes`` list: ``(key, entry, kind, exempt)``.
+
+    ``Name`` is the tax (``IVA``) or, for an exempt one, the tax with the spec's exempt
+    suffix. An entry that is no object or names no known tax is reported in ``state`` under
+    its ModelState key (``{owner}.Taxes[i]``) and skipped.
+    """
     exempt_suffix = str(SPEC["value.exempt_tax_name"]).format(tax="").strip().upper()
     for position, entry in enumerate(raw if isinstance(raw, list) else []):
-        key = f"Items[{index}].Taxes[{position}]"
+        key = f"{owner}.Taxes[{position}]"
         if not isinstance(entry, Mapping):
             state.add(key, _INVALID_REQUEST)
             continue
@@ -1207,8 +1225,22 @@ def _read_taxes(
         exempt = bool(exempt_suffix) and name.endswith(exempt_suffix)
         kind_text = name.removesuffix(exempt_suffix).strip() if exempt else name
         if kind_text not in {k.value for k in TaxKind}:
-            state.add(f"{key}.Name", f"El impuesto {entry.get('Name')} no es válido.")
+            state.add(f"{key}.Name", _invalid_tax_message(entry))
             continue
+        yield key, entry, TaxKind(kind_text), exempt
+
+
+def _invalid_tax_message(entry: Mapping[str, Any]) -> str:
+    return f"El impuesto {entry.get('Name')} no es válido."
+
+
+def _read_taxes(
+    raw: Any, index: int, base_amount: Decimal, currency: str, state: _ModelState
+) -> tuple[list[Tax], Decimal, Decimal]:
+    """Tax entries of item ``index`` -> our taxes, transferred and withheld sums."""
+    taxes: list[Tax] = []
+    transferred = withheld = Decimal(0)
+    for key, entry, kind, exempt in _tax_entries(raw, f"Items[{index}]", state):
         rate = _decimal(entry.get("Rate")) or Decimal(0)
         quota = bool(entry.get("IsQuota"))
         retention = bool(entry.get("IsRetention"))
@@ -1233,7 +1265,7 @@ def _read_taxes(
             if not inside:
                 state.add(f"{key}.Total", str(EMULATOR_ASSUMPTIONS["amount_mismatch_message"])
                           .format(field=f"{key}.Total"))
-        taxes.append(Tax(TaxKind(kind_text), None if exempt else rate, withholding=retention,
+        taxes.append(Tax(kind, None if exempt else rate, withholding=retention,
                          factor=factor, amount=kept))
         if retention:
             withheld += total
@@ -1294,6 +1326,28 @@ def _read_items(body: Mapping[str, Any], currency: str, state: _ModelState) -> l
     return items
 
 
+def _required_object(
+    body: Mapping[str, Any], key: str, state: _ModelState
+) -> Mapping[str, Any] | None:
+    """``body[key]`` when it is an object; else the field is reported required in ``state``."""
+    value = body.get(key)
+    if isinstance(value, Mapping):
+        return value
+    state.add(key, str(EMULATOR_ASSUMPTIONS["required_message"]).format(field=key))
+    return None
+
+
+def _read_relations(body: Mapping[str, Any]) -> list[RelatedDocuments]:
+    """The request's ``Relations`` (type and CFDI UUIDs) as our related-documents groups."""
+    relations = body.get("Relations")
+    if not isinstance(relations, Mapping) or not relations.get("Cfdis"):
+        return []
+    return [RelatedDocuments(
+        str(relations.get("Type") or ""),
+        [str(c.get("Uuid") or "") for c in relations["Cfdis"] if isinstance(c, Mapping)],
+    )]
+
+
 def _read_cfdi(body: Mapping[str, Any]) -> tuple[Invoice, str]:
     """The CFDI request as our :class:`Invoice` and its place of issue (HTTP 400 if invalid)."""
     state = _ModelState()
@@ -1307,10 +1361,8 @@ def _read_cfdi(body: Mapping[str, Any]) -> tuple[Invoice, str]:
     if kind in (InvoiceKind.INCOME, InvoiceKind.EXPENSE):
         state.require(body, "PaymentForm")
         state.require(body, "PaymentMethod")
-    receiver = body.get("Receiver")
-    if not isinstance(receiver, Mapping):
-        state.add("Receiver", str(EMULATOR_ASSUMPTIONS["required_message"]).format(
-            field="Receiver"))
+    receiver = _required_object(body, "Receiver", state)
+    if receiver is None:
         receiver = {}
     else:
         for key in ("Rfc", "Name", "CfdiUse", "FiscalRegime", "TaxZipCode"):
@@ -1326,13 +1378,7 @@ def _read_cfdi(body: Mapping[str, Any]) -> tuple[Invoice, str]:
         state.add("Date", "La fecha no tiene un formato válido (yyyy-MM-ddTHH:mm:ss).")
     state.raise_if_any()
 
-    relations = body.get("Relations")
-    related: list[RelatedDocuments] = []
-    if isinstance(relations, Mapping) and relations.get("Cfdis"):
-        related.append(RelatedDocuments(
-            str(relations.get("Type") or ""),
-            [str(c.get("Uuid") or "") for c in relations["Cfdis"] if isinstance(c, Mapping)],
-        ))
+    related = _read_relations(body)
     global_info = body.get("GlobalInformation")
     try:
         return _invoice_from(body, receiver, rfc, items, currency, exchange, issued_at, kind,
@@ -1343,23 +1389,15 @@ def _read_cfdi(body: Mapping[str, Any]) -> tuple[Invoice, str]:
 
 def _read_payment_taxes(raw: Any, key: str, state: _ModelState) -> list[TaxSummary]:
     taxes: list[TaxSummary] = []
-    exempt_suffix = str(SPEC["value.exempt_tax_name"]).format(tax="").strip().upper()
-    for position, entry in enumerate(raw if isinstance(raw, list) else []):
-        where = f"{key}.Taxes[{position}]"
-        if not isinstance(entry, Mapping):
-            state.add(where, _INVALID_REQUEST)
-            continue
-        name = str(entry.get("Name") or "").strip().upper()
-        exempt = bool(exempt_suffix) and name.endswith(exempt_suffix)
-        kind_text = name.removesuffix(exempt_suffix).strip() if exempt else name
+    for where, entry, kind, exempt in _tax_entries(raw, key, state):
         base = _decimal(entry.get("Base"))
-        if kind_text not in {k.value for k in TaxKind} or base is None:
-            state.add(f"{where}.Name", f"El impuesto {entry.get('Name')} no es válido.")
+        if base is None:
+            state.add(f"{where}.Name", _invalid_tax_message(entry))
             continue
         factor = TaxFactor.EXEMPT if exempt else (
             TaxFactor.QUOTA if entry.get("IsQuota") else TaxFactor.RATE)
         taxes.append(TaxSummary(
-            TaxKind(kind_text), factor, None if exempt else _decimal(entry.get("Rate")),
+            kind, factor, None if exempt else _decimal(entry.get("Rate")),
             bool(entry.get("IsRetention")), base,
             None if exempt else _decimal(entry.get("Total")) or Decimal(0),
         ))
@@ -1401,10 +1439,8 @@ def _read_payment(body: Mapping[str, Any]) -> tuple[PaymentReceipt, str]:
         if body.get(forbidden):
             # CFDI40103 / CFDI40124: a type P carries neither FormaPago nor MetodoPago.
             state.add(forbidden, f"El campo {forbidden} no debe existir en un CFDI de tipo P.")
-    receiver = body.get("Receiver")
-    if not isinstance(receiver, Mapping):
-        state.add("Receiver", str(EMULATOR_ASSUMPTIONS["required_message"]).format(
-            field="Receiver"))
+    receiver = _required_object(body, "Receiver", state)
+    if receiver is None:
         receiver = {}
     elif str(receiver.get("CfdiUse") or "") != "CP01":
         state.add("Receiver.CfdiUse", "El UsoCFDI de un CFDI de tipo P debe ser CP01.")
@@ -1445,13 +1481,7 @@ def _read_payment(body: Mapping[str, Any]) -> tuple[PaymentReceipt, str]:
         ))
     issued_at = _parse_date(body.get("Date"))
     state.raise_if_any()
-    relations = body.get("Relations")
-    related: list[RelatedDocuments] = []
-    if isinstance(relations, Mapping) and relations.get("Cfdis"):
-        related.append(RelatedDocuments(
-            str(relations.get("Type") or ""),
-            [str(c.get("Uuid") or "") for c in relations["Cfdis"] if isinstance(c, Mapping)],
-        ))
+    related = _read_relations(body)
     customer = Customer(
         rfc=str(receiver.get("Rfc") or "").strip().upper(),
         legal_name=str(receiver.get("Name") or ""),

@@ -19,6 +19,9 @@ from urllib.parse import parse_qsl
 
 import attrs
 
+from ..errors import ConfigurationError
+from ..vendor_spec import VendorSpec
+
 __all__ = [
     "Emulator",
     "EmulatorRequest",
@@ -216,22 +219,60 @@ class Emulator:
     with :func:`route`. Handlers receive the request and path parameters as keyword arguments.
     State lives on the instance and is guarded by ``self.lock`` (the loopback server is
     threaded).
+
+    An emulator that follows its provider's facts names them in ``vendor_spec``: it then takes
+    the provider's ``spec=`` overrides, merged into ``self.spec`` by
+    :meth:`~apunto_connect.vendor_spec.VendorSpec.with_overrides` (unknown keys refused), so an
+    emulator and a provider given the same ``spec=`` agree. Such an emulator creates its
+    starting state in :meth:`setup` instead of overriding ``__init__``.
     """
 
     name: ClassVar[str] = ""
     kind: ClassVar[str] = "invoicing"
     base_urls: ClassVar[tuple[str, ...]] = ()
     demo_credentials: ClassVar[Mapping[str, str]] = {}
+    vendor_spec: ClassVar[VendorSpec | None] = None
+    spec: VendorSpec  # set when vendor_spec is
 
-    def __init__(self, clock: SandboxClock | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        clock: SandboxClock | None = None,
+        seed: int | None = None,
+        spec: Mapping[str, Any] | VendorSpec | None = None,
+    ) -> None:
+        """An emulator on ``clock`` (a fresh one by default), ``seed`` for reproducible ids.
+
+        Raises:
+            ConfigurationError: ``spec`` names an unknown key or one the emulator cannot
+                follow, or is given to an emulator without a ``vendor_spec``.
+        """
         self.clock = clock or SandboxClock()
         self.seed = seed
         self.lock = threading.RLock()
         self.router = Router()
+        if self.vendor_spec is not None:
+            self.check_spec(spec or {})
+            self.spec = self.vendor_spec.with_overrides(spec)
+        elif spec:
+            raise ConfigurationError(f"the {self.name} emulator takes no spec= overrides")
         for attr in dir(type(self)):
             func = getattr(type(self), attr, None)
             for method, pattern in getattr(func, "_routes", ()):
                 self.router.add(method, pattern, getattr(self, attr))
+        self.setup()
+
+    def setup(self) -> None:
+        """Create the emulated account's starting state (called once, at the end of __init__).
+
+        ``self.clock``, ``self.seed``, ``self.spec`` and the :func:`route` table are ready.
+        """
+
+    def check_spec(self, overrides: Mapping[str, Any] | VendorSpec) -> None:
+        """Refuse ``spec=`` overrides this emulator cannot follow (it accepts every known key).
+
+        Raises:
+            ConfigurationError: an override the emulator cannot follow.
+        """
 
     def route_spec(
         self, spec: Mapping[str, Any], handlers: Mapping[str, Handler]

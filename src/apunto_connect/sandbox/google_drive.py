@@ -64,7 +64,6 @@ from .framework import (
     EmulatorRequest,
     EmulatorResponse,
     HttpError,
-    SandboxClock,
     json_response,
     route,
 )
@@ -339,19 +338,22 @@ class _QueryParser:
         return token is not None and token[0] == "word" and token[1].lower() == word
 
     def expression(self) -> Predicate:
-        left = self.conjunction()
-        while self.at_word("or"):
-            self.take()
-            right = self.conjunction()
-            left = (lambda a, b: lambda f, r: a(f, r) or b(f, r))(left, right)
-        return left
+        return self.chain("or", self.conjunction, lambda a, b: lambda f, r: a(f, r) or b(f, r))
 
     def conjunction(self) -> Predicate:
-        left = self.unary()
-        while self.at_word("and"):
+        return self.chain("and", self.unary, lambda a, b: lambda f, r: a(f, r) and b(f, r))
+
+    def chain(
+        self,
+        word: str,
+        operand: Callable[[], Predicate],
+        combine: Callable[[Predicate, Predicate], Predicate],
+    ) -> Predicate:
+        """``operand (word operand)*``, folded from the left with ``combine``."""
+        left = operand()
+        while self.at_word(word):
             self.take()
-            right = self.unary()
-            left = (lambda a, b: lambda f, r: a(f, r) and b(f, r))(left, right)
+            left = combine(left, operand())
         return left
 
     def unary(self) -> Predicate:
@@ -450,9 +452,9 @@ class GoogleDriveEmulator(Emulator):
     demo_account: ClassVar[str] = "archivo@example.com"
     other_account: ClassVar[str] = "otra.cuenta@example.com"
 
-    def __init__(self, clock: SandboxClock | None = None, seed: int | None = None) -> None:
-        super().__init__(clock=clock, seed=seed)
-        self._random = random.Random(seed)
+    def setup(self) -> None:
+        """The demo and a second account, the demo OAuth client and its refresh token; no files."""
+        self._random = random.Random(self.seed)
         self.accounts: dict[str, _Account] = {}
         self.clients: dict[str, _Client] = {}
         self.refresh_tokens: dict[str, _Refresh] = {}

@@ -22,7 +22,7 @@ from xml.sax.saxutils import escape
 
 import attrs
 
-from .framework import Emulator, EmulatorRequest, EmulatorResponse, SandboxClock, route
+from .framework import Emulator, EmulatorRequest, EmulatorResponse, route
 
 __all__ = ["SatStatusEmulator", "StatusRecord"]
 
@@ -59,8 +59,8 @@ class SatStatusEmulator(Emulator):
     base_urls: ClassVar[tuple[str, ...]] = (BASE_URL,)
     demo_credentials: ClassVar[Mapping[str, str]] = {}
 
-    def __init__(self, clock: SandboxClock | None = None, seed: int | None = None) -> None:
-        super().__init__(clock=clock, seed=seed)
+    def setup(self) -> None:
+        """No CFDI registered yet."""
         self.documents: dict[str, StatusRecord] = {}
         self.queries = 0
 

@@ -46,7 +46,6 @@ from .framework import (
     EmulatorRequest,
     EmulatorResponse,
     HttpError,
-    SandboxClock,
     json_response,
 )
 
@@ -175,19 +174,15 @@ class ShipsGoEmulator(Emulator):
         "webhook_secret": "sandbox-shipsgo-webhook-secret",
     }
 
-    def __init__(
-        self,
-        clock: SandboxClock | None = None,
-        seed: int | None = None,
-        spec: Mapping[str, Any] | VendorSpec | None = None,
-    ) -> None:
-        super().__init__(clock=clock, seed=seed)
-        self.spec = SPEC.with_overrides(spec)
+    vendor_spec: ClassVar[VendorSpec] = SPEC
+
+    def setup(self) -> None:
+        """An account with its starting credits and no shipments; routes at the spec's paths."""
         self.credits = INITIAL_CREDITS
         self.credits_spent = 0
         self.shipments: dict[int, _Shipment] = {}
         self.webhook_secret = self.demo_credentials["webhook_secret"]
-        self._next_id = 770001 + (seed or 0) % 1000 * 1000
+        self._next_id = 770001 + (self.seed or 0) % 1000 * 1000
         self._next_event = 1
         handlers: dict[str, Callable[..., EmulatorResponse]] = {
             "create": self._create,
