@@ -287,7 +287,7 @@ class AlegraProvider(InvoiceProvider):
 
     # -- account -------------------------------------------------------------------------------
 
-    def check_connection(self) -> ConnectionStatus:
+    def _check_connection(self) -> ConnectionStatus:
         """Read the company behind the credentials (``GET /company``).
 
         Refused credentials (401) or an account whose plan has no API access (403) give

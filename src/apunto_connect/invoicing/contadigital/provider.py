@@ -342,7 +342,7 @@ class ContaDigitalProvider(InvoiceProvider):
             return serie, f"serie {serie.name!r} is inactive in ContaDigital; activate it or pick another"
         return serie, ""
 
-    def check_connection(self) -> ConnectionStatus:
+    def _check_connection(self) -> ConnectionStatus:
         """Get a token, read the account catalog and check that the serie is valid and active.
 
         Wrong keys and accounts not enabled for API invoicing come back as ``ok=False`` with the

@@ -275,7 +275,7 @@ class FacturamaProvider(InvoiceProvider):
 
     # -- account ------------------------------------------------------------------------------
 
-    def check_connection(self) -> ConnectionStatus:
+    def _check_connection(self) -> ConnectionStatus:
         """Check the credentials with ``GET TaxEntity`` and describe the fiscal profile.
 
         Wrong credentials (or an inactive subscription, which Facturama also answers with 401)
