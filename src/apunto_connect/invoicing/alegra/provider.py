@@ -333,16 +333,26 @@ class AlegraProvider(InvoiceProvider):
         with self._cache_lock:
             return table.get(key)
 
+    def _search(
+        self, path_key: str, query_key: str, text: str, matches: Callable[[Any], bool]
+    ) -> Any:
+        """The first row of the catalog at ``path_key`` searched for ``text`` that ``matches``.
+
+        ``query_key`` names the spec field the search text travels in; ``None`` when no row
+        of the answer matches (Alegra's search is loose, so every row is checked).
+        """
+        found = self._get_json(self._path(path_key), {self.spec[query_key]: text})
+        return next((row for row in answer_rows(found, self.spec) if matches(row)), None)
+
     def _ensure_contact(self, customer: Customer) -> str:
         cache_key = (customer.rfc, customer.legal_name)
         cached = self._cached(self._contacts, cache_key)
         if cached:
             return cached
-        found = self._get_json(
-            self._path("path.contacts"), {self.spec["field.query.contact_rfc"]: customer.rfc}
+        match = self._search(
+            "path.contacts", "field.query.contact_rfc", customer.rfc,
+            lambda row: contact_matches(row, customer, self.spec),
         )
-        found_rows = answer_rows(found, self.spec)
-        match = next((row for row in found_rows if contact_matches(row, customer, self.spec)), None)
         body = customer_to_alegra(customer, self.spec)
         if match is None:
             created = self._send_json("POST", self._path("path.contacts"), body)
@@ -395,11 +405,10 @@ class AlegraProvider(InvoiceProvider):
         cached = self._cached(self._items, cache_key)
         if cached:
             return cached
-        found = self._get_json(
-            self._path("path.items"), {self.spec["field.query.item_search"]: item.product_name}
+        match = self._search(
+            "path.items", "field.query.item_search", item.product_name,
+            lambda row: item_matches(row, item, self.spec),
         )
-        found_rows = answer_rows(found, self.spec)
-        match = next((row for row in found_rows if item_matches(row, item, self.spec)), None)
         if match is None:
             match = self._send_json(
                 "POST", self._path("path.items"), line_to_alegra_item(item, currency, self.spec)
@@ -436,18 +445,7 @@ class AlegraProvider(InvoiceProvider):
         The key travels as a marker in the internal observations, so :meth:`_find_existing`
         can find the invoice again.
         """
-        client_id, item_ids, tax_ids = prepared
-        body = invoice_to_alegra(
-            attempt.invoice,
-            client_id=client_id,
-            item_ids=item_ids,
-            tax_ids=tax_ids,
-            issued_on=self._today(),
-            idempotency_key=attempt.key,
-            spec=self.spec,
-        )
-        if attempt.key is not None:
-            attempt.remember(marker=idempotency_marker(attempt.key))
+        body = self._marked_body(attempt, prepared, stamp=True)
         attempt.sending()
         data = self._send_json("POST", self._path("path.invoices"), body, idempotent=False)
         stamped = self._to_stamped(data)
@@ -459,6 +457,27 @@ class AlegraProvider(InvoiceProvider):
                 details=data if isinstance(data, Mapping) else None,
             )
         return stamped
+
+    def _marked_body(self, attempt: StampAttempt, prepared: Any, *, stamp: bool) -> dict[str, Any]:
+        """The ``POST /invoices`` body of ``attempt`` (stamped now, or saved as a draft).
+
+        The key's marker goes in the body and is remembered on the attempt before anything is
+        sent, so a lost answer can be looked up by :meth:`_find_existing`.
+        """
+        client_id, item_ids, tax_ids = prepared
+        body = invoice_to_alegra(
+            attempt.invoice,
+            client_id=client_id,
+            item_ids=item_ids,
+            tax_ids=tax_ids,
+            issued_on=self._today(),
+            idempotency_key=attempt.key,
+            stamp=stamp,
+            spec=self.spec,
+        )
+        if attempt.key is not None:
+            attempt.remember(marker=idempotency_marker(attempt.key))
+        return body
 
     def _can_find(self, attempt: StampAttempt) -> bool:
         return attempt.key is not None  # the marker comes from the key
@@ -519,19 +538,7 @@ class AlegraProvider(InvoiceProvider):
 
     def _create_draft(self, attempt: StampAttempt, prepared: Any) -> str:
         """Save the invoice as a draft carrying the key's marker (not fiscal: no stamp)."""
-        client_id, item_ids, tax_ids = prepared
-        body = invoice_to_alegra(
-            attempt.invoice,
-            client_id=client_id,
-            item_ids=item_ids,
-            tax_ids=tax_ids,
-            issued_on=self._today(),
-            idempotency_key=attempt.key,
-            stamp=False,
-            spec=self.spec,
-        )
-        if attempt.key is not None:
-            attempt.remember(marker=idempotency_marker(attempt.key))
+        body = self._marked_body(attempt, prepared, stamp=False)
         created = self._send_json("POST", self._path("path.invoices"), body)
         draft_id = self._to_stamped(created).id
         attempt.remember(draft_id=draft_id)
