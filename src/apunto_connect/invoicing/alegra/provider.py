@@ -329,9 +329,20 @@ class AlegraProvider(InvoiceProvider):
 
     # -- stamping hooks: catalogs (contacts, items, taxes) -------------------------------------
 
-    def _cached(self, table: Mapping[Any, str], key: object) -> str | None:
+    def _remembered(self, table: dict[Any, str], key: object, register: Callable[[], str]) -> str:
+        """The Alegra id ``table`` holds for ``key``; else ``register()``'s, kept for next time.
+
+        The lock guards the table only; ``register`` (requests to Alegra) runs outside it, so
+        one slow lookup does not hold up the others.
+        """
         with self._cache_lock:
-            return table.get(key)
+            cached = table.get(key)
+        if cached:
+            return cached
+        found = register()
+        with self._cache_lock:
+            table[key] = found
+        return found
 
     def _search(
         self, path_key: str, query_key: str, text: str, matches: Callable[[Any], bool]
@@ -345,10 +356,13 @@ class AlegraProvider(InvoiceProvider):
         return next((row for row in answer_rows(found, self.spec) if matches(row)), None)
 
     def _ensure_contact(self, customer: Customer) -> str:
-        cache_key = (customer.rfc, customer.legal_name)
-        cached = self._cached(self._contacts, cache_key)
-        if cached:
-            return cached
+        return self._remembered(
+            self._contacts, (customer.rfc, customer.legal_name),
+            lambda: self._register_contact(customer),
+        )
+
+    def _register_contact(self, customer: Customer) -> str:
+        """The id of ``customer``'s contact, created or brought up to date as needed."""
         match = self._search(
             "path.contacts", "field.query.contact_rfc", customer.rfc,
             lambda row: contact_matches(row, customer, self.spec),
@@ -365,8 +379,6 @@ class AlegraProvider(InvoiceProvider):
                 self._send_json(
                     "PUT", self._path("path.contact", id=contact_id), body, idempotent=True
                 )
-        with self._cache_lock:
-            self._contacts[cache_key] = contact_id
         return contact_id
 
     def _load_tax_catalogs(self) -> list[tuple[bool, Mapping[str, Any]]]:
@@ -401,10 +413,13 @@ class AlegraProvider(InvoiceProvider):
             return {ref: self._taxes[ref] for ref in wanted}
 
     def _ensure_item(self, item: LineItem, currency: str) -> str:
-        cache_key = (item.product_code, item.product_name, item.unit_code, item.sku or "")
-        cached = self._cached(self._items, cache_key)
-        if cached:
-            return cached
+        return self._remembered(
+            self._items, (item.product_code, item.product_name, item.unit_code, item.sku or ""),
+            lambda: self._register_item(item, currency),
+        )
+
+    def _register_item(self, item: LineItem, currency: str) -> str:
+        """The id of the item ``item`` sells, created when Alegra has none that matches."""
         match = self._search(
             "path.items", "field.query.item_search", item.product_name,
             lambda row: item_matches(row, item, self.spec),
@@ -413,10 +428,7 @@ class AlegraProvider(InvoiceProvider):
             match = self._send_json(
                 "POST", self._path("path.items"), line_to_alegra_item(item, currency, self.spec)
             )
-        item_id = str(_get(match, self.spec["field.ref.id"]))
-        with self._cache_lock:
-            self._items[cache_key] = item_id
-        return item_id
+        return str(_get(match, self.spec["field.ref.id"]))
 
     def _prepare(self, invoice: Invoice) -> tuple[str, list[str], dict[TaxRef, str]]:
         client_id = self._ensure_contact(invoice.customer)
