@@ -30,7 +30,14 @@ import attrs
 import requests
 
 from ..._pacing import HeaderPacedBucket, PacedBasicAuth
-from ..._wire import decode_json, encode_json, is_uuid, mexico_now, monotonic, utc_now
+from ..._wire import (
+    decode_answer,
+    encode_json,
+    is_uuid,
+    mexico_now,
+    monotonic,
+    utc_now,
+)
 from ...credentials import CredentialField, Secret, resolve_credentials
 from ...errors import (
     ApuntoError,
@@ -269,10 +276,8 @@ class AlegraProvider(InvoiceProvider):
         return str(self.spec[key]).format(**{k: quote(v, safe="") for k, v in params.items()})
 
     def _decode(self, response: requests.Response) -> Any:
-        try:
-            return decode_json(response.content)
-        except ValueError:
-            return self.transport.decode_json(response)  # raises the TransportError
+        """JSON with exact amounts (Decimal); an unreadable body is a transport error."""
+        return decode_answer(response, self.transport)
 
     def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self._decode(self.transport.request("GET", path, params=params))
