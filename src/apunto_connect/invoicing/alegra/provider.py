@@ -30,14 +30,7 @@ import attrs
 import requests
 
 from ..._pacing import HeaderPacedBucket, PacedBasicAuth
-from ..._wire import (
-    decode_answer,
-    encode_json,
-    is_uuid,
-    mexico_now,
-    monotonic,
-    utc_now,
-)
+from ..._wire import decode_answer, encode_json, is_uuid, mexico_now, monotonic, utc_now
 from ...credentials import CredentialField, Secret, resolve_credentials
 from ...errors import (
     ApuntoError,

@@ -29,14 +29,7 @@ from typing import Any, ClassVar
 
 import requests
 
-from ..._wire import (
-    decode_answer,
-    encode_json,
-    is_uuid,
-    mexico_now,
-    monotonic,
-    utc_now,
-)
+from ..._wire import decode_answer, encode_json, is_uuid, mexico_now, monotonic, utc_now
 from ...credentials import CredentialField, Secret, resolve_credentials
 from ...errors import (
     ApuntoError,
