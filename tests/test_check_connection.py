@@ -8,7 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from apunto_connect import Sandbox
+from apunto_connect.errors import ServerError
+from apunto_connect.models.common import ConnectionStatus
 from apunto_connect.registry import load_provider_class
+from apunto_connect.tracking import TrackingProvider
 
 VENDORS = [
     ("invoicing", "facturama"), ("invoicing", "alegra"), ("invoicing", "enlace_fiscal"),
@@ -50,3 +53,39 @@ def test_inside_the_sandbox_the_environment_is_sandbox(kind: str, vendor: str) -
                  "storage": sb.storage_provider}[kind]
         status = build(vendor).check_connection()
     assert status.ok and status.environment == "sandbox"
+
+
+class HookOnly(TrackingProvider):
+    """A third-party provider: it implements the hook only, the base answers for it."""
+
+    name = "hook_only"
+
+    def __init__(self, failure: Exception | None) -> None:
+        self.failure = failure
+        self.environment = "production"
+
+    def _check_connection(self) -> ConnectionStatus:
+        if self.failure is not None:
+            raise self.failure
+        return ConnectionStatus(provider=self.name, ok=True, environment=self.environment)
+
+
+def test_a_provider_implementing_the_hook_answers_ok_false_when_the_vendor_fails() -> None:
+    status = HookOnly(ServerError("503 upstream down", provider="hook_only")).check_connection()
+    assert (status.ok, status.provider, status.environment) == (False, "hook_only", "production")
+    assert status.detail.startswith("not reachable: ") and "503 upstream down" in status.detail
+    assert status.extra == {"error": "ServerError"}
+    assert HookOnly(None).check_connection().ok is True
+
+
+def test_errors_other_than_unreachable_still_raise_from_the_hook() -> None:
+    with pytest.raises(ValueError, match="bug"):
+        HookOnly(ValueError("bug")).check_connection()
+
+
+def test_a_sandboxed_provider_keeps_its_own_mode_as_vendor_environment() -> None:
+    provider = HookOnly(None)
+    provider.mark_sandbox()
+    status = provider.check_connection()
+    assert status.environment == "sandbox"
+    assert status.extra == {"vendor_environment": "production"}

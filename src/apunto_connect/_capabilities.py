@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import copy
-import functools
-from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import ClassVar, TypeVar
 
 import attrs
 
@@ -19,40 +17,6 @@ _P = TypeVar("_P", bound="ProviderBase")
 SANDBOX_ENVIRONMENT = "sandbox"
 
 
-def _answering_unreachable(
-    check: Callable[[Any], ConnectionStatus],
-) -> Callable[[Any], ConnectionStatus]:
-    """Make ``check_connection`` answer ``ok=False`` with the reason when the vendor is down.
-
-    A health check that raises on the one condition it exists to report is no health check:
-    an unreachable host, a timeout or a 5xx become a status, every other error still raises.
-    """
-
-    @functools.wraps(check)
-    def answer(self: ProviderBase) -> ConnectionStatus:
-        try:
-            status = check(self)
-        except (TransportError, ServerError) as exc:
-            environment = getattr(self, "environment", None)
-            status = ConnectionStatus(
-                provider=self.name or type(self).__name__,
-                ok=False,
-                environment=environment if isinstance(environment, str) else None,
-                detail=f"not reachable: {exc}",
-                extra={"error": type(exc).__name__},
-            )
-        if self.__dict__.get("_sandbox") and status.environment != SANDBOX_ENVIRONMENT:
-            # The vendor's own mode (Enlace Fiscal's "production" vs "debug") stays visible.
-            extra = dict(status.extra)
-            if status.environment is not None:
-                extra["vendor_environment"] = status.environment
-            status = attrs.evolve(status, environment=SANDBOX_ENVIRONMENT, extra=extra)
-        return status
-
-    answer._answers_unreachable = True  # type: ignore[attr-defined]
-    return answer
-
-
 class ProviderBase:
     """Name, capability metadata and life cycle common to every provider.
 
@@ -62,12 +26,6 @@ class ProviderBase:
 
     name: ClassVar[str] = ""
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        check = cls.__dict__.get("check_connection")
-        if check is not None and not getattr(check, "_answers_unreachable", False):
-            cls.check_connection = _answering_unreachable(check)  # type: ignore[method-assign,assignment]
 
     def mark_sandbox(self) -> None:
         """Note that this provider talks to the offline emulator (``Sandbox`` calls it).
@@ -95,8 +53,42 @@ class ProviderBase:
             raise UnsupportedOperation(self.name or type(self).__name__, capability.value, hint)
 
     def check_connection(self) -> ConnectionStatus:
-        """Verify the credentials against the vendor and describe the account."""
+        """Verify the credentials against the vendor and describe the account.
+
+        A health check answers rather than raises on the one condition it exists to report:
+        an unreachable host, a timeout or a 5xx give ``ok=False`` with the reason in
+        ``detail``; every other error still raises. Vendors implement
+        :meth:`_check_connection`.
+        """
+        try:
+            status = self._check_connection()
+        except (TransportError, ServerError) as exc:
+            status = self._unreachable_status(exc)
+        if self.__dict__.get("_sandbox") and status.environment != SANDBOX_ENVIRONMENT:
+            # The vendor's own mode (Enlace Fiscal's "production" vs "debug") stays visible.
+            extra = dict(status.extra)
+            if status.environment is not None:
+                extra["vendor_environment"] = status.environment
+            status = attrs.evolve(status, environment=SANDBOX_ENVIRONMENT, extra=extra)
+        return status
+
+    def _check_connection(self) -> ConnectionStatus:
+        """Hook: ask the vendor whether the credentials work and describe the account.
+
+        Refused credentials are a status (``ok=False`` with the vendor's text); a vendor that
+        cannot be reached may raise, :meth:`check_connection` turns that into a status.
+        """
         raise NotImplementedError
+
+    def _unreachable_status(self, exc: TransportError | ServerError) -> ConnectionStatus:
+        environment = getattr(self, "environment", None)
+        return ConnectionStatus(
+            provider=self.name or type(self).__name__,
+            ok=False,
+            environment=environment if isinstance(environment, str) else None,
+            detail=f"not reachable: {exc}",
+            extra={"error": type(exc).__name__},
+        )
 
     def release(self) -> None:
         """Release network resources (connection pools). Safe to call twice.

@@ -15,12 +15,18 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the transport (requests, tenacity) is not loaded for the helpers below
+    import requests
+
+    from .http import Transport
 
 __all__ = [
     "MEXICO_CITY",
     "SAT_CODE_PATTERN",
     "UUID_PATTERN",
+    "decode_answer",
     "decode_json",
     "encode_json",
     "is_uuid",
@@ -143,6 +149,19 @@ def json_or_none(content: bytes | str | None) -> Any:
         return decode_json(content)
     except ValueError:
         return None
+
+
+def decode_answer(response: requests.Response, transport: Transport) -> Any:
+    """A vendor's JSON answer with amounts kept exact (``Decimal``); empty content is ``None``.
+
+    Raises:
+        TransportError: the body is not JSON (an HTML page, a truncated answer); raised by
+            ``transport`` in its words, with ``request_sent=True``.
+    """
+    try:
+        return decode_json(response.content)
+    except ValueError:
+        return transport.decode_json(response)  # raises TransportError(request_sent)
 
 
 def encode_json(value: Any) -> bytes:

@@ -44,6 +44,7 @@ from .errors import (
     ProviderError,
     RateLimited,
     ServerError,
+    StampRejected,
     Timeout,
     TransportError,
 )
@@ -245,6 +246,28 @@ def error_class_for_status(status: int) -> type[ProviderError]:
 def raw_body(response: requests.Response) -> str | None:
     """The ``raw_body`` a ProviderError keeps: 4,000 characters, redacted; ``None`` if empty."""
     return redact(response.text[:4000]) if response.content else None
+
+
+def stamp_rejected(
+    provider: str,
+    response: requests.Response,
+    message: str,
+    sat_code: str | None,
+    *,
+    details: Any = None,
+    request_id: str | None = None,
+) -> StampRejected:
+    """A stamp the vendor refused: its words, status and body, the SAT rule as vendor code."""
+    return StampRejected(
+        message,
+        sat_code=sat_code,
+        provider=provider,
+        status_code=response.status_code,
+        vendor_code=sat_code,
+        details=details,
+        request_id=request_id,
+        raw_body=raw_body(response),
+    )
 
 
 def _request_id(response: requests.Response) -> str | None:

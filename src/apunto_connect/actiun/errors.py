@@ -14,8 +14,8 @@ from typing import Any
 import requests
 
 from .._wire import json_or_none, sat_code
-from ..errors import ProviderError, StampRejected
-from ..http import error_for_status, raw_body
+from ..errors import ProviderError
+from ..http import error_for_status, stamp_rejected
 from ..vendor_spec import VendorSpec
 from .spec import SPEC
 
@@ -81,13 +81,5 @@ def actiun_error(
             details = dict(body)
     code = sat_code(message)
     if status in (400, 422) and code:
-        return StampRejected(
-            message,
-            sat_code=code,
-            provider=provider,
-            status_code=status,
-            vendor_code=code,
-            details=details,
-            raw_body=raw_body(response),
-        )
+        return stamp_rejected(provider, response, message, code, details=details)
     return error_for_status(provider, response, message, details=details)

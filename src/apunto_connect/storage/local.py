@@ -135,7 +135,7 @@ class LocalStorage(StorageProvider):
 
     # -- interface ----------------------------------------------------------------------------
 
-    def check_connection(self) -> ConnectionStatus:
+    def _check_connection(self) -> ConnectionStatus:
         """Check that the root folder exists and is writable."""
         writable = os.access(self.root, os.W_OK)
         return ConnectionStatus(

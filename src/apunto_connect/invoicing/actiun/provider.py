@@ -218,7 +218,7 @@ class ActiunInvoiceProvider(InvoiceProvider):
 
     # -- account ------------------------------------------------------------------------------
 
-    def check_connection(self) -> ConnectionStatus:
+    def _check_connection(self) -> ConnectionStatus:
         """Read the first page of contacts; refused credentials give ``ok=False``."""
         try:
             page = self.client.contacts.page(1)

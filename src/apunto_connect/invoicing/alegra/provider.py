@@ -30,7 +30,7 @@ import attrs
 import requests
 
 from ..._pacing import HeaderPacedBucket, PacedBasicAuth
-from ..._wire import decode_json, encode_json, is_uuid, mexico_now, monotonic, utc_now
+from ..._wire import decode_answer, encode_json, is_uuid, mexico_now, monotonic, utc_now
 from ...credentials import CredentialField, Secret, resolve_credentials
 from ...errors import (
     ApuntoError,
@@ -269,10 +269,8 @@ class AlegraProvider(InvoiceProvider):
         return str(self.spec[key]).format(**{k: quote(v, safe="") for k, v in params.items()})
 
     def _decode(self, response: requests.Response) -> Any:
-        try:
-            return decode_json(response.content)
-        except ValueError:
-            return self.transport.decode_json(response)  # raises the TransportError
+        """JSON with exact amounts (Decimal); an unreadable body is a transport error."""
+        return decode_answer(response, self.transport)
 
     def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self._decode(self.transport.request("GET", path, params=params))
@@ -287,7 +285,7 @@ class AlegraProvider(InvoiceProvider):
 
     # -- account -------------------------------------------------------------------------------
 
-    def check_connection(self) -> ConnectionStatus:
+    def _check_connection(self) -> ConnectionStatus:
         """Read the company behind the credentials (``GET /company``).
 
         Refused credentials (401) or an account whose plan has no API access (403) give
@@ -329,20 +327,44 @@ class AlegraProvider(InvoiceProvider):
 
     # -- stamping hooks: catalogs (contacts, items, taxes) -------------------------------------
 
-    def _cached(self, table: Mapping[Any, str], key: object) -> str | None:
-        with self._cache_lock:
-            return table.get(key)
+    def _remembered(self, table: dict[Any, str], key: object, register: Callable[[], str]) -> str:
+        """The Alegra id ``table`` holds for ``key``; else ``register()``'s, kept for next time.
 
-    def _ensure_contact(self, customer: Customer) -> str:
-        cache_key = (customer.rfc, customer.legal_name)
-        cached = self._cached(self._contacts, cache_key)
+        The lock guards the table only; ``register`` (requests to Alegra) runs outside it, so
+        one slow lookup does not hold up the others.
+        """
+        with self._cache_lock:
+            cached = table.get(key)
         if cached:
             return cached
-        found = self._get_json(
-            self._path("path.contacts"), {self.spec["field.query.contact_rfc"]: customer.rfc}
+        found = register()
+        with self._cache_lock:
+            table[key] = found
+        return found
+
+    def _search(
+        self, path_key: str, query_key: str, text: str, matches: Callable[[Any], bool]
+    ) -> Any:
+        """The first row of the catalog at ``path_key`` searched for ``text`` that ``matches``.
+
+        ``query_key`` names the spec field the search text travels in; ``None`` when no row
+        of the answer matches (Alegra's search is loose, so every row is checked).
+        """
+        found = self._get_json(self._path(path_key), {self.spec[query_key]: text})
+        return next((row for row in answer_rows(found, self.spec) if matches(row)), None)
+
+    def _ensure_contact(self, customer: Customer) -> str:
+        return self._remembered(
+            self._contacts, (customer.rfc, customer.legal_name),
+            lambda: self._register_contact(customer),
         )
-        found_rows = answer_rows(found, self.spec)
-        match = next((row for row in found_rows if contact_matches(row, customer, self.spec)), None)
+
+    def _register_contact(self, customer: Customer) -> str:
+        """The id of ``customer``'s contact, created or brought up to date as needed."""
+        match = self._search(
+            "path.contacts", "field.query.contact_rfc", customer.rfc,
+            lambda row: contact_matches(row, customer, self.spec),
+        )
         body = customer_to_alegra(customer, self.spec)
         if match is None:
             created = self._send_json("POST", self._path("path.contacts"), body)
@@ -355,8 +377,6 @@ class AlegraProvider(InvoiceProvider):
                 self._send_json(
                     "PUT", self._path("path.contact", id=contact_id), body, idempotent=True
                 )
-        with self._cache_lock:
-            self._contacts[cache_key] = contact_id
         return contact_id
 
     def _load_tax_catalogs(self) -> list[tuple[bool, Mapping[str, Any]]]:
@@ -391,23 +411,22 @@ class AlegraProvider(InvoiceProvider):
             return {ref: self._taxes[ref] for ref in wanted}
 
     def _ensure_item(self, item: LineItem, currency: str) -> str:
-        cache_key = (item.product_code, item.product_name, item.unit_code, item.sku or "")
-        cached = self._cached(self._items, cache_key)
-        if cached:
-            return cached
-        found = self._get_json(
-            self._path("path.items"), {self.spec["field.query.item_search"]: item.product_name}
+        return self._remembered(
+            self._items, (item.product_code, item.product_name, item.unit_code, item.sku or ""),
+            lambda: self._register_item(item, currency),
         )
-        found_rows = answer_rows(found, self.spec)
-        match = next((row for row in found_rows if item_matches(row, item, self.spec)), None)
+
+    def _register_item(self, item: LineItem, currency: str) -> str:
+        """The id of the item ``item`` sells, created when Alegra has none that matches."""
+        match = self._search(
+            "path.items", "field.query.item_search", item.product_name,
+            lambda row: item_matches(row, item, self.spec),
+        )
         if match is None:
             match = self._send_json(
                 "POST", self._path("path.items"), line_to_alegra_item(item, currency, self.spec)
             )
-        item_id = str(_get(match, self.spec["field.ref.id"]))
-        with self._cache_lock:
-            self._items[cache_key] = item_id
-        return item_id
+        return str(_get(match, self.spec["field.ref.id"]))
 
     def _prepare(self, invoice: Invoice) -> tuple[str, list[str], dict[TaxRef, str]]:
         client_id = self._ensure_contact(invoice.customer)
@@ -436,18 +455,8 @@ class AlegraProvider(InvoiceProvider):
         The key travels as a marker in the internal observations, so :meth:`_find_existing`
         can find the invoice again.
         """
-        client_id, item_ids, tax_ids = prepared
-        body = invoice_to_alegra(
-            attempt.invoice,
-            client_id=client_id,
-            item_ids=item_ids,
-            tax_ids=tax_ids,
-            issued_on=self._today(),
-            idempotency_key=attempt.key,
-            spec=self.spec,
-        )
-        marker = {"marker": idempotency_marker(attempt.key)} if attempt.key is not None else {}
-        attempt.sending(**marker)
+        body = self._marked_body(attempt, prepared, stamp=True)
+        attempt.sending(**self._marker(attempt))  # stored with the "sent" record, one write
         data = self._send_json("POST", self._path("path.invoices"), body, idempotent=False)
         stamped = self._to_stamped(data)
         if stamped.uuid is None:
@@ -458,6 +467,29 @@ class AlegraProvider(InvoiceProvider):
                 details=data if isinstance(data, Mapping) else None,
             )
         return stamped
+
+    def _marked_body(self, attempt: StampAttempt, prepared: Any, *, stamp: bool) -> dict[str, Any]:
+        """The ``POST /invoices`` body of ``attempt`` (stamped now, or saved as a draft).
+
+        The key's marker goes in the body; the caller stores it (:meth:`_marker`) before the
+        request is sent, so a lost answer can be looked up by :meth:`_find_existing`.
+        """
+        client_id, item_ids, tax_ids = prepared
+        body = invoice_to_alegra(
+            attempt.invoice,
+            client_id=client_id,
+            item_ids=item_ids,
+            tax_ids=tax_ids,
+            issued_on=self._today(),
+            idempotency_key=attempt.key,
+            stamp=stamp,
+            spec=self.spec,
+        )
+        return body
+
+    def _marker(self, attempt: StampAttempt) -> dict[str, str]:
+        """The journal reference that finds ``attempt``'s invoice again (none without a key)."""
+        return {"marker": idempotency_marker(attempt.key)} if attempt.key is not None else {}
 
     def _can_find(self, attempt: StampAttempt) -> bool:
         return attempt.key is not None  # the marker comes from the key
@@ -518,19 +550,8 @@ class AlegraProvider(InvoiceProvider):
 
     def _create_draft(self, attempt: StampAttempt, prepared: Any) -> str:
         """Save the invoice as a draft carrying the key's marker (not fiscal: no stamp)."""
-        client_id, item_ids, tax_ids = prepared
-        body = invoice_to_alegra(
-            attempt.invoice,
-            client_id=client_id,
-            item_ids=item_ids,
-            tax_ids=tax_ids,
-            issued_on=self._today(),
-            idempotency_key=attempt.key,
-            stamp=False,
-            spec=self.spec,
-        )
-        if attempt.key is not None:
-            attempt.remember(marker=idempotency_marker(attempt.key))
+        body = self._marked_body(attempt, prepared, stamp=False)
+        attempt.remember(**self._marker(attempt))
         created = self._send_json("POST", self._path("path.invoices"), body)
         draft_id = self._to_stamped(created).id
         attempt.remember(draft_id=draft_id)

@@ -37,54 +37,13 @@ The package: ``spec.py`` (the facts), ``mapping.py`` (pure model <-> wire functi
 from __future__ import annotations
 
 from ..._wire import encode_json
+from . import mapping as _mapping
+from . import spec as _spec
 from .errors import contadigital_error
-from .mapping import (
-    BranchInfo,
-    Catalog,
-    ProductInfo,
-    ResolvedIds,
-    SeriesInfo,
-    catalog_from_contadigital,
-    contadigital_issues,
-    contadigital_to_cancellation,
-    contadigital_to_stamped,
-    customer_to_contadigital,
-    invoice_to_contadigital,
-    product_to_contadigital,
-)
+from .mapping import *  # noqa: F403  (the catalog types and mappers are public names of the package)
 from .provider import CREDENTIALS, ContaDigitalProvider
-from .spec import (
-    DEFAULT_API,
-    PATHS,
-    PRODUCTION_URL,
-    RESPONSE_FIELDS,
-    SPEC,
-    TEST_PREFIX,
-    ContaDigitalApi,
-)
+from .spec import *  # noqa: F403  (the facts, and the tables of earlier releases)
 
-__all__ = [
-    "CREDENTIALS",
-    "DEFAULT_API",
-    "PATHS",
-    "PRODUCTION_URL",
-    "RESPONSE_FIELDS",
-    "SPEC",
-    "TEST_PREFIX",
-    "BranchInfo",
-    "Catalog",
-    "ContaDigitalApi",
-    "ContaDigitalProvider",
-    "ProductInfo",
-    "ResolvedIds",
-    "SeriesInfo",
-    "catalog_from_contadigital",
-    "contadigital_error",
-    "contadigital_issues",
-    "contadigital_to_cancellation",
-    "contadigital_to_stamped",
-    "customer_to_contadigital",
-    "encode_json",
-    "invoice_to_contadigital",
-    "product_to_contadigital",
-]
+__all__ = ["CREDENTIALS", "ContaDigitalProvider", "contadigital_error", "encode_json"]
+__all__ += _mapping.__all__
+__all__ += _spec.__all__

@@ -45,13 +45,13 @@ __all__ = [
     "contadigital_issues",
     "contadigital_to_cancellation",
     "contadigital_to_stamped",
-        "customer_to_contadigital",
+    "customer_to_contadigital",
     "invoice_to_contadigital",
-        "path",
+    "path",
     "pick",
     "product_to_contadigital",
     "rename",
-    ]
+]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import requests
 
-from ..._wire import decode_json, encode_json, is_uuid, mexico_now, monotonic, utc_now
+from ..._wire import decode_answer, encode_json, is_uuid, mexico_now, monotonic, utc_now
 from ...credentials import CredentialField, Secret, resolve_credentials
 from ...errors import (
     ApuntoError,
@@ -313,10 +313,7 @@ class ContaDigitalProvider(InvoiceProvider):
 
     def _decode(self, response: requests.Response) -> Any:
         """JSON with exact amounts (Decimal); an unreadable body is a transport error."""
-        try:
-            return decode_json(response.content)
-        except ValueError:
-            return self.transport.decode_json(response)  # raises TransportError(request_sent)
+        return decode_answer(response, self.transport)
 
     # -- account: catalog, check_connection --------------------------------------------------
 
@@ -342,7 +339,7 @@ class ContaDigitalProvider(InvoiceProvider):
             return serie, f"serie {serie.name!r} is inactive in ContaDigital; activate it or pick another"
         return serie, ""
 
-    def check_connection(self) -> ConnectionStatus:
+    def _check_connection(self) -> ConnectionStatus:
         """Get a token, read the account catalog and check that the serie is valid and active.
 
         Wrong keys and accounts not enabled for API invoicing come back as ``ok=False`` with the

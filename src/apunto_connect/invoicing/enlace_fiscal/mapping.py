@@ -24,10 +24,12 @@ from ...models.invoices import (
     Invoice,
     InvoiceKind,
     InvoiceStatus,
+    RelatedDocuments,
     StampedInvoice,
     TaxFactor,
     TaxSummary,
 )
+from ...models.parties import Customer
 from ...models.payments import PaidDocument, PaymentReceipt
 from ...money import quantize, round_money
 from .spec import NAME, resolve_spec
@@ -178,6 +180,37 @@ def solicitud(action: str, *, rfc: str, mode: str, **extra: Any) -> dict[str, An
     return {"Solicitud": {"rfc": rfc, "modo": mode, "accion": action, **extra}}
 
 
+def _document_head(
+    names: Mapping[str, Any], *, rfc: str, serie: str, folio: str, mode: str, issued_at: datetime
+) -> dict[str, Any]:
+    """The fields every ``CFDi`` body opens with: versions, mode, issuer, serie, folio, date."""
+    return {
+        "versionCFDi": names["value.version_cfdi"],
+        "versionEF": names["value.version_ef"],
+        "modo": mode,
+        "rfc": rfc,
+        "serie": serie,
+        "folioInterno": str(folio),
+        "fechaEmision": format_fecha(issued_at),
+    }
+
+
+def _receiver(customer: Customer, cfdi_use: str) -> dict[str, Any]:
+    """The ``Receptor`` of a body: RFC, name, régimen, use of the CFDI and postal code."""
+    return {
+        "rfc": customer.rfc,
+        "nombre": customer.legal_name,
+        "regimenFiscal": customer.tax_regime,
+        "usoCfdi": cfdi_use,
+        "DomicilioFiscal": {"cp": customer.zip_code},
+    }
+
+
+def _related_rows(related: Sequence[RelatedDocuments]) -> list[dict[str, Any]]:
+    """The ``CfdiRelacionados`` rows: one per relation type, with its UUIDs."""
+    return [{"tipoRelacion": group.relation_type, "UUIDs": list(group.uuids)} for group in related]
+
+
 def invoice_to_enlace_fiscal(
     invoice: Invoice,
     *,
@@ -201,13 +234,7 @@ def invoice_to_enlace_fiscal(
     currency = invoice.currency
     totals = invoice.totals
     cfdi: dict[str, Any] = {
-        "versionCFDi": names["value.version_cfdi"],
-        "versionEF": names["value.version_ef"],
-        "modo": mode,
-        "rfc": rfc,
-        "serie": serie,
-        "folioInterno": str(folio),
-        "fechaEmision": format_fecha(issued_at),
+        **_document_head(names, rfc=rfc, serie=serie, folio=folio, mode=mode, issued_at=issued_at),
         "tipoMoneda": currency,
         "subTotal": _money(totals.subtotal, currency),
         "total": _money(totals.total, currency),
@@ -227,13 +254,7 @@ def invoice_to_enlace_fiscal(
         payment["condicionesDePago"] = invoice.payment_terms
     cfdi["DatosDePago"] = payment
     customer = invoice.customer
-    receptor: dict[str, Any] = {
-        "rfc": customer.rfc,
-        "nombre": customer.legal_name,
-        "regimenFiscal": customer.tax_regime,
-        "usoCfdi": invoice.effective_cfdi_use,
-        "DomicilioFiscal": {"cp": customer.zip_code},
-    }
+    receptor = _receiver(customer, invoice.effective_cfdi_use)
     if customer.tax_residence:
         receptor["residenciaFiscal"] = customer.tax_residence
     if customer.foreign_tax_id:
@@ -271,10 +292,7 @@ def invoice_to_enlace_fiscal(
             "Impuestos": [_tax_row(tax, currency) for tax in groups],
         }
     if invoice.related:
-        cfdi[names["field.related"]] = [
-            {"tipoRelacion": group.relation_type, "UUIDs": list(group.uuids)}
-            for group in invoice.related
-        ]
+        cfdi[names["field.related"]] = _related_rows(invoice.related)
     if invoice.global_info is not None:
         cfdi[names["field.global_info"]] = {
             "periodicidad": invoice.global_info.periodicity,
@@ -369,27 +387,12 @@ def payment_to_enlace_fiscal(
         pago["DocumentosRelacionados"] = [_paid_document_row(d) for d in payment.documents]
         pagos.append(pago)
     cfdi: dict[str, Any] = {
-        "versionCFDi": names["value.version_cfdi"],
-        "versionEF": names["value.version_ef"],
-        "modo": mode,
-        "rfc": rfc,
-        "serie": serie,
-        "folioInterno": str(folio),
-        "fechaEmision": format_fecha(issued_at),
-        "Receptor": {
-            "rfc": customer.rfc,
-            "nombre": customer.legal_name,
-            "regimenFiscal": customer.tax_regime,
-            "usoCfdi": "CP01",
-            "DomicilioFiscal": {"cp": customer.zip_code},
-        },
+        **_document_head(names, rfc=rfc, serie=serie, folio=folio, mode=mode, issued_at=issued_at),
+        "Receptor": _receiver(customer, "CP01"),
         "ComplementoPago": [{"Totales": summary, "Pago": pagos}],
     }
     if receipt.related:
-        cfdi[names["field.related"]] = [
-            {"tipoRelacion": group.relation_type, "UUIDs": list(group.uuids)}
-            for group in receipt.related
-        ]
+        cfdi[names["field.related"]] = _related_rows(receipt.related)
     return {"CFDi": cfdi}
 
 

@@ -314,7 +314,7 @@ class EnlaceFiscalProvider(InvoiceProvider):
 
     # -- account --------------------------------------------------------------------------
 
-    def check_connection(self) -> ConnectionStatus:
+    def _check_connection(self) -> ConnectionStatus:
         """Call ``probarConexion``; bad credentials give ``ok=False`` with the vendor's text."""
         try:
             ack = self._call("check_connection", self._solicitud("check_connection"))

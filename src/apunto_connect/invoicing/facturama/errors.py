@@ -13,8 +13,8 @@ from typing import Any
 import requests
 
 from ..._wire import json_or_none, sat_code
-from ...errors import ProviderError, StampRejected
-from ...http import error_for_status, raw_body
+from ...errors import ProviderError
+from ...http import error_for_status, stamp_rejected
 from ...vendor_spec import VendorSpec
 from .spec import SPEC
 
@@ -81,14 +81,8 @@ def facturama_error(
     )
     status = response.status_code
     if status in (400, 409, 422) and (code or _is_stamp_request(response, spec)):
-        return StampRejected(
-            message,
-            sat_code=code,
-            provider=provider,
-            status_code=status,
-            vendor_code=code,
-            details=details,
-            request_id=response.headers.get("X-Request-Id"),
-            raw_body=raw_body(response),
+        return stamp_rejected(
+            provider, response, message, code,
+            details=details, request_id=response.headers.get("X-Request-Id"),
         )
     return error_for_status(provider, response, message, vendor_code=code, details=details)

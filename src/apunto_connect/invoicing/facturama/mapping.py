@@ -115,6 +115,24 @@ def _relations(invoice: Invoice) -> dict[str, Any] | None:
     return {"Type": invoice.related[0].relation_type, "Cfdis": [{"Uuid": u} for u in uuids]}
 
 
+def _document_head(
+    document: Invoice | PaymentReceipt, name_id: str, cfdi_type: str, expedition_place: str
+) -> dict[str, Any]:
+    """The fields every ``3/cfdis`` body opens with: NameId, type, place, date, serie, folio."""
+    body: dict[str, Any] = {
+        "NameId": name_id,
+        "CfdiType": cfdi_type,
+        "ExpeditionPlace": expedition_place,
+    }
+    if document.issued_at is not None:
+        body["Date"] = local_text(document.issued_at)
+    if document.series:
+        body["Serie"] = document.series
+    if document.folio:
+        body["Folio"] = document.folio
+    return body
+
+
 def invoice_to_facturama(
     invoice: Invoice,
     *,
@@ -146,17 +164,9 @@ def invoice_to_facturama(
     if customer.foreign_tax_id:
         receiver["TaxRegistrationNumber"] = customer.foreign_tax_id
 
-    body: dict[str, Any] = {
-        "NameId": name_id or str(spec["value.name_id"]),
-        "CfdiType": kind.value,
-        "ExpeditionPlace": expedition_place,
-    }
-    if invoice.issued_at is not None:
-        body["Date"] = local_text(invoice.issued_at)
-    if invoice.series:
-        body["Serie"] = invoice.series
-    if invoice.folio:
-        body["Folio"] = invoice.folio
+    body = _document_head(
+        invoice, name_id or str(spec["value.name_id"]), kind.value, expedition_place
+    )
     body["Currency"] = invoice.currency
     if invoice.exchange_rate is not None:
         body["CurrencyExchangeRate"] = _number(invoice.exchange_rate)
@@ -521,17 +531,7 @@ def payment_to_facturama(
     :meth:`PaymentReceipt.for_invoices`) and each document's share of the taxes.
     """
     host = receipt.to_invoice()
-    body: dict[str, Any] = {
-        "NameId": str(spec["value.payment_name_id"]),
-        "CfdiType": "P",
-        "ExpeditionPlace": expedition_place,
-    }
-    if receipt.issued_at is not None:
-        body["Date"] = local_text(receipt.issued_at)
-    if receipt.series:
-        body["Serie"] = receipt.series
-    if receipt.folio:
-        body["Folio"] = receipt.folio
+    body = _document_head(receipt, str(spec["value.payment_name_id"]), "P", expedition_place)
     body["Exportation"] = host.export_code
     relations = _relations(host)
     if relations is not None:

@@ -39,7 +39,7 @@ from typing import Any, ClassVar
 
 import requests
 
-from ..._wire import decode_json, encode_json, is_uuid, monotonic
+from ..._wire import decode_answer, encode_json, is_uuid, monotonic
 from ...credentials import CredentialField, Secret, resolve_credentials
 from ...errors import (
     ApuntoError,
@@ -255,11 +255,8 @@ class FacturamaProvider(InvoiceProvider):
         self.transport.close()
 
     def _decode(self, response: requests.Response) -> Any:
-        """Decode JSON keeping amounts exact (Decimal); an unreadable body is a transport error."""
-        try:
-            return decode_json(response.content)
-        except ValueError:
-            return self.transport.decode_json(response)  # raises TransportError(request_sent)
+        """JSON with exact amounts (Decimal); an unreadable body is a transport error."""
+        return decode_answer(response, self.transport)
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         return self._decode(self.transport.request("GET", path, params=params))
@@ -276,7 +273,7 @@ class FacturamaProvider(InvoiceProvider):
 
     # -- account ------------------------------------------------------------------------------
 
-    def check_connection(self) -> ConnectionStatus:
+    def _check_connection(self) -> ConnectionStatus:
         """Check the credentials with ``GET TaxEntity`` and describe the fiscal profile.
 
         Wrong credentials (or an inactive subscription, which Facturama also answers with 401)

@@ -470,7 +470,7 @@ class GoogleDriveStorage(DriveFolders, StorageProvider):
             detail=f"Connected to Google Drive as {account}",
         )
 
-    def check_connection(self) -> ConnectionStatus:
+    def _check_connection(self) -> ConnectionStatus:
         """:meth:`status` as a :class:`ConnectionStatus`."""
         status = self.status()
         extra: dict[str, Any] = {"scopes": list(status.scopes)}

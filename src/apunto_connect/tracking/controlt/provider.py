@@ -262,7 +262,7 @@ class ControlTProvider(TrackingProvider):
 
     # -- operations -------------------------------------------------------------------------
 
-    def check_connection(self) -> ConnectionStatus:
+    def _check_connection(self) -> ConnectionStatus:
         """Log in and read one page of active travels."""
         account = f"{self.username} @ {self.company_code}"
         try:

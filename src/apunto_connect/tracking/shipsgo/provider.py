@@ -125,7 +125,7 @@ class ShipsGoProvider(TrackingProvider):
 
     # -- operations -------------------------------------------------------------------------
 
-    def check_connection(self) -> ConnectionStatus:
+    def _check_connection(self) -> ConnectionStatus:
         """Check the token with a one-item list call and report the credit balance if known."""
         try:
             self._call("list", params={"skip": 0, "take": 1})
