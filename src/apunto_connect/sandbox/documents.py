@@ -23,12 +23,13 @@ from __future__ import annotations
 import random
 import threading
 import uuid as uuidlib
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
+from .._wire import mexico_tz
 from ..errors import ConfigurationError
 from ..models.documents import FiscalDocument
 from ..models.invoices import Invoice, InvoiceTotals, TaxSummary
@@ -137,18 +138,9 @@ class IssuedDocument:
             return self._pdf
 
 
-def _mexico_tz() -> tzinfo:
-    try:
-        from zoneinfo import ZoneInfo
-
-        return ZoneInfo("America/Mexico_City")
-    except Exception:  # no tz database: central Mexico has been UTC-6 all year since 2022
-        return timezone(timedelta(hours=-6), "CST")
-
-
 def mexico_local(epoch_seconds: float) -> datetime:
     """A sandbox clock reading as Mexico City local time without a zone (how CFDI dates are)."""
-    moment = datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).astimezone(_mexico_tz())
+    moment = datetime.fromtimestamp(epoch_seconds, tz=timezone.utc).astimezone(mexico_tz())
     return moment.replace(tzinfo=None, microsecond=0)
 
 

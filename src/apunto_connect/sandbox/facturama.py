@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from .._wire import UUID_PATTERN
 from .._wire import text_or_none as _str_or_none
 from ..errors import Severity, ValidationError
 from ..invoicing.facturama.spec import SPEC
@@ -121,7 +122,6 @@ _RFC_PATTERN = re.compile(
     r"^[A-Z&Ñ]{3,4}[0-9]{2}(0[1-9]|1[012])(0[1-9]|[12][0-9]|3[01])[A-Z0-9]{2}[0-9A]$"
 )
 _GENERIC_RFCS = frozenset({"XAXX010101000", "XEXX010101000"})
-_UUID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$", re.I)
 _ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 # The SAT's own sentences (Matriz de errores CFDI 4.0), which Facturama passes through.
@@ -1045,7 +1045,7 @@ class FacturamaEmulator(Emulator):
         if order_number:
             return self._by_order_number.get(order_number)
         keyword = query.get("keyword", "").strip().upper()
-        if _UUID.match(keyword):
+        if UUID_PATTERN.match(keyword):
             # A folio fiscal as keyword is looked up by UUID (no other field has that shape).
             found = self._by_uuid.get(keyword)
             return (found,) if found else ()
@@ -1104,7 +1104,7 @@ class FacturamaEmulator(Emulator):
             raise HttpError(
                 400, {"Message": EMULATOR_ASSUMPTIONS["invalid_motive_message"]}
             ) from None
-        if motive == "01" and (replacement is None or not _UUID.match(replacement)):
+        if motive == "01" and (replacement is None or not UUID_PATTERN.match(replacement)):
             raise HttpError(400, {"Message": EMULATOR_ASSUMPTIONS["replacement_required_message"]})
         if record.cancel_status in (None, "rejected"):
             now = self._now()

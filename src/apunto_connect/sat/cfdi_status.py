@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._wire import UUID_PATTERN
 from ..errors import ApuntoError, Issue, ProviderError, Severity, ValidationError
 from ..money import to_decimal
 from .rfc import normalize_rfc
@@ -61,7 +62,6 @@ SOAP_ACTION = "http://tempuri.org/IConsultaCFDIService/Consulta"
 """The SOAPAction header the service dispatches on."""
 
 _SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _RFC_SHAPE = re.compile(r"[A-ZÑ&]{3,4}[0-9]{6}[A-Z0-9]{3}")
 _TOTAL_MAX = Decimal("1e18")  # the SAT's t_Importe has at most 18 integer digits
 
@@ -89,7 +89,7 @@ class StatusQuery:
         Raises:
             ValidationError: a field is missing, not text, or malformed (the issue names it).
         """
-        if not isinstance(uuid, str) or not _UUID.fullmatch(uuid.strip()):
+        if not isinstance(uuid, str) or not UUID_PATTERN.fullmatch(uuid.strip()):
             raise _error(
                 "uuid",
                 "APUNTO-801",

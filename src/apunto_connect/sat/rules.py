@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from .._wire import UUID_PATTERN
 from ..errors import ApuntoError, Issue, Severity, ValidationError
 from ..models.invoices import (
     CancelMotive,
@@ -74,7 +75,6 @@ PUBLIC_NAME = "PUBLICO EN GENERAL"
 """Receiver name of a factura global (the SAT's matrix spells it without accent)."""
 
 _ZIP = re.compile(r"[0-9]{5}")
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ZERO = Decimal(0)
 _NO_TAX_NODE = frozenset({"01", "03", "04", "05"})
 _NO_IVA_IEPS = frozenset({"06", "08"})
@@ -508,7 +508,7 @@ def _check_relations(out: Findings, invoice: Invoice) -> None:
                 "Una relación requiere al menos un UUID",
             )
         for position, uuid in enumerate(group.uuids):
-            if not (isinstance(uuid, str) and _UUID.fullmatch(uuid)):
+            if not (isinstance(uuid, str) and UUID_PATTERN.fullmatch(uuid)):
                 out.error(
                     f"{field}.uuids[{position}]",
                     "APUNTO-521",
@@ -1081,7 +1081,7 @@ def validate_cancellation(motive: object, replacement_uuid: object = None) -> li
                 "El motivo 01 requiere el UUID del CFDI que sustituye (tímbrelo antes, relación 04)",
             )
         return out.issues
-    if not (isinstance(replacement_uuid, str) and _UUID.fullmatch(replacement_uuid)):
+    if not (isinstance(replacement_uuid, str) and UUID_PATTERN.fullmatch(replacement_uuid)):
         out.error(
             "replacement_uuid",
             "APUNTO-603",

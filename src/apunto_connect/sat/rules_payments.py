@@ -13,10 +13,10 @@ SDK's own advice (no matrix rule), the code is ours (``APUNTO-71x``).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal
 
+from .._wire import UUID_PATTERN
 from ..errors import Issue
 from ..models.invoices import TaxFactor
 from ..models.payments import PaidDocument, Payment, PaymentReceipt
@@ -26,7 +26,6 @@ from ._findings import Findings, decimal_places
 
 __all__ = ["preflight_payment_receipt"]
 
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _ONE = Decimal(1)
 _ZERO = Decimal(0)
 
@@ -100,7 +99,7 @@ def _check_applied_amount(out: Findings, field: str, payment: Payment) -> None:
 
 
 def _check_document(out: Findings, field: str, payment: Payment, document: PaidDocument) -> None:
-    if not _UUID.fullmatch(document.uuid):
+    if not UUID_PATTERN.fullmatch(document.uuid):
         out.error(f"{field}.uuid", "CRP20219",
                   f"IdDocumento {document.uuid!r} is not a folio fiscal (36-character UUID)",
                   f"IdDocumento {document.uuid!r} no es un folio fiscal (UUID de 36 caracteres)")
