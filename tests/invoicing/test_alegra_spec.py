@@ -46,7 +46,6 @@ def test_every_fact_says_where_it_comes_from():
         assert fact.evidence.strip(), f"{key} has no evidence"
     # The facts the evidence page could not confirm stay marked as assumed.
     for key in (
-        "path.void",
         "field.cancel.motive",
         "field.cancel.replacement",
         "field.answer.uuid",
