@@ -51,6 +51,7 @@ _MC = "mindcloud-inc/universal-api-reference apis/a/alegra/native-api/actions"
 _ASPNET = "an ASP.NET Core point-of-sale controller (repository not named by public code search)"
 _STREAMLIT = "a Streamlit invoicing module (repository not named by public code search)"
 _WEBHOOK = "a Next.js webhook handler (repository not named by public code search)"
+_FASTAPI = "a FastAPI AlegraService for a uniform shop (repository not named by public code search)"
 
 
 _PATHS: dict[str, Fact] = {
@@ -82,7 +83,9 @@ _QUERY: dict[str, Fact] = {
         "identification", f"platanus/alegra-integrations alegra_client.rb; {_CLI} contacts list"
     ),
     "field.query.item_search": public(
-        "query", f"{_MC}/list-items.md (query); {_CLI} -q/--query on every list"
+        "query",
+        f"{_MC}/list-items.md (query); {_FASTAPI} (GET items?query=<reference>); {_CLI} "
+        "-q/--query on every list",
     ),
     "field.query.fields": public("fields", f"{_REF}; a public webhook handler (fields=pdf)"),
     "field.query.start": public("start", f"{_CLI}; alegra-python (paging)"),
@@ -134,8 +137,11 @@ _ITEM: dict[str, Fact] = {
         f"{_MC}/create-item.md (price: a number on create); {_BOTH} model the answer as a list "
         "of {idPriceList, name, price}",
     ),
-    "field.item.product_key": assumed(
-        "productKey", f"apideck Alegra gotchas; {_CHEAT} names it claveProdServ (sources disagree)"
+    "field.item.product_key": public(
+        "productKey",
+        f"apideck Alegra gotchas (the Mexican SAT product key); {_FASTAPI} creates items with "
+        f"productKey (a UNSPSC code, which SAT product keys are); against: {_CHEAT} names it "
+        "claveProdServ",
     ),
     "field.item.unit_key": assumed(
         "unitKey", f"{_CHEAT} names it claveUnidad; nothing has unitKey"

@@ -260,6 +260,10 @@ def google_drive_error(status: int, content: bytes | str | None) -> ProviderErro
         return AuthenticationError(message, **kwargs)
     if status == 429 or reason in {"rateLimitExceeded", "userRateLimitExceeded"}:
         return RateLimited(message, **kwargs)
+    if reason == "propertyLengthLimitExceeded":
+        # Drive answers 403 for a property over its size limit: a refused value, not a
+        # missing permission, so it must not read as PermissionDenied.
+        return ProviderError(message, **kwargs)
     if status == 403:
         return PermissionDenied(message, **kwargs)
     if status == 404:
