@@ -121,7 +121,8 @@ def test_a_missing_tax_is_created_and_a_changed_customer_is_updated(sandbox, ale
         invoice.with_changes(customer=changed, items=[line], folio="3")
     )
     contact = next(c for c in emulator.contacts.values() if c["identification"] == moved.rfc)
-    assert contact["regime"] == "626" and contact["address"]["zipCode"] == "06600"
+    assert contact["regime"] == "REGIME_OF_TRUST" and contact["address"]["zipCode"] == "06600"
+    assert contact["regimeObject"] == ["REGIME_OF_TRUST"]
 
 
 def test_files_appear_after_a_delay_and_download_waits_for_them(sandbox, alegra):

@@ -52,6 +52,9 @@ _ASPNET = "an ASP.NET Core point-of-sale controller (repository not named by pub
 _STREAMLIT = "a Streamlit invoicing module (repository not named by public code search)"
 _WEBHOOK = "a Next.js webhook handler (repository not named by public code search)"
 _FASTAPI = "a FastAPI AlegraService for a uniform shop (repository not named by public code search)"
+# Two Mexican integrations (their repositories are not named by public code search either).
+_MX_LIB = "a Next.js Alegra library for Mexico (SAT_TO_ALEGRA_TAX_REGIME)"
+_MX_ROUTE = "a Next.js HubSpot/Stripe invoicing route for Mexico (mapSATRegimeToAlegra)"
 
 
 _PATHS: dict[str, Fact] = {
@@ -119,8 +122,41 @@ _CONTACT: dict[str, Fact] = {
     ),
     "field.contact.email": public("email", _BOTH),
     "field.contact.type": public("type", _BOTH),
-    "field.contact.regime": assumed(
-        "regime", f"{_CHEAT}: contradicted, Mexican contacts carry regimeObject with Alegra's enum"
+    # Corrected: the régimen travels as Alegra's own name (not the SAT code), in regime and in
+    # the list regimeObject; value.contact.regime_names pairs SAT codes with those names.
+    "field.contact.regime": public(
+        "regime",
+        f"{_MX_LIB} and {_MX_ROUTE} send regime and regimeObject: [regime] with Alegra's names; "
+        f"{_CHEAT} names regimeObject",
+    ),
+    "field.contact.regime_list": public(
+        "regimeObject", f"{_MX_LIB}; {_MX_ROUTE}; {_CHEAT}"
+    ),
+    "value.contact.regime_names": public(
+        MappingProxyType({
+            "601": "GENERAL_REGIME_OF_MORAL_PEOPLE_LAW",
+            "603": "REGIME_OF_MORAL_PEOPLE_NOT_PROFIT",
+            "605": "SALARIED_REGIME",
+            "612": "BUSINESS_ACTIVITIES_REGIME",
+            "616": "SIMPLIFIED_REGIME",
+            "626": "REGIME_OF_TRUST",
+        }),
+        f"{_MX_LIB} and {_MX_ROUTE} pair these six SAT codes with the same names; {_CHEAT} "
+        "names 601, 612 and 626 the same",
+    ),
+    "value.contact.regime_names_one_source": assumed(
+        MappingProxyType({
+            "606": "LEASEHOLD_REGIME",
+            "611": "DIVIDEND_INCOME",
+            "620": "REGIME_OF_COOPERATIVE_PRODUCTION_SOCIETIES",
+            "621": "FISCAL_INCORPORATION_REGIME",
+            "622": "PRIMARY_SECTOR_REGIME",
+            "623": "SOCIETIES_OPTIONAL_REGIME",
+            "624": "REGIME_OF_THE_COORDINATED",
+            "625": "REGIME_OF_THE_TECHNOLOGICAL_PLATFORMS_INCOME_ACTIVITIES",
+        }),
+        f"one source: {_MX_LIB} (Mexican régimen pickers in public front-ends label the same "
+        "names alike); SAT regimes 607, 608, 610, 614 and 615: no name found",
     ),
     "field.contact.zip": public(
         "address.zipCode", f"{_CLI} ContactAddress.ZipCode; {_PHP} src/Support/Address.php"
@@ -256,9 +292,15 @@ _ANSWER: dict[str, Fact] = {
     "field.answer.id": public("id", _CLIENTS),
     "field.answer.status": public("status", f"{_CLI} invoice list filter; pipedream (reference)"),
     "field.answer.total": public("total", _BOTH),
-    "field.answer.uuid": assumed("stamp.uuid", f"one source: {_CLI} global-invoices.go stamp.uuid"),
-    "field.answer.stamped_at": assumed(
-        "stamp.date", f"one source: {_CLI} global-invoices.go has stamp.stampDate: contradicted"
+    "field.answer.uuid": public(
+        "stamp.uuid",
+        f"{_CLI} global-invoices.go (stamp.uuid); {_MX_LIB} reads stamp.uuid of Mexican documents",
+    ),
+    # Corrected (was stamp.date): both sources name FechaTimbrado stamp.stampDate.
+    "field.answer.stamped_at": public(
+        "stamp.stampDate",
+        f"{_CLI} global-invoices.go (stamp.stampDate); {_MX_LIB} reads stamp.stampDate (falling "
+        "back to stamp.date)",
     ),
     "field.answer.cancel_status": assumed("stamp.cancellationStatus", _NOT_FOUND),
     "field.answer.stamp_message": assumed("stamp.message", _NOT_FOUND),
@@ -267,10 +309,9 @@ _ANSWER: dict[str, Fact] = {
         f"{_WEBHOOK}, {_ASPNET} and {_STREAMLIT} read the top-level pdf of GET invoices/{{id}} "
         "asked with fields=pdf",
     ),
-    "field.answer.xml": assumed(
+    "field.answer.xml": public(
         "xml",
-        f"one source: {_STREAMLIT} reads the top-level xml after fields=pdf,xml (the research "
-        "notes cite a third party whose repository was not recorded, so it may be the same)",
+        f"{_STREAMLIT} and {_MX_LIB} read the top-level xml (a URL) after fields=pdf,xml",
     ),
     "field.ref.id": public("id", f"{_BOTH} (a catalog entry: contact, item, tax)"),
     "field.answer.client_rfc": public("client.identification", _BOTH),
@@ -287,7 +328,10 @@ _ANSWER: dict[str, Fact] = {
         "code",
         f"{_CLI} internal/api/errors.go; {_STREAMLIT} (errors come as {{message, code}})",
     ),
-    "field.error.wrapper": assumed("error", f"one source: {_CLI} internal/api/errors.go"),
+    "field.error.wrapper": public(
+        "error",
+        f"{_CLI} internal/api/errors.go; {_MX_ROUTE} reads error.code and error.message",
+    ),
     "field.cancel.motive": assumed("motive", _NOT_FOUND),
     "field.cancel.replacement": assumed("replacementUuid", _NOT_FOUND),
 }
