@@ -175,8 +175,13 @@ def test_sat_test_taxpayers_must_match_the_registry(sb):
         json=invoice_body(client_id, item_id, stamp={"generateStamp": True}),
     )
     assert refused.status_code == 400
-    assert "CFDI40147" in refused.json()["message"]
-    assert call(sb, "GET", "invoices").json() == []  # a refused stamp leaves nothing behind
+    assert "CFDI40147" in refused.json()["error"]["message"]
+    # Alegra keeps the invoice as a draft and answers the refusal with it (public integrations
+    # read invoice.status == "draft" there); the draft is listed, unstamped.
+    draft = refused.json()["invoice"]
+    assert draft["status"] == "draft" and "stamp" not in draft
+    listed = call(sb, "GET", "invoices").json()
+    assert [row["id"] for row in listed] == [draft["id"]] and listed[0]["status"] == "draft"
 
 
 def test_a_plan_without_api_is_refused(sb):

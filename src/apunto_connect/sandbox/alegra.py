@@ -746,13 +746,28 @@ class AlegraEmulator(Emulator):
             status=str(_field(body, "invoice.status") or ("open" if generate else "draft")),
         )
         if generate:
-            self._stamp(stored)  # a refused stamp leaves nothing behind
+            try:
+                self._stamp(stored)
+            except HttpError as refused:
+                # Alegra keeps the invoice as a draft when its stamp fails and answers the
+                # refusal with that draft beside the error (two public integrations read it).
+                stored.status = "draft"
+                self._keep(stored, body)
+                error = refused.payload if isinstance(refused.payload, Mapping) else {}
+                raise HttpError(refused.status, {
+                    SPEC["field.error.wrapper"]: dict(error),
+                    SPEC["field.error.draft"]: self._view(stored, request),
+                }) from None
+        self._keep(stored, body)
+        return _answer(201, self._view(stored, request))
+
+    def _keep(self, stored: _StoredInvoice, body: Mapping[str, Any]) -> None:
+        """Store a created invoice (stamped or draft): its id, client and number are taken."""
         self.invoices[stored.id] = stored
         self._by_client.add(str(_field(body, "invoice.client")), stored.id)
         self._numbers_taken.add(
             (str(_field(body, "invoice.series")), str(_field(body, "invoice.folio")))
         )
-        return _answer(201, self._view(stored, request))
 
     @route("POST", "/invoices/stamp")
     def stamp_invoices(self, request: EmulatorRequest) -> EmulatorResponse:

@@ -55,6 +55,8 @@ _FASTAPI = "a FastAPI AlegraService for a uniform shop (repository not named by 
 # Two Mexican integrations (their repositories are not named by public code search either).
 _MX_LIB = "a Next.js Alegra library for Mexico (SAT_TO_ALEGRA_TAX_REGIME)"
 _MX_ROUTE = "a Next.js HubSpot/Stripe invoicing route for Mexico (mapSATRegimeToAlegra)"
+_MX_POS = "an Express point-of-sale for Mexico (repository not named by public code search)"
+_NEST = "a NestJS payments service for Colombia (repository not named by public code search)"
 
 
 _PATHS: dict[str, Fact] = {
@@ -331,6 +333,13 @@ _ANSWER: dict[str, Fact] = {
     "field.error.wrapper": public(
         "error",
         f"{_CLI} internal/api/errors.go; {_MX_ROUTE} reads error.code and error.message",
+    ),
+    # Corrected (the emulator kept nothing): a stamp refused at creation leaves the invoice as
+    # a draft, and the refusal carries it beside the error.
+    "field.error.draft": public(
+        "invoice",
+        f"{_MX_POS} reads error.message and invoice.status == 'draft' from the refusal; {_NEST} "
+        "notes that a failed stamp leaves a draft and the 400 carries the created invoice",
     ),
     "field.cancel.motive": assumed("motive", _NOT_FOUND),
     "field.cancel.replacement": assumed("replacementUuid", _NOT_FOUND),
