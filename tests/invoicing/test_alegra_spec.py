@@ -95,7 +95,7 @@ def test_each_provider_records_the_assumptions_its_flows_relied_on():
         idle = sandbox.invoice_provider("alegra")
         used.stamp(fixture_invoice("alegra/invoice.json"))
     relied = used.spec.assumptions_used()
-    assert {"field.invoice.cfdi_use", "field.item.unit_key", "field.tax.factor"} <= set(relied)
+    assert {"field.invoice.payment_method", "field.item.unit_key", "field.tax.factor"} <= set(relied)
     # public-integration now: the régimen's name and the stamp block are no longer guesses
     assert not {"field.contact.regime", "field.answer.uuid", "field.answer.stamped_at"} & set(relied)
     assert "field.cancel.motive" not in relied  # nothing was cancelled

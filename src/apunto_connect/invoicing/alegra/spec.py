@@ -257,16 +257,25 @@ _INVOICE: dict[str, Fact] = {
     "field.invoice.exchange_rate": assumed(
         "currency.exchangeRate", f"one source: {_CLI} InvoiceCurrency"
     ),
-    # The names are Alegra's own; the Mexican values (SAT codes such as "03", PUE/PPD) have
-    # one source only (the team's workflow is Colombian: CREDIT/CASH).
-    "field.invoice.payment_form": official(
-        "paymentForm", f"{_TEAM_BILLING} (POST invoices body); Mexican values: {_CHEAT}"
+    # Contested for Mexico: the names exist (Alegra's own workflows send both, with Colombian
+    # values), but two Mexican integrations send PUE/PPD as paymentType and the means of
+    # payment as paymentMethod (Alegra's words such as credit-card), against the one source
+    # that sends paymentMethod PUE/PPD and paymentForm "03". Kept until the pairing of SAT
+    # codes with Alegra's words is public; see docs/vendors/evidence/alegra.md.
+    "field.invoice.payment_form": assumed(
+        "paymentForm",
+        f"contested: {_CHEAT} sends the SAT code here; {_MX_ROUTE} and {_MX_POS} send no "
+        f"paymentForm (the name exists: {_TEAM_BILLING})",
     ),
-    "field.invoice.payment_method": official(
-        "paymentMethod", f"{_TEAM_BILLING} (POST invoices body); Mexican values: {_CHEAT}"
+    "field.invoice.payment_method": assumed(
+        "paymentMethod",
+        f"contested: {_CHEAT} sends PUE/PPD here; {_MX_ROUTE} and {_MX_POS} send PUE as "
+        "paymentType and the means of payment as paymentMethod",
     ),
-    "field.invoice.cfdi_use": assumed(
-        "cfdiUse", f"{_CHEAT} (shown on the contact, not the invoice)"
+    "field.invoice.cfdi_use": public(
+        "cfdiUse",
+        f"{_MX_ROUTE} and {_MX_POS} send cfdiUse in the POST invoices body; {_CHEAT} shows it "
+        "on the contact (the route sends it on both)",
     ),
     "field.invoice.export_code": assumed("exportation", _NOT_FOUND),
     "field.invoice.notes": public("anotation", _BOTH),
