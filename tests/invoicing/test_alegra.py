@@ -8,6 +8,7 @@ from decimal import Decimal
 from functools import partial
 from pathlib import Path
 
+import attrs
 import pytest
 import requests
 
@@ -31,6 +32,7 @@ from apunto_connect.invoicing.alegra import (
     AlegraProvider,
     TaxRef,
     alegra_error,
+    alegra_regime,
     alegra_to_cancellation,
     alegra_to_stamped,
     cancel_to_alegra,
@@ -156,7 +158,9 @@ def test_customer_item_and_tax_bodies_carry_the_sat_data_alegra_needs():
     assert customer_to_alegra(invoice.customer) == {
         "name": "ESCUELA KEMPER URGATE",
         "identification": "EKU9003173C9",
-        "regime": "601",
+        # Alegra's name for SAT régimen 601, in both fields (not the SAT code).
+        "regime": "GENERAL_REGIME_OF_MORAL_PEOPLE_LAW",
+        "regimeObject": ["GENERAL_REGIME_OF_MORAL_PEOPLE_LAW"],
         "address": {"zipCode": "26015"},
         "type": ["client"],
         "email": "pagos@example.com",
@@ -477,3 +481,24 @@ def test_the_token_never_shows_in_repr_or_errors():
     assert "tok-very-secret-42" not in repr(provider)
     status = provider.check_connection()
     assert status.ok is False and status.detail == "Usuario o token de acceso inválido"
+
+
+def test_the_regime_travels_by_alegras_name_and_an_unnamed_one_is_refused_before_any_request():
+    # Two Mexican integrations send Alegra's names (GENERAL_REGIME_OF_MORAL_PEOPLE_LAW), not the
+    # SAT code; six pairs are agreed, the others have one source and are recorded when used.
+    spec = SPEC.with_overrides({})
+    assert alegra_regime("601", spec) == "GENERAL_REGIME_OF_MORAL_PEOPLE_LAW"
+    assert alegra_regime("626", spec) == "REGIME_OF_TRUST"
+    assert spec.assumptions_used() == []
+    assert alegra_regime("621", spec) == "FISCAL_INCORPORATION_REGIME"
+    assert spec.assumptions_used() == ["value.contact.regime_names_one_source"]
+
+    provider, adapter = provider_with()
+    invoice = sample_invoice()
+    unnamed = invoice.with_changes(customer=attrs.evolve(invoice.customer, tax_regime="608"))
+    with pytest.raises(ValidationError) as info:
+        provider.stamp(unnamed)
+    refused = [issue for issue in info.value.issues if issue.code == "APUNTO-ALEGRA-013"]
+    assert [issue.field for issue in refused] == ["customer.tax_regime"]
+    assert "608" in refused[0].message
+    assert adapter.requests == []

@@ -121,7 +121,8 @@ def test_a_missing_tax_is_created_and_a_changed_customer_is_updated(sandbox, ale
         invoice.with_changes(customer=changed, items=[line], folio="3")
     )
     contact = next(c for c in emulator.contacts.values() if c["identification"] == moved.rfc)
-    assert contact["regime"] == "626" and contact["address"]["zipCode"] == "06600"
+    assert contact["regime"] == "REGIME_OF_TRUST" and contact["address"]["zipCode"] == "06600"
+    assert contact["regimeObject"] == ["REGIME_OF_TRUST"]
 
 
 def test_files_appear_after_a_delay_and_download_waits_for_them(sandbox, alegra):
@@ -222,6 +223,19 @@ def test_an_idempotency_key_returns_the_first_invoice_from_a_new_process(sandbox
     again = restarted.stamp(sample_invoice(), idempotency_key="order-4471")
     assert again.id == first.id and again.uuid == first.uuid
     assert len(sandbox.emulator("alegra").stamped_invoices()) == 1
+
+
+def test_a_refused_stamp_leaves_alegras_draft_and_the_same_key_stamps_that_draft(sandbox, alegra):
+    emulator = sandbox.emulator("alegra")
+    emulator.stamps_left = 0
+    with pytest.raises(InsufficientCredits):
+        alegra.stamp(sample_invoice(), idempotency_key="order-4471")
+    (draft,) = emulator.invoices.values()  # Alegra kept the refused invoice as a draft
+    assert draft.status == "draft" and draft.document is None
+    emulator.stamps_left = None
+    again = sandbox.invoice_provider("alegra").stamp(sample_invoice(), idempotency_key="order-4471")
+    assert again.id == draft.id and again.uuid  # the draft was stamped, no second invoice
+    assert len(emulator.invoices) == 1 and len(emulator.stamped_invoices()) == 1
 
 
 def test_the_loopback_server_serves_the_same_flow(sandbox):

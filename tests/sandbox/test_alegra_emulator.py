@@ -28,7 +28,8 @@ def contact(sb, rfc="EKU9003173C9", name="ESCUELA KEMPER URGATE", zip_code="2601
     body = {
         "name": name,
         "identification": rfc,
-        "regime": "601",
+        "regime": "GENERAL_REGIME_OF_MORAL_PEOPLE_LAW",
+        "regimeObject": ["GENERAL_REGIME_OF_MORAL_PEOPLE_LAW"],
         "address": {"zipCode": zip_code},
         "type": ["client"],
     }
@@ -174,8 +175,13 @@ def test_sat_test_taxpayers_must_match_the_registry(sb):
         json=invoice_body(client_id, item_id, stamp={"generateStamp": True}),
     )
     assert refused.status_code == 400
-    assert "CFDI40147" in refused.json()["message"]
-    assert call(sb, "GET", "invoices").json() == []  # a refused stamp leaves nothing behind
+    assert "CFDI40147" in refused.json()["error"]["message"]
+    # Alegra keeps the invoice as a draft and answers the refusal with it (public integrations
+    # read invoice.status == "draft" there); the draft is listed, unstamped.
+    draft = refused.json()["invoice"]
+    assert draft["status"] == "draft" and "stamp" not in draft
+    listed = call(sb, "GET", "invoices").json()
+    assert [row["id"] for row in listed] == [draft["id"]] and listed[0]["status"] == "draft"
 
 
 def test_a_plan_without_api_is_refused(sb):
@@ -194,7 +200,8 @@ def test_the_loopback_server_hands_out_loopback_file_urls(sb):
         return session.post(f"{base}/{path}", json=body, auth=AUTH, headers=headers, timeout=5)
 
     client_id = post("contacts", {
-        "name": "ESCUELA KEMPER URGATE", "identification": "EKU9003173C9", "regime": "601",
+        "name": "ESCUELA KEMPER URGATE", "identification": "EKU9003173C9",
+        "regime": "GENERAL_REGIME_OF_MORAL_PEOPLE_LAW",
         "address": {"zipCode": "26015"},
     }).json()["id"]
     item_id = post("items", {"name": "Flete", "productKey": "78101802", "unitKey": "E48"}).json()["id"]
@@ -206,3 +213,19 @@ def test_the_loopback_server_hands_out_loopback_file_urls(sb):
     assert ready["pdf"].startswith(f"{base}/files/")
     assert session.get(ready["pdf"], timeout=5).content.startswith(b"%PDF")
     session.close()
+
+
+def test_a_contact_carries_the_regime_by_alegras_name_not_the_sat_code(sb):
+    body = {"name": "ESCUELA KEMPER URGATE", "identification": "EKU9003173C9",
+            "address": {"zipCode": "26015"}, "type": ["client"]}
+    sat_code = call(sb, "POST", "contacts", json={**body, "regime": "601"})
+    assert sat_code.status_code == 400 and "GENERAL_REGIME_OF_MORAL_PEOPLE_LAW" in sat_code.text
+    mismatch = call(sb, "POST", "contacts", json={
+        **body, "regime": "GENERAL_REGIME_OF_MORAL_PEOPLE_LAW", "regimeObject": ["REGIME_OF_TRUST"],
+    })
+    assert mismatch.status_code == 400
+    named = call(sb, "POST", "contacts", json={
+        **body, "regime": "GENERAL_REGIME_OF_MORAL_PEOPLE_LAW",
+        "regimeObject": ["GENERAL_REGIME_OF_MORAL_PEOPLE_LAW"],
+    })
+    assert named.status_code == 201

@@ -44,7 +44,8 @@ def test_other_vendors_report_under_their_own_name():
         sb.invoice_provider("alegra").stamp(demo_invoice("53"))
         used = sb.assumptions_used()
         assert list(used) == ["alegra"]
-        assert "field.item.product_key" in used["alegra"]
+        assert "field.item.unit_key" in used["alegra"]
+        assert "field.item.product_key" not in used["alegra"]  # public-integration now
 
 
 def test_the_module_spec_never_records_and_its_copies_do():

@@ -261,3 +261,22 @@ def test_fields_masks_select_nested_parts():
     assert apply_fields(value, mask) == {
         "nextPageToken": "t", "files": [{"id": "1", "appProperties": {"a": "b"}}], "user": {"emailAddress": "e"}}
     assert apply_fields(value, parse_fields("*")) == value
+
+
+def test_a_property_over_124_bytes_gets_drives_own_refusal(sb, auth):
+    answer = sb.session.post(
+        f"{API}/drive/v3/files", headers=auth,
+        json={"name": "a.xml", "appProperties": {"apunto_note": "n" * 120}},
+    )
+    assert answer.status_code == 403
+    message = (
+        "Properties and app properties are limited to 124 bytes in UTF-8 encoding, counting both "
+        "the key and the value."
+    )
+    assert answer.json()["error"]["message"] == message
+    assert answer.json()["error"]["errors"][0]["reason"] == "propertyLengthLimitExceeded"
+    # 124 bytes exactly (key + value, UTF-8) still fit.
+    fits = {"apunto_note": "ñ" * 56 + "a"}
+    assert len(b"apunto_note") + len(fits["apunto_note"].encode()) == 124
+    assert sb.session.post(f"{API}/drive/v3/files", headers=auth,
+                           json={"name": "b.xml", "appProperties": fits}).status_code == 200

@@ -18,6 +18,8 @@ from apunto_connect.demo import demo_invoice
 from apunto_connect.errors import (
     AuthenticationError,
     NotFound,
+    PermissionDenied,
+    ProviderError,
     RateLimited,
     TransportError,
     ValidationError,
@@ -454,3 +456,20 @@ def test_a_forgotten_folder_is_found_again_not_duplicated(sb, emu, monkeypatch):
     assert again.id == stored[0].id
     assert len(emu.folders("01")) == 1 and len(emu.folders("apunto-connect")) == 1
     assert [drive.stat(s.id).folder for s in stored] == months
+
+
+def test_a_property_over_drives_limit_is_refused_by_drive_the_way_drive_words_it(sb, emu, sleeps):
+    # With the local check loosened, the oversized property reaches Drive, which answers 403
+    # propertyLengthLimitExceeded with its own text (as two public projects quote it): a
+    # refused value, not a permission problem, and not worth retrying.
+    drive = sb.storage_provider("google_drive", sleep=sleeps.append, limits={"property_bytes": 500})
+    with pytest.raises(ProviderError) as refused:
+        drive.upload(b"<cfdi/>", "A.xml", folder=FOLDER, metadata={"note": "n" * 200})
+    error = refused.value
+    assert not isinstance(error, (PermissionDenied, RateLimited))
+    assert error.status_code == 403 and error.vendor_code == "propertyLengthLimitExceeded"
+    assert error.message == (
+        "Properties and app properties are limited to 124 bytes in UTF-8 encoding, counting "
+        "both the key and the value."
+    )
+    assert sleeps == []

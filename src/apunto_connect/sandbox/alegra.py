@@ -82,6 +82,13 @@ _PHYSICAL_ONLY_REGIMES = frozenset(
 )
 _MORAL_ONLY_REGIMES = frozenset({"601", "603", "620", "622", "623", "624"})
 
+_REGIME_CODES = {
+    name: code
+    for table in ("value.contact.regime_names_one_source", "value.contact.regime_names")
+    for code, name in SPEC.peek(table).items()
+}
+"""Alegra's régimen names and the SAT code each stands for (a contact carries the name)."""
+
 _SEED_TAXES = (
     ("IVA 16%", "IVA", "Tasa", Decimal(16)),
     ("IVA 8%", "IVA", "Tasa", Decimal(8)),
@@ -123,6 +130,16 @@ def _decimal(value: Any, field: str) -> Decimal:
 
 def _field(data: Any, key: str) -> Any:
     return _get(data, SPEC[f"field.{key}"])
+
+
+def _regime_code(contact: Mapping[str, Any]) -> str:
+    """The SAT code of a stored contact's régimen (its Alegra name translated back)."""
+    name = _field(contact, "contact.regime")
+    if name is None:
+        listed = _field(contact, "contact.regime_list") or []
+        name = listed[0] if listed else ""
+    code: str = _REGIME_CODES.get(str(name), "")
+    return code
 
 
 @attrs.define
@@ -331,6 +348,24 @@ class AlegraEmulator(Emulator):
 
         if not is_valid_rfc(rfc):
             raise _fail(400, f"El RFC '{rfc}' del contacto no tiene un formato válido")
+        # Mexican contacts carry the régimen by Alegra's name, in regime and in the list
+        # regimeObject; a SAT code such as "601" is not one of the names.
+        regime = _field(body, "contact.regime")
+        listed = _field(body, "contact.regime_list")
+        names = [regime] if regime is not None else []
+        if listed is not None:
+            if not isinstance(listed, list):
+                raise _fail(400, "El régimen del contacto (regimeObject) debe ser una lista")
+            names.extend(listed)
+        for name in names:
+            if str(name) not in _REGIME_CODES:
+                raise _fail(
+                    400,
+                    f"El régimen {name!r} del contacto no es válido: usa el nombre del catálogo "
+                    "de regímenes de Alegra (por ejemplo GENERAL_REGIME_OF_MORAL_PEOPLE_LAW)",
+                )
+        if regime is not None and listed is not None and regime not in listed:
+            raise _fail(400, "El régimen del contacto (regime) no está en regimeObject")
 
     @route("GET", "/contacts")
     def list_contacts(self, request: EmulatorRequest) -> EmulatorResponse:
@@ -538,7 +573,7 @@ class AlegraEmulator(Emulator):
         customer = Customer(
             rfc=str(_field(contact, "contact.rfc")),
             legal_name=str(_field(contact, "contact.name")),
-            tax_regime=str(_field(contact, "contact.regime") or ""),
+            tax_regime=_regime_code(contact),
             zip_code=str(_field(contact, "contact.zip") or ""),
             cfdi_use=cfdi_use,
             email=_field(contact, "contact.email"),
@@ -710,13 +745,28 @@ class AlegraEmulator(Emulator):
             status=str(_field(body, "invoice.status") or ("open" if generate else "draft")),
         )
         if generate:
-            self._stamp(stored)  # a refused stamp leaves nothing behind
+            try:
+                self._stamp(stored)
+            except HttpError as refused:
+                # Alegra keeps the invoice as a draft when its stamp fails and answers the
+                # refusal with that draft beside the error (two public integrations read it).
+                stored.status = "draft"
+                self._keep(stored, body)
+                error = refused.payload if isinstance(refused.payload, Mapping) else {}
+                raise HttpError(refused.status, {
+                    SPEC["field.error.wrapper"]: dict(error),
+                    SPEC["field.error.draft"]: self._view(stored, request),
+                }) from None
+        self._keep(stored, body)
+        return _answer(201, self._view(stored, request))
+
+    def _keep(self, stored: _StoredInvoice, body: Mapping[str, Any]) -> None:
+        """Store a created invoice (stamped or draft): its id, client and number are taken."""
         self.invoices[stored.id] = stored
         self._by_client.add(str(_field(body, "invoice.client")), stored.id)
         self._numbers_taken.add(
             (str(_field(body, "invoice.series")), str(_field(body, "invoice.folio")))
         )
-        return _answer(201, self._view(stored, request))
 
     @route("POST", "/invoices/stamp")
     def stamp_invoices(self, request: EmulatorRequest) -> EmulatorResponse:

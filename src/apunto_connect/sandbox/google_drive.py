@@ -29,8 +29,10 @@ Knobs for tests: :meth:`~GoogleDriveEmulator.set_storage_quota` (``403 storageQu
 :attr:`~GoogleDriveEmulator.publishing_status` ``"testing"`` (refresh tokens expire after 7 days
 of sandbox-clock time with ``invalid_grant``), :attr:`~GoogleDriveEmulator.deny_consent`.
 
-Assumed (kept equal to the provider's :data:`~apunto_connect.storage.google_drive.LIMITS`):
-property limits and the text of their errors; the exact wording of the chunk-size refusal.
+The property limits are the provider's :data:`~apunto_connect.storage.google_drive.LIMITS`
+(Google's documented ones). A property over 124 bytes gets the answer two public projects quote
+(``403 propertyLengthLimitExceeded``, from the storage ``SPEC``); the wording of the
+too-many-properties and chunk-size refusals is assumed.
 Over loopback (``sb.serve()``) resumable ``Location`` URLs point back at the loopback server
 (built from the ``Host`` header and the ``/google_drive`` prefix).
 """
@@ -59,6 +61,7 @@ from ..storage.google_drive import (
     LIMITS,
     OAUTH_BASE_URL,
 )
+from ..storage.google_drive.spec import SPEC as DRIVE_SPEC
 from .framework import (
     Emulator,
     EmulatorRequest,
@@ -704,9 +707,9 @@ class GoogleDriveEmulator(Emulator):
         for key, value in properties.items():
             if len(key.encode()) + len(str(value).encode()) > LIMITS["property_bytes"]:
                 raise _drive_error(
-                    400,
-                    f"The property '{key}' exceeds the maximum size of {LIMITS['property_bytes']} bytes.",
-                    "invalidProperty",
+                    DRIVE_SPEC.peek("value.property_refusal_status"),
+                    DRIVE_SPEC.peek("value.property_refusal_text"),
+                    DRIVE_SPEC.peek("value.property_refusal_reason"),
                 )
         if len(properties) > LIMITS["app_properties"]:
             raise _drive_error(

@@ -39,6 +39,7 @@ __all__ = [
     "PROVIDER",
     "TaxRef",
     "alegra_issues",
+    "alegra_regime",
     "alegra_tax_matches",
     "alegra_to_cancellation",
     "alegra_to_stamped",
@@ -214,12 +215,32 @@ def alegra_tax_matches(entry: Mapping[str, Any], ref: TaxRef, spec: Mapping[str,
     return percentage is not None and ref.percentage is not None and percentage == ref.percentage
 
 
+def alegra_regime(code: str, spec: Mapping[str, Any] = SPEC) -> str | None:
+    """Alegra's name for the SAT régimen ``code`` (``None`` when no source names it).
+
+    The names two integrations agree on are read first, so a flow relies on the one-source
+    table (an assumption) only for the codes it alone names.
+    """
+    code = code.strip()
+    agreed: Mapping[str, str] = spec["value.contact.regime_names"]
+    if code in agreed:
+        return agreed[code]
+    one_source: Mapping[str, str] = spec["value.contact.regime_names_one_source"]
+    return one_source.get(code)
+
+
 def customer_to_alegra(customer: Customer, spec: Mapping[str, Any] = SPEC) -> dict[str, Any]:
-    """The contact body for ``customer`` (a client with its SAT data)."""
+    """The contact body for ``customer`` (a client with its SAT data).
+
+    The régimen goes as Alegra's name for it, both in ``regime`` and in the list
+    ``regimeObject`` (the pre-flight refuses a régimen without a known name).
+    """
     body: dict[str, Any] = {}
     _put(body, spec["field.contact.name"], customer.legal_name)
     _put(body, spec["field.contact.rfc"], customer.rfc)
-    _put(body, spec["field.contact.regime"], customer.tax_regime)
+    regime = alegra_regime(customer.tax_regime, spec) or customer.tax_regime
+    _put(body, spec["field.contact.regime"], regime)
+    _put(body, spec["field.contact.regime_list"], [regime])
     _put(body, spec["field.contact.zip"], customer.zip_code)
     _put(body, spec["field.contact.type"], [spec["value.contact.client"]])
     if customer.email:
@@ -238,8 +259,9 @@ def contact_is_current(
     entry: Mapping[str, Any], customer: Customer, spec: Mapping[str, Any]
 ) -> bool:
     """Tell whether a matching contact already carries the customer's régimen and postal code."""
+    regime = alegra_regime(customer.tax_regime, spec) or customer.tax_regime
     return (
-        _text(_get(entry, spec["field.contact.regime"])) == customer.tax_regime
+        _text(_get(entry, spec["field.contact.regime"])) == regime
         and _text(_get(entry, spec["field.contact.zip"])) == customer.zip_code
     )
 
@@ -452,12 +474,23 @@ def alegra_to_cancellation(
 # -- what the wire cannot carry ------------------------------------------------------------
 
 
-def alegra_issues(invoice: Invoice) -> list[Issue]:
+def alegra_issues(invoice: Invoice, spec: Mapping[str, Any] = SPEC) -> list[Issue]:
     """What this mapping cannot carry to Alegra, as pre-flight issues (never raised here).
 
     The provider's ``_vendor_issues`` hook reports them; they add to the SAT's rules.
     """
     issues = []
+    regime = invoice.customer.tax_regime
+    if alegra_regime(regime, spec) is None:
+        issues.append(
+            Issue(
+                "customer.tax_regime",
+                "APUNTO-ALEGRA-013",
+                f"Alegra takes the régimen by its own name and no source names régimen {regime}; "
+                "add it with spec={'value.contact.regime_names_one_source': {...}}",
+                f"Alegra recibe el régimen por su nombre y no se conoce el del régimen {regime}",
+            )
+        )
     if invoice.kind is not InvoiceKind.INCOME:
         issues.append(
             Issue(

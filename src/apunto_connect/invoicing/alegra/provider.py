@@ -443,7 +443,7 @@ class AlegraProvider(InvoiceProvider):
         return self.email
 
     def _vendor_issues(self, invoice: Invoice) -> list[Issue]:
-        return alegra_issues(invoice)
+        return alegra_issues(invoice, self.spec)
 
     def _prepare_stamp(self, invoice: Invoice) -> tuple[str, list[str], dict[TaxRef, str]]:
         """Register what is missing (contact, taxes, items) and return their Alegra ids."""

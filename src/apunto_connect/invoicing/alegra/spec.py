@@ -39,6 +39,24 @@ _CLIENTS = f"{_CLI}; {_PHP}; platanus/alegra-integrations; apideck Alegra guide"
 _CHEAT = f"one source: {_CLI} per-country cheat-sheet (Mexican bodies)"
 _NOT_FOUND = f"searched {_CLI}, {_PHP}, apideck and public code search: not found"
 _LIST = f"one source: {_CLI} commands/generic.go and list options"
+# Alegra's own team publishes n8n workflows that call the API directly (official material).
+_TEAM = "github.com/Alegra-Team/alegra-integrations automatizaciones/n8n"
+_TEAM_ANOMALY = f"{_TEAM}/alegra-invoice-anomaly-guard/workflow.json"
+_TEAM_BILLING = f"{_TEAM}/alegra-monthly-recurring-billing-run/workflow.json"
+# A third-party connector catalog that lists each native Alegra call with its parameters
+# (independent of alegra-cli and alegra-php).
+_MC = "mindcloud-inc/universal-api-reference apis/a/alegra/native-api/actions"
+# Integrations that public code search shows without naming their repository, told apart
+# by their code (see docs/vendors/evidence/alegra.md, "Sources").
+_ASPNET = "an ASP.NET Core point-of-sale controller (repository not named by public code search)"
+_STREAMLIT = "a Streamlit invoicing module (repository not named by public code search)"
+_WEBHOOK = "a Next.js webhook handler (repository not named by public code search)"
+_FASTAPI = "a FastAPI AlegraService for a uniform shop (repository not named by public code search)"
+# Two Mexican integrations (their repositories are not named by public code search either).
+_MX_LIB = "a Next.js Alegra library for Mexico (SAT_TO_ALEGRA_TAX_REGIME)"
+_MX_ROUTE = "a Next.js HubSpot/Stripe invoicing route for Mexico (mapSATRegimeToAlegra)"
+_MX_POS = "an Express point-of-sale for Mexico (repository not named by public code search)"
+_NEST = "a NestJS payments service for Colombia (repository not named by public code search)"
 
 
 _PATHS: dict[str, Fact] = {
@@ -58,10 +76,10 @@ _PATHS: dict[str, Fact] = {
         "invoices/{id}/email",
         f"{_PHP} src/Support/Mailable.php; {_CLI} commands/invoices.go (action email)",
     ),
-    "path.void": assumed(
+    "path.void": public(
         "invoices/{id}/void",
-        f"one source: {_CLI} commands/invoices.go (POST void); {_PHP} has void/open on payments; "
-        f"{_OPEN_REF} reverts an annulment",
+        f"{_CLI} commands/invoices.go (POST void); {_ASPNET} posts invoices/{{id}}/void with no "
+        f"body; {_PHP} has void/open on payments; {_OPEN_REF} reverts an annulment",
     ),
 }
 
@@ -69,28 +87,78 @@ _QUERY: dict[str, Fact] = {
     "field.query.contact_rfc": public(
         "identification", f"platanus/alegra-integrations alegra_client.rb; {_CLI} contacts list"
     ),
-    "field.query.item_search": assumed("query", f"one source: {_CLI} -q/--query on every list"),
+    "field.query.item_search": public(
+        "query",
+        f"{_MC}/list-items.md (query); {_FASTAPI} (GET items?query=<reference>); {_CLI} "
+        "-q/--query on every list",
+    ),
     "field.query.fields": public("fields", f"{_REF}; a public webhook handler (fields=pdf)"),
     "field.query.start": public("start", f"{_CLI}; alegra-python (paging)"),
     "field.query.limit": public("limit", f"{_CLI}; alegra-python (paging)"),
     "field.query.metadata": public("metadata", f"{_CLI}; alegra-python (paging)"),
-    "field.query.order_field": assumed("order_field", _LIST),
-    "field.query.order_direction": assumed("order_direction", _LIST),
-    "field.query.date_after": assumed("date_after", _LIST),
-    "field.query.date_before": assumed("date_before", _LIST),
+    "field.query.order_field": official(
+        "order_field", f"{_TEAM_ANOMALY} (GET invoices order_field=date); {_MC}/list-invoices.md"
+    ),
+    "field.query.order_direction": official(
+        "order_direction",
+        f"{_TEAM_ANOMALY} (GET invoices order_direction=DESC); {_MC}/list-invoices.md",
+    ),
+    "field.query.date_after": official(
+        "date_after", f"{_TEAM_BILLING} (GET invoices date_after=yyyy-MM-dd); {_MC}/list-invoices.md"
+    ),
+    "field.query.date_before": public(
+        "date_before", f"{_MC}/list-invoices.md; {_CLI} commands/generic.go dateRangeFilters"
+    ),
     "field.query.status": public("status", f"{_CLI} invoice list filter; pipedream (reference)"),
-    "field.query.text": assumed("query", f"one source: {_CLI} -q/--query on every list"),
+    "field.query.text": public(
+        "query", f"{_MC}/list-items.md and list-contacts.md (query); {_CLI} -q/--query"
+    ),
 }
 
 _CONTACT: dict[str, Fact] = {
     "field.contact.name": public("name", _BOTH),
-    "field.contact.rfc": assumed(
-        "identification", f"{_CHEAT} sends the RFC as a string; {_PHP} src/Contact.php"
+    "field.contact.rfc": public(
+        "identification",
+        f"{_MC}/create-contact.md (identification, a string; identificationObject only for "
+        f"countries such as Peru); {_CHEAT} sends the RFC as a string; {_PHP} src/Contact.php",
     ),
     "field.contact.email": public("email", _BOTH),
     "field.contact.type": public("type", _BOTH),
-    "field.contact.regime": assumed(
-        "regime", f"{_CHEAT}: contradicted, Mexican contacts carry regimeObject with Alegra's enum"
+    # Corrected: the régimen travels as Alegra's own name (not the SAT code), in regime and in
+    # the list regimeObject; value.contact.regime_names pairs SAT codes with those names.
+    "field.contact.regime": public(
+        "regime",
+        f"{_MX_LIB} and {_MX_ROUTE} send regime and regimeObject: [regime] with Alegra's names; "
+        f"{_CHEAT} names regimeObject",
+    ),
+    "field.contact.regime_list": public(
+        "regimeObject", f"{_MX_LIB}; {_MX_ROUTE}; {_CHEAT}"
+    ),
+    "value.contact.regime_names": public(
+        MappingProxyType({
+            "601": "GENERAL_REGIME_OF_MORAL_PEOPLE_LAW",
+            "603": "REGIME_OF_MORAL_PEOPLE_NOT_PROFIT",
+            "605": "SALARIED_REGIME",
+            "612": "BUSINESS_ACTIVITIES_REGIME",
+            "616": "SIMPLIFIED_REGIME",
+            "626": "REGIME_OF_TRUST",
+        }),
+        f"{_MX_LIB} and {_MX_ROUTE} pair these six SAT codes with the same names; {_CHEAT} "
+        "names 601, 612 and 626 the same",
+    ),
+    "value.contact.regime_names_one_source": assumed(
+        MappingProxyType({
+            "606": "LEASEHOLD_REGIME",
+            "611": "DIVIDEND_INCOME",
+            "620": "REGIME_OF_COOPERATIVE_PRODUCTION_SOCIETIES",
+            "621": "FISCAL_INCORPORATION_REGIME",
+            "622": "PRIMARY_SECTOR_REGIME",
+            "623": "SOCIETIES_OPTIONAL_REGIME",
+            "624": "REGIME_OF_THE_COORDINATED",
+            "625": "REGIME_OF_THE_TECHNOLOGICAL_PLATFORMS_INCOME_ACTIVITIES",
+        }),
+        f"one source: {_MX_LIB} (Mexican régimen pickers in public front-ends label the same "
+        "names alike); SAT regimes 607, 608, 610, 614 and 615: no name found",
     ),
     "field.contact.zip": public(
         "address.zipCode", f"{_CLI} ContactAddress.ZipCode; {_PHP} src/Support/Address.php"
@@ -103,10 +171,15 @@ _ITEM: dict[str, Fact] = {
     "field.item.description": public("description", _BOTH),
     "field.item.reference": public("reference", _BOTH),
     "field.item.price": public(
-        "price", f"{_BOTH}: both model a list of {{idPriceList, name, price}}; a scalar is sent"
+        "price",
+        f"{_MC}/create-item.md (price: a number on create); {_BOTH} model the answer as a list "
+        "of {idPriceList, name, price}",
     ),
-    "field.item.product_key": assumed(
-        "productKey", f"apideck Alegra gotchas; {_CHEAT} names it claveProdServ (sources disagree)"
+    "field.item.product_key": public(
+        "productKey",
+        f"apideck Alegra gotchas (the Mexican SAT product key); {_FASTAPI} creates items with "
+        f"productKey (a UNSPSC code, which SAT product keys are); against: {_CHEAT} names it "
+        "claveProdServ",
     ),
     "field.item.unit_key": assumed(
         "unitKey", f"{_CHEAT} names it claveUnidad; nothing has unitKey"
@@ -115,7 +188,8 @@ _ITEM: dict[str, Fact] = {
     # the item's inventory object, as one of Alegra's unit words (value.item.unit_words).
     "field.item.unit_name": public(
         "inventory.unit",
-        f"{_CLI} internal/api/items.go (ItemInventory.Unit); {_PHP} src/Item/Inventory.php",
+        f"{_CLI} internal/api/items.go (ItemInventory.Unit); {_PHP} src/Item/Inventory.php; "
+        f"{_MC}/create-item.md (inventory.unit)",
     ),
 }
 
@@ -165,11 +239,17 @@ _INVOICE: dict[str, Fact] = {
     "field.invoice.due_date": public("dueDate", _BOTH),
     "field.invoice.client": public("client.id", _BOTH),
     "field.invoice.items": public("items", _BOTH),
-    "field.invoice.series": assumed(
-        "numberTemplate.prefix", f"one source: {_CLI} answers; its bodies send numberTemplate.id"
+    # Manual numbering carries prefix and number in the body; automatic numbering needs only
+    # numberTemplate.id (developer.alegra.com/docs/crear-factura-de-venta tells the two apart).
+    "field.invoice.series": public(
+        "numberTemplate.prefix",
+        f"{_MC}/create-invoice.md (body numberTemplate.prefix); {_CLI} global-invoices.go "
+        "(answers numberTemplate{id, prefix, number})",
     ),
-    "field.invoice.folio": assumed(
-        "numberTemplate.number", f"one source: {_CLI} answers; its bodies send numberTemplate.id"
+    "field.invoice.folio": public(
+        "numberTemplate.number",
+        f"{_MC}/create-invoice.md (body numberTemplate.number); {_CLI} global-invoices.go "
+        "(answers numberTemplate{id, prefix, number})",
     ),
     "field.invoice.currency": public(
         "currency.code", f"{_CLI} InvoiceCurrency; {_PHP} Support/Currency.php"
@@ -177,10 +257,25 @@ _INVOICE: dict[str, Fact] = {
     "field.invoice.exchange_rate": assumed(
         "currency.exchangeRate", f"one source: {_CLI} InvoiceCurrency"
     ),
-    "field.invoice.payment_form": assumed("paymentForm", _CHEAT),
-    "field.invoice.payment_method": assumed("paymentMethod", _CHEAT),
-    "field.invoice.cfdi_use": assumed(
-        "cfdiUse", f"{_CHEAT} (shown on the contact, not the invoice)"
+    # Contested for Mexico: the names exist (Alegra's own workflows send both, with Colombian
+    # values), but two Mexican integrations send PUE/PPD as paymentType and the means of
+    # payment as paymentMethod (Alegra's words such as credit-card), against the one source
+    # that sends paymentMethod PUE/PPD and paymentForm "03". Kept until the pairing of SAT
+    # codes with Alegra's words is public; see docs/vendors/evidence/alegra.md.
+    "field.invoice.payment_form": assumed(
+        "paymentForm",
+        f"contested: {_CHEAT} sends the SAT code here; {_MX_ROUTE} and {_MX_POS} send no "
+        f"paymentForm (the name exists: {_TEAM_BILLING})",
+    ),
+    "field.invoice.payment_method": assumed(
+        "paymentMethod",
+        f"contested: {_CHEAT} sends PUE/PPD here; {_MX_ROUTE} and {_MX_POS} send PUE as "
+        "paymentType and the means of payment as paymentMethod",
+    ),
+    "field.invoice.cfdi_use": public(
+        "cfdiUse",
+        f"{_MX_ROUTE} and {_MX_POS} send cfdiUse in the POST invoices body; {_CHEAT} shows it "
+        "on the contact (the route sends it on both)",
     ),
     "field.invoice.export_code": assumed("exportation", _NOT_FOUND),
     "field.invoice.notes": public("anotation", _BOTH),
@@ -194,8 +289,13 @@ _INVOICE: dict[str, Fact] = {
     "field.line.discount": public("discount", f"{_BOTH} (a percentage of the line amount)"),
     "field.line.description": public("description", _BOTH),
     "field.line.taxes": public("tax", f"{_CLI} InvoiceItem.tax; {_PHP}"),
+    # Contradicted: two sources put retentions[] on the invoice. Kept per line until it is
+    # known how Alegra spreads an invoice-level retention over the CFDI concepts (our lines
+    # withhold independently); see docs/vendors/evidence/alegra.md.
     "field.line.retentions": assumed(
-        "retentions", f"one source against: {_CLI} Invoice.Retentions sits on the invoice"
+        "retentions",
+        f"contradicted, not corrected: {_CLI} Invoice.Retentions and {_MC}/create-invoice.md "
+        "(retentions[].id, retentions[].amount) both sit on the invoice, not on items[]",
     ),
 }
 
@@ -203,14 +303,27 @@ _ANSWER: dict[str, Fact] = {
     "field.answer.id": public("id", _CLIENTS),
     "field.answer.status": public("status", f"{_CLI} invoice list filter; pipedream (reference)"),
     "field.answer.total": public("total", _BOTH),
-    "field.answer.uuid": assumed("stamp.uuid", f"one source: {_CLI} global-invoices.go stamp.uuid"),
-    "field.answer.stamped_at": assumed(
-        "stamp.date", f"one source: {_CLI} global-invoices.go has stamp.stampDate: contradicted"
+    "field.answer.uuid": public(
+        "stamp.uuid",
+        f"{_CLI} global-invoices.go (stamp.uuid); {_MX_LIB} reads stamp.uuid of Mexican documents",
+    ),
+    # Corrected (was stamp.date): both sources name FechaTimbrado stamp.stampDate.
+    "field.answer.stamped_at": public(
+        "stamp.stampDate",
+        f"{_CLI} global-invoices.go (stamp.stampDate); {_MX_LIB} reads stamp.stampDate (falling "
+        "back to stamp.date)",
     ),
     "field.answer.cancel_status": assumed("stamp.cancellationStatus", _NOT_FOUND),
     "field.answer.stamp_message": assumed("stamp.message", _NOT_FOUND),
-    "field.answer.pdf": assumed("pdf", "one source: a public webhook handler reads fields=pdf"),
-    "field.answer.xml": assumed("xml", "research notes (third party, repository not recorded)"),
+    "field.answer.pdf": public(
+        "pdf",
+        f"{_WEBHOOK}, {_ASPNET} and {_STREAMLIT} read the top-level pdf of GET invoices/{{id}} "
+        "asked with fields=pdf",
+    ),
+    "field.answer.xml": public(
+        "xml",
+        f"{_STREAMLIT} and {_MX_LIB} read the top-level xml (a URL) after fields=pdf,xml",
+    ),
     "field.ref.id": public("id", f"{_BOTH} (a catalog entry: contact, item, tax)"),
     "field.answer.client_rfc": public("client.identification", _BOTH),
     "field.answer.rows": public("data", f"{_CLI}; alegra-python (metadata=true answers)"),
@@ -222,8 +335,21 @@ _ANSWER: dict[str, Fact] = {
     "field.stamp.message": official("message", _STAMP_REF),
     "field.stamp.status": assumed("emissionStatus", f"one source: {_CLI} commands/emit.go"),
     "field.error.message": public("message", f"{_CLI} internal/api/errors.go; {_PHP}"),
-    "field.error.code": assumed("code", f"one source: {_CLI} internal/api/errors.go"),
-    "field.error.wrapper": assumed("error", f"one source: {_CLI} internal/api/errors.go"),
+    "field.error.code": public(
+        "code",
+        f"{_CLI} internal/api/errors.go; {_STREAMLIT} (errors come as {{message, code}})",
+    ),
+    "field.error.wrapper": public(
+        "error",
+        f"{_CLI} internal/api/errors.go; {_MX_ROUTE} reads error.code and error.message",
+    ),
+    # Corrected (the emulator kept nothing): a stamp refused at creation leaves the invoice as
+    # a draft, and the refusal carries it beside the error.
+    "field.error.draft": public(
+        "invoice",
+        f"{_MX_POS} reads error.message and invoice.status == 'draft' from the refusal; {_NEST} "
+        "notes that a failed stamp leaves a draft and the 400 carries the created invoice",
+    ),
     "field.cancel.motive": assumed("motive", _NOT_FOUND),
     "field.cancel.replacement": assumed("replacementUuid", _NOT_FOUND),
 }
@@ -233,7 +359,9 @@ _VALUES: dict[str, Fact] = {
     "value.status.open": public("open", f"{_CLI} invoice list filter; pipedream (reference)"),
     "value.status.closed": public("closed", f"{_CLI} invoice list filter; pipedream (reference)"),
     "value.status.void": public("void", f"{_CLI} invoice list filter; pipedream (reference)"),
-    "value.order.descending": assumed("DESC", _LIST),
+    "value.order.descending": official(
+        "DESC", f"{_TEAM_ANOMALY} (order_direction=DESC); {_MC}/list-invoices.md"
+    ),
     "value.files": public("pdf,xml", f"{_REF}; a public webhook handler (fields=pdf)"),
     "header.rate_limit": official("X-Rate-Limit-Limit", _RATE_REF),
     "header.rate_remaining": official("X-Rate-Limit-Remaining", _RATE_REF),

@@ -34,6 +34,12 @@ _NO_LIST_READER = (
 )
 _MODO = "EF-express, EF-axios: the body field modo (Solicitud and CFDi); research §3"
 _NOT_FOUND = "searched public code search and research §3: no integration sends or reads it"
+# Integrations named in docs/vendors/evidence/enlace_fiscal.md ("Sources"): the first has a
+# public repository name; public code search does not name the others' repositories.
+_KMIMOS = "vlzangel/NewKmimos wp-content/themes/kmimos/lib/enlaceFiscal/CFDI.php"
+_EF_CI = "EF-codeigniter (a CodeIgniter controller)"
+_EF_SYMFONY = "EF-symfony (a Symfony EFClient service)"
+_EF_RUBY = "EF-ruby (a Ruby CfdiApi class)"
 
 SPEC = VendorSpec(
     NAME,
@@ -41,8 +47,13 @@ SPEC = VendorSpec(
         # -- where: base URL, auth header, one POST path per action ---------------------------
         "path.base_url": public(BASE_URL, f"{_ALL_FOUR}: POST {BASE_URL}/<accion>"),
         "header.api_key": public("x-api-key", f"{_ALL_FOUR}: Basic Usuario:Token plus this header"),
-        "path.check_connection": assumed("probarConexion", "research §3 only (one source)"),
-        "path.balance": assumed("obtenerSaldo", "research §3 only (one source)"),
+        "path.check_connection": public(
+            "probarConexion",
+            f"{_KMIMOS}; {_EF_CI}; {_EF_SYMFONY}; {_EF_RUBY}: Solicitud{{rfc, accion}}",
+        ),
+        "path.balance": public(
+            "obtenerSaldo", f"{_KMIMOS}; {_EF_CI}: Solicitud{{rfc, accion: obtenerSaldo}}"
+        ),
         "path.stamp": public("generarCfdi", _ALL_FOUR),
         "path.get": public("informacionCfdi", "EF-java; research §3"),
         "path.payment": public(
@@ -66,12 +77,16 @@ SPEC = VendorSpec(
             "EF-express sends montoTotalPagos, trasladosBaseIVA16 and trasladosImpuestoIVA16 "
             "(public-integration); the other Totales names follow the same pattern, not seen",
         ),
-        "path.list": assumed("listarComprobantes", "research §3 only (one source)"),
+        "path.list": assumed(
+            "listarComprobantes",
+            f"one source: {_EF_SYMFONY} sends Comprobantes{{fechaInicial, fechaFinal, serie}} "
+            "(research §3); public code search for listarComprobantes finds no other caller",
+        ),
         "path.cancel": public("cancelarCfdi", _ALL_FOUR),
         "path.send_email": assumed(
             "enviarCorreo",
-            "sources disagree: research §3 (one app enviarCorreo, another enviarCfdi); EF-express "
-            "calls enviarCfdi by UUID",
+            f"sources disagree: {_EF_SYMFONY} calls enviarCorreo by serie and folio with "
+            "EnviarCFDI{Correos, mensajeCorreo} (our shape); EF-express calls enviarCfdi by UUID",
         ),
         # -- values sent and read ------------------------------------------------------------
         "value.version_cfdi": public("4.0", "EF-express, research §3"),
@@ -135,7 +150,9 @@ SPEC = VendorSpec(
             "one source: EF-dotnet decodes xmlCFDi from base64 before writing the .xml file "
             "(corrected in the emulator, which sent raw XML); no source shows raw XML",
         ),
-        "field.balance": assumed("saldo", "research §3 only (one source)"),
+        "field.balance": public(
+            "saldo", f"{_KMIMOS}; {_EF_CI}: both read AckEnlaceFiscal.saldo"
+        ),
         "field.list_rows": assumed("Comprobantes", _NO_LIST_READER),
         "field.row_total": assumed("total", _NO_LIST_READER),
         "field.row_currency": assumed("tipoMoneda", _NO_LIST_READER),
@@ -161,7 +178,9 @@ SPEC = VendorSpec(
         # listarComprobantes has no known pagination: this is the earliest date asked for when
         # looking for the next folio or a UUID.
         "limit.list_since": assumed(
-            "2017-01-01 00:00:00", "research §3 notes a third-party default (one source)"
+            "2017-01-01 00:00:00",
+            f"one source: {_EF_SYMFONY} lists from 2017-01-01 unless told otherwise (the "
+            "research §3 default)",
         ),
     },
     record=False,  # shared by all: providers and emulators record into their own copies

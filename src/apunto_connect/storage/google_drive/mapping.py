@@ -255,6 +255,10 @@ def google_drive_error(status: int, content: bytes | str | None) -> ProviderErro
     }
     if reason == "storageQuotaExceeded":
         return StorageQuotaExceeded(message, **kwargs)
+    if reason == "propertyLengthLimitExceeded":
+        # Drive answers 403 for a property over its size limit: a refused value, not a
+        # missing permission, so it must not read as PermissionDenied.
+        return ProviderError(message, **kwargs)
     kind = error_class_for_status(status)
     if reason in RATE_LIMIT_REASONS and kind is not AuthenticationError:
         kind = RateLimited  # Drive also signals rate limits with a 403 and one of these reasons

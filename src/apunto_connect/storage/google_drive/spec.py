@@ -9,7 +9,7 @@ from :data:`~.mapping.LIMITS`, so this description cannot drift from what the co
 
 from __future__ import annotations
 
-from ...vendor_spec import VendorSpec, assumed, official
+from ...vendor_spec import VendorSpec, assumed, official, public
 from .mapping import LIMITS
 
 __all__ = ["SPEC"]
@@ -19,6 +19,11 @@ _V2 = "Drive v2 Property resource in Google's discovery document (google-drive2 
 _TEXTS_SEARCHED = (
     "searched the properties guide, the 'Handle errors' guide and the research notes: Google "
     "documents the limits but not the message of the error when one is exceeded"
+)
+# Two unrelated projects quote the answer Drive gave them for a property over 124 bytes.
+_PROPERTY_REFUSAL_SEEN = (
+    "RichardX366/Obsidian-Google-Drive issue #34 (403, reason propertyLengthLimitExceeded, "
+    "this message); naturalcrit/homebrewery issue #1250 (the same message from the Node client)"
 )
 
 SPEC = VendorSpec(
@@ -35,8 +40,15 @@ SPEC = VendorSpec(
             "Drive v3 discovery document (google-api-python-client drive.v3.json), files.list "
             "pageSize: maximum 1000",
         ),
-        "value.property_refusal_text": assumed(
-            "The property '{key}' exceeds the maximum size of {limit} bytes.", _TEXTS_SEARCHED
+        # Corrected: the emulator answered 400 invalidProperty with wording of its own.
+        "value.property_refusal_text": public(
+            "Properties and app properties are limited to 124 bytes in UTF-8 encoding, counting "
+            "both the key and the value.",
+            _PROPERTY_REFUSAL_SEEN,
+        ),
+        "value.property_refusal_status": public(403, _PROPERTY_REFUSAL_SEEN),
+        "value.property_refusal_reason": public(
+            "propertyLengthLimitExceeded", _PROPERTY_REFUSAL_SEEN
         ),
         "value.chunk_refusal_text": assumed("the emulator's own wording", _TEXTS_SEARCHED),
     },
