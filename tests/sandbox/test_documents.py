@@ -49,9 +49,11 @@ def freight_invoice(**changes) -> Invoice:
 def pdf_text(pdf: bytes) -> str:
     """All text drawn in the PDF (fpdf2 compresses page streams with zlib)."""
     chunks = []
-    for stream in re.findall(rb"stream\r?\n(.*?)\r?\nendstream", pdf, re.S):
+    # The end-of-line before "endstream" is left in: a compressed stream may itself end in a
+    # byte that reads as "\r", and the decompressor stops at the stream's own end anyway.
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", pdf, re.S):
         try:
-            chunks.append(zlib.decompress(stream))
+            chunks.append(zlib.decompressobj().decompress(stream))
         except zlib.error:
             chunks.append(stream)
     return b"".join(chunks).decode("latin-1")
