@@ -153,12 +153,17 @@ class SqlJournal(JournalStore):
     # -- what a backend provides ----------------------------------------------------------
 
     @abc.abstractmethod
-    def _run(self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False) -> T:
+    def _run(
+        self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False,
+        one_statement: bool = False,
+    ) -> T:
         """Run ``work`` in one transaction and return its result.
 
         Committed on return, rolled back when it raises, retried on a transient lock.
         ``durable`` marks a commit that must be on disk before the caller goes on (a request
         recorded as sent, a hand resolution), whatever the store's sync setting.
+        ``one_statement`` promises that ``work`` runs a single statement, which a backend may
+        then run as its own implicit transaction (atomic all the same, fewer round trips).
         """
 
     @abc.abstractmethod
@@ -261,24 +266,41 @@ class SqlJournal(JournalStore):
 
     # -- claims ---------------------------------------------------------------------------
 
+    merge_reference_sql: str | None = None
+    """An expression merging the JSON text parameter into ``reference`` in SQL (so recording a
+    request as sent with its reference is one statement), or ``None`` to read and write it."""
+
     def _try_claim(self, request: ClaimRequest) -> Claim | str:
+        # The usual case, a key never seen before, is one INSERT; anything else is decided on
+        # the stored record in a transaction.
+        fresh = self._run(lambda tx: self._insert_fresh(tx, request), one_statement=True)
+        if fresh is not None:
+            return fresh
         return self._run(lambda tx: self._claim_row(tx, request))
 
-    def _claim_row(self, tx: Tx, request: ClaimRequest) -> Claim | str:
-        """One attempt in one transaction: a :class:`Claim`, or the live owner of the key."""
+    def _insert_fresh(self, tx: Tx, request: ClaimRequest) -> Claim | None:
+        """Insert the key's record for ``request`` unless it exists; the claim when inserted."""
         now = self.clock()
-        vendor, account, key = request.vendor, request.account, request.key
         tx.execute(
             f"INSERT INTO {self.journal_table} (vendor, account, idem_key, payload_hash, "
             "reference, state, attempts, lease_owner, lease_expires, lease_seconds, created_at, "
             "updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) "
             "ON CONFLICT (vendor, account, idem_key) DO NOTHING",
-            (vendor, account, key, request.payload_hash, _dumps(dict(request.reference)),
-             StampState.CLAIMED.value, request.owner, now + request.lease, request.lease, now,
-             now),
+            (request.vendor, request.account, request.key, request.payload_hash,
+             _dumps(dict(request.reference)), StampState.CLAIMED.value, request.owner,
+             now + request.lease, request.lease, now, now),
         )
         if tx.rowcount == 1:
             return Claim(record=request.fresh_record(now), owner=request.owner, fresh=True)
+        return None
+
+    def _claim_row(self, tx: Tx, request: ClaimRequest) -> Claim | str:
+        """One attempt in one transaction: a :class:`Claim`, or the live owner of the key."""
+        fresh = self._insert_fresh(tx, request)  # deleted by hand since the first try
+        if fresh is not None:
+            return fresh
+        now = self.clock()
+        vendor, account, key = request.vendor, request.account, request.key
         record = self._select(tx, vendor, account, key, lock=True)
         if record is None:  # deleted between the two statements (by hand): try again
             return "a concurrent change"
@@ -313,22 +335,22 @@ class SqlJournal(JournalStore):
                      reference={**stored, **reference})
 
     def mark_sent(self, claim: Claim, reference: Mapping[str, str] | None = None) -> None:
+        # The usual case, in one statement: this claim still holds the lease. Once sent, the
+        # lease must outlast the request itself: a takeover while the request is in flight
+        # could ask the vendor too early and send a second time.
+        merge = self.merge_reference_sql if reference else None
+        if not reference or merge is not None:
+            sent = self._run(
+                lambda tx: self._mark_sent_held(tx, claim, reference, merge),
+                durable=True, one_statement=True,
+            )
+            if sent:
+                return
+
         def work(tx: Tx) -> None:
             if reference:
                 self._merge_reference(tx, claim, reference)
-            now = self.clock()
-            # The usual case, in one statement: this claim still holds the lease. Once sent,
-            # the lease must outlast the request itself: a takeover while the request is in
-            # flight could ask the vendor too early and send a second time.
-            tx.execute(
-                f"UPDATE {self.journal_table} SET state = ?, attempts = attempts + 1, "
-                "sent_at = ?, updated_at = ?, lease_expires = ? + "
-                "(CASE WHEN lease_seconds > ? THEN lease_seconds ELSE ? END) "
-                "WHERE vendor = ? AND account = ? AND idem_key = ? AND lease_owner = ?",
-                (StampState.SENT.value, now, now, now, DEFAULT_LEASE, DEFAULT_LEASE,
-                 claim.vendor, claim.account, claim.key, claim.owner),
-            )
-            if tx.rowcount == 1:
+            if self._mark_sent_held(tx, claim, None, None):
                 return
             rows = tx.execute(
                 f"SELECT attempts, lease_owner, lease_expires, lease_seconds "
@@ -339,6 +361,7 @@ class SqlJournal(JournalStore):
             if not rows:
                 raise _missing(claim)
             attempts, owner, expires, lease_seconds = rows[0]
+            now = self.clock()
             check_still_held(claim, owner, None if expires is None else float(expires), now)
             lease = max(float(lease_seconds or 0), DEFAULT_LEASE)
             self._update(
@@ -348,6 +371,24 @@ class SqlJournal(JournalStore):
             )
 
         self._run(work, durable=True)
+
+    def _mark_sent_held(
+        self, tx: Tx, claim: Claim, reference: Mapping[str, str] | None, merge: str | None
+    ) -> bool:
+        """Record the request as sent if ``claim`` still holds the lease (one UPDATE)."""
+        now = self.clock()
+        extra, params = "", []
+        if reference and merge:
+            extra, params = f", reference = {merge}", [_dumps(dict(reference))]
+        tx.execute(
+            f"UPDATE {self.journal_table} SET state = ?, attempts = attempts + 1, "
+            "sent_at = ?, updated_at = ?, lease_expires = ? + "
+            f"(CASE WHEN lease_seconds > ? THEN lease_seconds ELSE ? END){extra} "
+            "WHERE vendor = ? AND account = ? AND idem_key = ? AND lease_owner = ?",
+            (StampState.SENT.value, now, now, now, DEFAULT_LEASE, DEFAULT_LEASE, *params,
+             claim.vendor, claim.account, claim.key, claim.owner),
+        )
+        return tx.rowcount == 1
 
     def restore(self, claim: Claim, state: StampState) -> None:
         def work(tx: Tx) -> None:
@@ -366,7 +407,7 @@ class SqlJournal(JournalStore):
             for event, endpoints in outbox:
                 self._outbox._add(tx, event, endpoints, now)
 
-        self._run(work)
+        self._run(work, one_statement=not outbox)
 
     def release(self, claim: Claim) -> None:
         if not claim.owner:

@@ -79,6 +79,7 @@ class PostgresJournal(SqlJournal):
     deliveries_table = "apunto_deliveries"
     version_table = "apunto_schema"
     lock_rows = " FOR UPDATE"
+    merge_reference_sql = "(reference::jsonb || ?::jsonb)::text"
 
     def __init__(
         self,
@@ -170,7 +171,10 @@ class PostgresJournal(SqlJournal):
                 self._pool_pid = os.getpid()
             return self._pool
 
-    def _run(self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False) -> T:
+    def _run(
+        self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False,
+        one_statement: bool = False,
+    ) -> T:
         # Every PostgreSQL commit is durable as the server is configured (synchronous_commit).
         import psycopg
         from psycopg import errors as pg_errors

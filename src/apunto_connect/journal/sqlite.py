@@ -27,6 +27,18 @@ __all__ = ["HAS_RETURNING", "SYNC_ENV_VAR", "SqliteJournal"]
 
 T = TypeVar("T")
 
+def _has_json() -> bool:
+    """Whether this SQLite can merge JSON objects (``json_patch``)."""
+    try:
+        with contextlib.closing(sqlite3.connect(":memory:")) as db:
+            merged = db.execute("""SELECT json_patch('{"a":"1"}', '{"b":"2"}')""").fetchone()
+            return bool(merged and merged[0] == '{"a":"1","b":"2"}')
+    except sqlite3.Error:  # built without JSON1 (before 3.38 it was optional)
+        return False
+
+
+_HAS_JSON = _has_json()
+
 HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 """Whether this Python's SQLite claims deliveries with one ``UPDATE … RETURNING`` statement."""
 
@@ -111,6 +123,7 @@ class SqliteJournal(SqlJournal):
         self._sync_durable = synchronous.lower() == "sent"
         self.busy_timeout = busy_timeout
         self.use_returning = HAS_RETURNING
+        self.merge_reference_sql = "json_patch(reference, ?)" if _HAS_JSON else None
         self._local = threading.local()
         self._open()
 
@@ -175,7 +188,10 @@ class SqliteJournal(SqlJournal):
         local.pid = os.getpid()
         return db
 
-    def _run(self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False) -> T:
+    def _run(
+        self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False,
+        one_statement: bool = False,
+    ) -> T:
         deadline = time.monotonic() + self.busy_timeout
         pause = 0.005
         sync_now = durable and self._sync_durable
@@ -185,6 +201,14 @@ class SqliteJournal(SqlJournal):
                 if sync_now:
                     # In WAL mode a FULL commit syncs the whole log, earlier commits included.
                     db.execute("PRAGMA synchronous=FULL")
+                if one_statement:
+                    # Outside BEGIN a statement is its own transaction (the connection is in
+                    # autocommit mode): just as atomic, two calls into SQLite fewer.
+                    try:
+                        return work(_SqliteTx(db))
+                    finally:
+                        if sync_now:
+                            db.execute(f"PRAGMA synchronous={self._synchronous}")
                 db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     result = work(_SqliteTx(db))
