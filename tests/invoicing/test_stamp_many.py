@@ -107,3 +107,16 @@ def test_a_registration_failing_before_the_batch_is_retried_by_the_stamps_needin
         assert [(f.kind, f.method) for f in sb.faults.fired] == [(fault.kind, "POST")]
         assert summary.stamped == 12 and summary.failed == {}
         assert len(emulator.clients) == len(CUSTOMERS) and len(emulator.products) == 2
+
+
+def test_an_actiun_batch_registers_each_contact_and_item_once() -> None:
+    with Sandbox(vendors=["actiun"], seed=5) as sb:
+        sb.emulator("actiun").stamping_seconds = 0.0  # type: ignore[attr-defined]
+        provider = sb.invoice_provider("actiun")
+        summary = provider.stamp_many([invoice(n) for n in range(1, 13)], concurrency=6,
+                                      idempotency_keys=[f"actiun-{n}" for n in range(1, 13)]
+                                      ).summary()
+        emulator = sb.emulator("actiun")
+        assert summary.stamped == 12 and summary.failed == {}, summary
+        assert len(emulator.contacts) == len(CUSTOMERS)
+        assert len(emulator.items) == 2

@@ -42,8 +42,12 @@ def customer_lock(customer: Customer) -> str:
 
 
 def product_lock(item: LineItem) -> str:
-    """The registration lock name of a line's product (its SAT code and description)."""
-    return f"product:{item.product_code}:{item.description}"
+    """The registration lock name of a line's product: its SAT product code.
+
+    Coarser than any vendor's own identity of a product (code and name, SKU, unit), so two
+    lines a vendor would file as one product can never register it at the same time.
+    """
+    return f"product:{item.product_code}"
 
 
 def _canonical_hash(document: FiscalDocument) -> str:

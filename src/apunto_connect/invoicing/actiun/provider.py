@@ -46,9 +46,10 @@ Sources: the Actiun API reference (developers.actiun.com), the SAT's c_FormaPago
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -81,6 +82,7 @@ from ...models.invoices import (
 )
 from ...models.parties import Customer, Issuer
 from ...vendor_spec import VendorSpec
+from ..attempts import customer_lock, product_lock
 from ..base import DownloadFormat, InvoiceProvider, StampAttempt
 from .mapping import (
     PROVIDER,
@@ -347,6 +349,22 @@ class ActiunInvoiceProvider(InvoiceProvider):
 
     # -- stamping hooks: the contact and items an invoice refers to --------------------------
 
+    def _batch_registrations(
+        self, invoices: Sequence[Invoice]
+    ) -> list[tuple[str, Callable[[], object]]]:
+        """Each distinct contact and item of the batch, found or created on its own."""
+        work: dict[object, tuple[str, Callable[[], object]]] = {}
+        for invoice in invoices:
+            customer = invoice.customer
+            work.setdefault(("contact", customer.rfc), (
+                customer_lock(customer), functools.partial(self._ensure_contact, customer)
+            ))
+            for item in invoice.items:
+                work.setdefault(("item", *_item_key(item)), (
+                    product_lock(item), functools.partial(self._ensure_item, item)
+                ))
+        return list(work.values())
+
     def _ensure_contact(self, customer: Customer) -> int:
         with self._lock:
             cached = self._contacts.get(customer.rfc)
@@ -374,7 +392,7 @@ class ActiunInvoiceProvider(InvoiceProvider):
 
     def _ensure_item(self, item: LineItem) -> tuple[int, str | None]:
         name = item.product_name
-        key = (item.sku or name.casefold(), item.product_code, item.unit_code)
+        key = _item_key(item)
         with self._lock:
             cached = self._items.get(key)
         if cached is not None:
@@ -454,3 +472,8 @@ class ActiunInvoiceProvider(InvoiceProvider):
         self.require(Capability.CANCEL, "Actiun's API has no cancellation; cancel the CFDI in "
                                         "the Actiun web app.")
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _item_key(item: LineItem) -> tuple[str, str, str]:
+    """What makes two lines one Actiun item: SKU (else name), SAT product and unit codes."""
+    return (item.sku or item.product_name.casefold(), item.product_code, item.unit_code)

@@ -550,13 +550,17 @@ class FacturamaProvider(InvoiceProvider):
         if any(not (invoice.issuer and invoice.issuer.zip_code) for invoice in invoices) \
                 and not self._expedition_place:
             work["issuer"] = self.account_issuer  # the place of issue every body needs
+        products: dict[tuple[str, str], tuple[str, Callable[[], object]]] = {}
         for invoice in invoices:
             work.setdefault(customer_lock(invoice.customer),
                             functools.partial(self._ensure_client, invoice))
             for item in invoice.items:
-                work.setdefault(product_lock(item),
-                                functools.partial(self._ensure_product, item, invoice.currency))
-        return list(work.items())
+                products.setdefault(
+                    (item.product_code, item.product_name.upper()),
+                    (product_lock(item),
+                     functools.partial(self._ensure_product, item, invoice.currency)),
+                )
+        return [*work.items(), *products.values()]
 
     # -- reading ------------------------------------------------------------------------------
 
