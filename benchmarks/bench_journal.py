@@ -6,7 +6,7 @@ transaction; then a repeat ``claim`` of a stamped key (the idempotent retry), an
 side: ``claim_due`` in batches of 5 and ``mark_delivered`` per delivery. One thread, then
 several threads sharing the store. Prints per-operation latency and throughput.
 
-Stores: memory, SQLite with ``synchronous`` ``sent`` (the default), ``full`` and ``normal``,
+Stores: memory, SQLite with ``synchronous`` ``normal`` (the default), ``sent`` and ``full``,
 and PostgreSQL
 when ``--postgres URL`` is given (a scratch database: the tables are created and filled).
 Usage::
@@ -123,9 +123,9 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="bench-journal-"))
     stores: list[tuple[str, Callable[[], JournalStore]]] = [
         ("memory", MemoryJournal),
-        ("sqlite sent", lambda: SqliteJournal(folder / "sent.sqlite3")),
-        ("sqlite full", lambda: SqliteJournal(folder / "full.sqlite3", synchronous="full")),
         ("sqlite normal", lambda: SqliteJournal(folder / "normal.sqlite3", synchronous="normal")),
+        ("sqlite sent", lambda: SqliteJournal(folder / "sent.sqlite3", synchronous="sent")),
+        ("sqlite full", lambda: SqliteJournal(folder / "full.sqlite3", synchronous="full")),
     ]
     if args.postgres:
         from apunto_connect.journal.postgres import PostgresJournal
