@@ -35,6 +35,7 @@ import tenacity
 from requests.adapters import HTTPAdapter
 
 from ._version import __version__
+from ._wire import json_or_none
 from .errors import (
     AuthenticationError,
     Conflict,
@@ -154,13 +155,6 @@ def parse_retry_after(headers: Mapping[str, str], now: Callable[[], float] = tim
     return max(0.0, when.timestamp() - now())
 
 
-def _json_or_none(response: requests.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 def _first_text(body: Any, keys: Iterable[str]) -> str | None:
     if isinstance(body, Mapping):
         for key in keys:
@@ -180,7 +174,7 @@ def default_error_mapper(provider: str, response: requests.Response) -> Provider
     Vendor modules pass their own mapper to refine codes and messages; this one keeps whatever
     message the body carries verbatim, or the raw text when the body is not JSON.
     """
-    body = _json_or_none(response)
+    body = json_or_none(response.content)
     message = _first_text(body, ("message", "Message", "error_description", "error", "detail"))
     if message is None:
         text = response.text.strip()
