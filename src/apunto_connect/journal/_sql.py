@@ -153,17 +153,12 @@ class SqlJournal(JournalStore):
     # -- what a backend provides ----------------------------------------------------------
 
     @abc.abstractmethod
-    def _run(
-        self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False,
-        one_statement: bool = False,
-    ) -> T:
+    def _run(self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False) -> T:
         """Run ``work`` in one transaction and return its result.
 
         Committed on return, rolled back when it raises, retried on a transient lock.
         ``durable`` marks a commit that must be on disk before the caller goes on (a request
         recorded as sent, a hand resolution), whatever the store's sync setting.
-        ``one_statement`` promises that ``work`` runs a single statement, which a backend may
-        then run as its own implicit transaction (atomic all the same, fewer round trips).
         """
 
     @abc.abstractmethod
@@ -271,11 +266,6 @@ class SqlJournal(JournalStore):
     request as sent with its reference is one statement), or ``None`` to read and write it."""
 
     def _try_claim(self, request: ClaimRequest) -> Claim | str:
-        # The usual case, a key never seen before, is one INSERT; anything else is decided on
-        # the stored record in a transaction.
-        fresh = self._run(lambda tx: self._insert_fresh(tx, request), one_statement=True)
-        if fresh is not None:
-            return fresh
         return self._run(lambda tx: self._claim_row(tx, request))
 
     def _insert_fresh(self, tx: Tx, request: ClaimRequest) -> Claim | None:
@@ -295,8 +285,12 @@ class SqlJournal(JournalStore):
         return None
 
     def _claim_row(self, tx: Tx, request: ClaimRequest) -> Claim | str:
-        """One attempt in one transaction: a :class:`Claim`, or the live owner of the key."""
-        fresh = self._insert_fresh(tx, request)  # deleted by hand since the first try
+        """One attempt in one transaction: a :class:`Claim`, or the live owner of the key.
+
+        The usual case, a key never seen before, is the INSERT alone; anything else is decided
+        on the stored record.
+        """
+        fresh = self._insert_fresh(tx, request)
         if fresh is not None:
             return fresh
         now = self.clock()
@@ -335,22 +329,14 @@ class SqlJournal(JournalStore):
                      reference={**stored, **reference})
 
     def mark_sent(self, claim: Claim, reference: Mapping[str, str] | None = None) -> None:
-        # The usual case, in one statement: this claim still holds the lease. Once sent, the
-        # lease must outlast the request itself: a takeover while the request is in flight
-        # could ask the vendor too early and send a second time.
         merge = self.merge_reference_sql if reference else None
-        if not reference or merge is not None:
-            sent = self._run(
-                lambda tx: self._mark_sent_held(tx, claim, reference, merge),
-                durable=True, one_statement=True,
-            )
-            if sent:
-                return
 
         def work(tx: Tx) -> None:
-            if reference:
+            if reference and merge is None:
                 self._merge_reference(tx, claim, reference)
-            if self._mark_sent_held(tx, claim, None, None):
+            # The usual case, in one statement: this claim still holds the lease (the
+            # reference merged in SQL where the backend can).
+            if self._mark_sent_held(tx, claim, reference if merge else None, merge):
                 return
             rows = tx.execute(
                 f"SELECT attempts, lease_owner, lease_expires, lease_seconds "
@@ -363,6 +349,10 @@ class SqlJournal(JournalStore):
             attempts, owner, expires, lease_seconds = rows[0]
             now = self.clock()
             check_still_held(claim, owner, None if expires is None else float(expires), now)
+            if reference and merge is not None:
+                self._merge_reference(tx, claim, reference)
+            # Once sent, the lease must outlast the request itself: a takeover while the
+            # request is in flight could ask the vendor too early and send a second time.
             lease = max(float(lease_seconds or 0), DEFAULT_LEASE)
             self._update(
                 tx, claim.vendor, claim.account, claim.key, state=StampState.SENT,
@@ -407,7 +397,7 @@ class SqlJournal(JournalStore):
             for event, endpoints in outbox:
                 self._outbox._add(tx, event, endpoints, now)
 
-        self._run(work, one_statement=not outbox)
+        self._run(work)
 
     def release(self, claim: Claim) -> None:
         if not claim.owner:

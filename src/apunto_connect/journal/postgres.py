@@ -171,10 +171,7 @@ class PostgresJournal(SqlJournal):
                 self._pool_pid = os.getpid()
             return self._pool
 
-    def _run(
-        self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False,
-        one_statement: bool = False,
-    ) -> T:
+    def _run(self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False) -> T:
         # Every PostgreSQL commit is durable as the server is configured (synchronous_commit).
         import psycopg
         from psycopg import errors as pg_errors

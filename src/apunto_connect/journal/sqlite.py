@@ -188,10 +188,7 @@ class SqliteJournal(SqlJournal):
         local.pid = os.getpid()
         return db
 
-    def _run(
-        self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False,
-        one_statement: bool = False,
-    ) -> T:
+    def _run(self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False) -> T:
         deadline = time.monotonic() + self.busy_timeout
         pause = 0.005
         sync_now = durable and self._sync_durable
@@ -201,14 +198,9 @@ class SqliteJournal(SqlJournal):
                 if sync_now:
                     # In WAL mode a FULL commit syncs the whole log, earlier commits included.
                     db.execute("PRAGMA synchronous=FULL")
-                if one_statement:
-                    # Outside BEGIN a statement is its own transaction (the connection is in
-                    # autocommit mode): just as atomic, two calls into SQLite fewer.
-                    try:
-                        return work(_SqliteTx(db))
-                    finally:
-                        if sync_now:
-                            db.execute(f"PRAGMA synchronous={self._synchronous}")
+                # A write takes the write lock before it reads anything: a statement left to
+                # upgrade a read snapshot (autocommit, or a deferred BEGIN) can stall against a
+                # writer of another process until busy_timeout.
                 db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     result = work(_SqliteTx(db))
