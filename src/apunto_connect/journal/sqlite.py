@@ -39,6 +39,23 @@ def _has_json() -> bool:
 
 _HAS_JSON = _has_json()
 
+
+class _Forks:
+    """Counts forks, so a child never uses (nor closes) a connection it inherited.
+
+    Compared on every call instead of ``os.getpid()``, which is a system call each time.
+    """
+
+    generation = 0
+
+    @classmethod
+    def forked(cls) -> None:
+        cls.generation += 1
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_Forks.forked)
+
 HAS_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
 """Whether this Python's SQLite claims deliveries with one ``UPDATE … RETURNING`` statement."""
 
@@ -166,7 +183,7 @@ class SqliteJournal(SqlJournal):
     def _db(self) -> sqlite3.Connection:
         local = self._local
         db: sqlite3.Connection | None = getattr(local, "db", None)
-        if db is not None and getattr(local, "pid", None) == os.getpid():
+        if db is not None and getattr(local, "generation", None) == _Forks.generation:
             return db
         # A connection inherited through fork() must not be used (nor closed) by the child.
         try:
@@ -185,7 +202,7 @@ class SqliteJournal(SqlJournal):
             db.close()
             raise
         local.db = db
-        local.pid = os.getpid()
+        local.generation = _Forks.generation
         return db
 
     def _run(self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False) -> T:
@@ -279,7 +296,7 @@ class SqliteJournal(SqlJournal):
     def close(self) -> None:
         """Close this thread's connection (others close when their threads end)."""
         db = getattr(self._local, "db", None)
-        if db is not None and getattr(self._local, "pid", None) == os.getpid():
+        if db is not None and getattr(self._local, "generation", None) == _Forks.generation:
             db.close()
         self._local.db = None
 
