@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import ClassVar
 
+from .._wire import mexico_tz
 from .framework import (
     Emulator,
     EmulatorRequest,
@@ -57,7 +58,7 @@ class BanxicoEmulator(Emulator):
 
     def today(self) -> date:
         """The emulated current date in Mexico City (UTC-6)."""
-        moment = datetime.fromtimestamp(self.clock.now(), tz=timezone(timedelta(hours=-6)))
+        moment = datetime.fromtimestamp(self.clock.now(), tz=mexico_tz())
         return moment.date()
 
     def set_fix(self, day: date, value: Decimal | str | None) -> None:
