@@ -9,8 +9,8 @@ import pytest
 
 
 def _sat_schema_dir() -> Path | None:
-    # The SAT's XSDs ship inside the satcfdi wheel (a benchmark-only extra); the schema tests
-    # use them when present and are skipped otherwise. Nothing is fetched from the network.
+    # The SAT's XSDs ship inside the satcfdi wheel (installed by the test extra); nothing is
+    # fetched from the network.
     spec = importlib.util.find_spec("satcfdi")
     if spec is None or not spec.submodule_search_locations:
         return None
@@ -26,7 +26,8 @@ def sat_schema():  # type: ignore[no-untyped-def]
 
     folder = _sat_schema_dir()
     if folder is None:
-        pytest.skip("SAT XSDs not available (install the 'bench' extra to run schema checks)")
+        pytest.fail("the SAT XSDs ship with satcfdi, which the 'test' extra installs; "
+                    "it is missing or no longer carries them", pytrace=False)
     imports = {
         "http://www.sat.gob.mx/cfd/4": folder / "4" / "cfdv40.xsd",
         "http://www.sat.gob.mx/cfd/3": folder / "3" / "cfdv33.xsd",

@@ -53,7 +53,7 @@ def test_unknown_level_is_refused() -> None:
 
 
 def test_rows_load_into_pandas() -> None:
-    pandas = pytest.importorskip("pandas")
+    import pandas  # the test extra installs it
     frame = pandas.DataFrame(to_records(parse_many(FIXTURES), level="concept"))
     assert len(frame) == 8
     assert frame["amount"].map(type).eq(Decimal).all()

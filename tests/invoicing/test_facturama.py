@@ -21,6 +21,7 @@ import warnings
 from decimal import Decimal
 from typing import Any
 
+import fpdf  # noqa: F401  (the test extra installs it; emulators draw PDFs with it)
 import pytest
 import requests
 
@@ -54,8 +55,6 @@ from apunto_connect.sandbox.facturama import FacturamaEmulator
 from tests import cassette_scrub
 from tests.fakes import FakeClock
 from tests.recording import Recording
-
-pytest.importorskip("fpdf")
 
 CUSTOMER = Customer("URE180429TM6", "UNIVERSIDAD ROBOTICA ESPAÑOLA", "601", "86991")
 

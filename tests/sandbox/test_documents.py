@@ -9,6 +9,7 @@ import zlib
 from datetime import datetime
 from decimal import Decimal
 
+import fpdf  # noqa: F401  (the test extra installs it; emulators draw PDFs with it)
 import pytest
 from lxml import etree
 
@@ -22,8 +23,6 @@ from apunto_connect.sandbox.documents import (
     mexico_local,
 )
 from apunto_connect.sandbox.framework import SandboxClock
-
-pytest.importorskip("fpdf")
 
 ISSUER = Issuer("EKU9003173C9", "ESCUELA KEMPER URGATE", "601", "26015")
 # 2025-03-01 18:00:00 UTC is 12:00 in Mexico City (UTC-6, no daylight saving since 2022).

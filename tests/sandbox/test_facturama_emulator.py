@@ -7,6 +7,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import fpdf  # noqa: F401  (the test extra installs it; emulators draw PDFs with it)
 import pytest
 import requests
 
@@ -19,8 +20,6 @@ from apunto_connect.sandbox.facturama import (
     SAT_ZIP_MISMATCH,
     FacturamaEmulator,
 )
-
-pytest.importorskip("fpdf")
 
 BASE = "https://apisandbox.facturama.mx"
 AUTH = (FacturamaEmulator.demo_credentials["username"],

@@ -32,7 +32,8 @@ def test_stamping_needs_no_fpdf2_and_a_pdf_download_names_the_extra(
 
 @pytest.mark.parametrize("name", PROVIDERS)
 def test_a_pdf_is_drawn_once_on_first_download_and_kept(name: str) -> None:
-    pytest.importorskip("fpdf")
+    import fpdf  # noqa: F401  (the test extra installs it)
+
     from apunto_connect.sandbox import documents
 
     drawn: list[str] = []

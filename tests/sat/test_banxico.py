@@ -116,15 +116,20 @@ def test_cassette_fix_of_a_week(monkeypatch) -> None:
     assert rates.exchange_rate("USD", date(2026, 11, 29)) == Decimal("18.4150")  # Sunday
 
 
-def test_preflight_warns_when_the_exchange_rate_is_far_from_the_fix(sb, rates) -> None:
-    sb.emulator("banxico").set_fix(FRIDAY, "18.4150")
-    invoice = Invoice(
+def usd_invoice() -> Invoice:
+    """A dollar invoice of Friday 2026-11-27 at 20.50 pesos per dollar."""
+    return Invoice(
         Customer("URE180429TM6", "UNIVERSIDAD ROBOTICA ESPAÑOLA", "601", "65000"),
         [LineItem("78101802", "E48", "Flete", 1, 100, taxes=[Tax.iva()])],
         issuer=Issuer("EKU9003173C9", "ESCUELA KEMPER URGATE", "601", "26015"),
         currency="USD", exchange_rate="20.50", payment_form="03",
         issued_at=datetime(2026, 11, 27, 12, 0),
     )  # fmt: skip
+
+
+def test_preflight_warns_when_the_exchange_rate_is_far_from_the_fix(sb, rates) -> None:
+    sb.emulator("banxico").set_fix(FRIDAY, "18.4150")
+    invoice = usd_invoice()
     found = sat.preflight(invoice, date_window=None, fix=rates.exchange_rate)
     assert [(i.code, i.severity.value) for i in found] == [("APUNTO-517", "warning")]
     assert "18.4150" in found[0].message
@@ -134,13 +139,7 @@ def test_preflight_warns_when_the_exchange_rate_is_far_from_the_fix(sb, rates) -
 
 def test_preflight_says_when_the_fix_cannot_be_read(sb) -> None:
     broken = ExchangeRates("not-the-token", session=sb.session)
-    invoice = Invoice(
-        Customer("URE180429TM6", "UNIVERSIDAD ROBOTICA ESPAÑOLA", "601", "65000"),
-        [LineItem("78101802", "E48", "Flete", 1, 100, taxes=[Tax.iva()])],
-        issuer=Issuer("EKU9003173C9", "ESCUELA KEMPER URGATE", "601", "26015"),
-        currency="USD", exchange_rate="20.50", payment_form="03",
-        issued_at=datetime(2026, 11, 27, 12, 0),
-    )  # fmt: skip
+    invoice = usd_invoice()
     found = sat.preflight(invoice, date_window=None, fix=broken.exchange_rate)
     assert [(i.code, i.severity.value) for i in found] == [("APUNTO-518", "warning")]
     assert "Token inválido" in found[0].message

@@ -12,6 +12,7 @@ never swallowed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import threading
@@ -27,17 +28,15 @@ __all__ = ["HAS_RETURNING", "SYNC_ENV_VAR", "SqliteJournal"]
 
 T = TypeVar("T")
 
+@functools.cache
 def _has_json() -> bool:
-    """Whether this SQLite can merge JSON objects (``json_patch``)."""
+    """Whether this SQLite can merge JSON objects (``json_patch``); asked once, when needed."""
     try:
         with contextlib.closing(sqlite3.connect(":memory:")) as db:
             merged = db.execute("""SELECT json_patch('{"a":"1"}', '{"b":"2"}')""").fetchone()
             return bool(merged and merged[0] == '{"a":"1","b":"2"}')
     except sqlite3.Error:  # built without JSON1 (before 3.38 it was optional)
         return False
-
-
-_HAS_JSON = _has_json()
 
 
 class _Forks:
@@ -140,7 +139,7 @@ class SqliteJournal(SqlJournal):
         self._sync_durable = synchronous.lower() == "sent"
         self.busy_timeout = busy_timeout
         self.use_returning = HAS_RETURNING
-        self.merge_reference_sql = "json_patch(reference, ?)" if _HAS_JSON else None
+        self.merge_reference_sql = "json_patch(reference, ?)" if _has_json() else None
         self._local = threading.local()
         self._open()
 
