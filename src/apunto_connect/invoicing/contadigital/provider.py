@@ -555,6 +555,7 @@ class ContaDigitalProvider(InvoiceProvider):
             result = self._call("POST", "invoices", body, operation="stamp", idempotent=False)
             return self._stamped(result, invoice)
         draft_id = _as_int(attempt.reference.get("draft_id")) or None
+        new_draft: dict[str, str] = {}
         if draft_id is not None:
             try:
                 existing = self.get(str(draft_id))
@@ -574,11 +575,13 @@ class ContaDigitalProvider(InvoiceProvider):
                     f"{self.name}: the draft reply carried no invoice id", provider=self.name,
                     request_sent=False,  # a draft is no fiscal document: nothing was stamped
                 )
-            attempt.remember(draft_id=str(draft_id))
+            new_draft = {"draft_id": str(draft_id)}
         body = invoice_to_contadigital(
             invoice, ids, issued_at=issued_at, spec=self.spec, invoice_id=draft_id
         )
-        attempt.sending()
+        # A new draft's id is stored with the "sent" record, in one write before the stamp
+        # request; a crash before that only leaves a draft, which is no fiscal document.
+        attempt.sending(**new_draft)
         try:
             result = self._call("POST", "invoices", body, operation="stamp", idempotent=False)
         except InsufficientCredits as exc:
