@@ -64,6 +64,7 @@ __all__ = [
     "UnexpectedResponse",
     "UnsupportedOperation",
     "ValidationError",
+    "error_class_for_status",
 ]
 
 
@@ -292,6 +293,28 @@ class StampRejected(ProviderError):
 
 class ServerError(ProviderError):
     """The vendor failed on its side (HTTP 5xx) and retries did not help."""
+
+
+# Only the statuses whose meaning is the same for every vendor; 402 and a 403 that is really a
+# rate limit depend on the vendor and are decided by its error mapper first.
+_STATUS_ERRORS: Mapping[int, type[ProviderError]] = {
+    401: AuthenticationError,
+    403: PermissionDenied,
+    404: NotFound,
+    409: Conflict,
+    429: RateLimited,
+}
+
+
+def error_class_for_status(status: int) -> type[ProviderError]:
+    """The error class an HTTP status means for any vendor (5xx: ServerError).
+
+    Statuses whose meaning depends on the vendor (402, a 403 that is a rate limit) are decided
+    by the vendor's error mapper before it falls back on this one.
+    """
+    if status >= 500:
+        return ServerError
+    return _STATUS_ERRORS.get(status, ProviderError)
 
 
 class TransportError(ApuntoError):

@@ -37,18 +37,14 @@ from requests.adapters import HTTPAdapter
 from ._version import __version__
 from ._wire import json_or_none
 from .errors import (
-    AuthenticationError,
-    Conflict,
     InsufficientCredits,
-    NotFound,
-    PermissionDenied,
     ProviderError,
     RateLimited,
-    ServerError,
     StampRejected,
     Timeout,
     TransportError,
 )
+from .errors import error_class_for_status as error_class_for_status  # kept importable from here
 from .logsetup import configure_from_environment
 from .redaction import Redactor, redact
 
@@ -215,26 +211,6 @@ def error_for_status(
     if kind is RateLimited:
         return RateLimited(message, retry_after=parse_retry_after(response.headers), **common)
     return kind(message, **common)
-
-
-_STATUS_ERRORS: Mapping[int, type[ProviderError]] = {
-    401: AuthenticationError,
-    403: PermissionDenied,
-    404: NotFound,
-    409: Conflict,
-    429: RateLimited,
-}
-
-
-def error_class_for_status(status: int) -> type[ProviderError]:
-    """The error class an HTTP status means for any vendor (5xx: ServerError).
-
-    Statuses whose meaning depends on the vendor (402, a 403 that is a rate limit) are decided
-    by the vendor's error mapper before it falls back on this one.
-    """
-    if status >= 500:
-        return ServerError
-    return _STATUS_ERRORS.get(status, ProviderError)
 
 
 def raw_body(response: requests.Response) -> str | None:
