@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import re
 import warnings
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import fpdf  # noqa: F401  (the test extra installs it; emulators draw PDFs with it)
 import pytest
@@ -341,6 +343,21 @@ def test_list_is_lazy_and_carries_filters_to_every_page(provider, emulator, spy)
         assert f"page={number}" in call.url
 
 
+def test_list_dates_travel_day_first_as_facturamas_guide_documents(provider, spy):
+    # Facturama's guide ("Consultar CFDIs para API Web") gives dateStart/dateEnd as dd/MM/yyyy;
+    # an ISO date was our earlier guess.
+    stamped = provider.stamp(freight("31"))
+    issued = provider.get(stamped.id).issued_at
+    assert issued is not None
+    spy.calls.clear()
+    rows = list(provider.list(date_start=issued.date(), date_end=issued.date()))
+    assert [row.id for row in rows] == [stamped.id]
+    query = parse_qs(urlsplit(spy.calls[0].url).query)
+    assert query["dateStart"] == query["dateEnd"] == [issued.strftime("%d/%m/%Y")]
+    before = issued.date() - timedelta(days=2)
+    assert list(provider.list(date_start=before, date_end=before + timedelta(days=1))) == []
+
+
 def test_unknown_list_filter_fails_before_any_call(provider, spy):
     with pytest.raises(ValidationError):
         provider.list(colour="red")
@@ -499,9 +516,7 @@ def test_every_fact_says_where_it_comes_from():
         assert fact.source in {"official", "public-integration", "assumed"}, key
         assert fact.evidence.strip(), f"{key} has no evidence"
     # what the evidence page lists as not public stays marked so
-    assert set(SPEC.assumed()) == {
-        "limit.list_page_size", "value.list_oldest_first", "value.list_date_format",
-    }
+    assert set(SPEC.assumed()) == {"value.list_oldest_first"}
 
 
 def test_spec_values_cannot_be_changed_in_place():

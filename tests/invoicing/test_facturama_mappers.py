@@ -292,7 +292,7 @@ def test_list_filters_map_to_facturama_parameters():
     params = list_params({"series": "FLT", "folio_start": 10, "status": InvoiceStatus.CANCELLED,
                           "date_start": datetime(2025, 3, 1), "rfc": "URE180429TM6"})
     assert params == {"type": "issued", "status": "canceled", "serie": "FLT", "folioStart": "10",
-                      "dateStart": "2025-03-01", "rfc": "URE180429TM6"}
+                      "dateStart": "01/03/2025", "rfc": "URE180429TM6"}
 
 
 def test_facturamas_own_parameter_names_pass_and_unknown_names_fail():

@@ -9,7 +9,7 @@ from apunto_connect.demo import demo_invoice
 from apunto_connect.invoicing.facturama.spec import SPEC as FACTURAMA
 from apunto_connect.vendor_spec import VendorSpec, assumed, official
 
-LISTING = ["limit.list_page_size", "value.list_oldest_first"]
+LISTING = ["value.list_oldest_first"]
 
 
 def test_a_facturama_stamp_flow_reports_what_it_relied_on_and_nothing_else():
@@ -22,9 +22,8 @@ def test_a_facturama_stamp_flow_reports_what_it_relied_on_and_nothing_else():
         assert sb.assumptions_used() == {}
         facturama.get(stamped.uuid)  # a UUID is searched in the (assumed) paged listing
         assert sb.assumptions_used() == {"facturama": LISTING}
-        assert "value.list_date_format" not in sb.assumptions_used()["facturama"]
-        list(facturama.list(date_start=date(2020, 1, 1)))  # now the date format too
-        assert sb.assumptions_used() == {"facturama": sorted([*LISTING, "value.list_date_format"])}
+        list(facturama.list(date_start=date(2020, 1, 1)))  # the date format is official
+        assert sb.assumptions_used() == {"facturama": LISTING}
         assert set(sb.assumptions_used()["facturama"]) <= set(FACTURAMA.assumed())
 
 
@@ -49,17 +48,17 @@ def test_other_vendors_report_under_their_own_name():
 
 
 def test_the_module_spec_never_records_and_its_copies_do():
-    list_size = FACTURAMA["limit.list_page_size"]  # as a mapper given no spec reads it
-    assert list_size == 50
+    oldest_first = FACTURAMA["value.list_oldest_first"]  # as a mapper given no spec reads it
+    assert oldest_first is True
     assert FACTURAMA.assumptions_used() == []
     with Sandbox() as sb:
         sb.invoice_provider("facturama")
         assert sb.assumptions_used() == {}  # the shared read is nobody's flow
     copy = FACTURAMA.with_overrides(None)
-    assert copy.peek("limit.list_page_size") == 50
+    assert copy.peek("value.list_oldest_first") is True
     assert copy.assumptions_used() == []  # peek() never records
-    assert copy["limit.list_page_size"] == 50
-    assert copy.assumptions_used() == ["limit.list_page_size"]
+    assert copy["value.list_oldest_first"] is True
+    assert copy.assumptions_used() == ["value.list_oldest_first"]
 
 
 def test_a_spec_records_only_assumed_facts_and_only_when_asked_to():

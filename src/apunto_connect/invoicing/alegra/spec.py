@@ -254,8 +254,11 @@ _INVOICE: dict[str, Fact] = {
     "field.invoice.currency": public(
         "currency.code", f"{_CLI} InvoiceCurrency; {_PHP} Support/Currency.php"
     ),
-    "field.invoice.exchange_rate": assumed(
-        "currency.exchangeRate", f"one source: {_CLI} InvoiceCurrency"
+    "field.invoice.exchange_rate": public(
+        "currency.exchangeRate",
+        f"{_CLI} InvoiceCurrency; a WordPress marketplace plugin's Alegra client for Colombia "
+        "and Mexico (PHP, repository not named by public code search) sends "
+        "currency{code, exchangeRate} for a foreign currency",
     ),
     # Contested for Mexico: the names exist (Alegra's own workflows send both, with Colombian
     # values), but two Mexican integrations send PUE/PPD as paymentType and the means of

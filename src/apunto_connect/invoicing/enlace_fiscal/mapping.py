@@ -411,8 +411,9 @@ _text = text_or_none
 def xml_from_ack(ack: Mapping[str, Any], field: str = "xmlCFDi") -> bytes | None:
     """The inline XML of an ack (``field``: ``xmlCFDi``), as base64 or raw text, or ``None``.
 
-    Base64 is what the one public integration decodes (``value.xml_inline_base64``); raw XML
-    is still read, so an account that answers either way works.
+    Base64 is what the two public integrations that read it decode
+    (``value.xml_inline_base64``); raw XML is still read, so an account that answers either
+    way works.
     """
     value = ack.get(field)
     if not isinstance(value, str) or not value.strip():

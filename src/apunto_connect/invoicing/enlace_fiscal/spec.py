@@ -40,6 +40,9 @@ _KMIMOS = "vlzangel/NewKmimos wp-content/themes/kmimos/lib/enlaceFiscal/CFDI.php
 _EF_CI = "EF-codeigniter (a CodeIgniter controller)"
 _EF_SYMFONY = "EF-symfony (a Symfony EFClient service)"
 _EF_RUBY = "EF-ruby (a Ruby CfdiApi class)"
+# A C# client of Enlace Fiscal's older XML interface (SOAP, EF schema 5.0): its ack carries the
+# same element names as the v6 JSON ack, and it keeps a copy of Enlace Fiscal's WSDL.
+_BSCHEIMAN = "bscheiman/EnlaceFiscal (C#, the XML/SOAP interface, EF schema 5.0)"
 
 SPEC = VendorSpec(
     NAME,
@@ -86,7 +89,10 @@ SPEC = VendorSpec(
         "path.send_email": assumed(
             "enviarCorreo",
             f"sources disagree: {_EF_SYMFONY} calls enviarCorreo by serie and folio with "
-            "EnviarCFDI{Correos, mensajeCorreo} (our shape); EF-express calls enviarCfdi by UUID",
+            "EnviarCFDI{Correos, mensajeCorreo} (our shape); EF-express calls enviarCfdi by UUID; "
+            f"Enlace Fiscal's WSDL of the XML interface, kept in {_BSCHEIMAN} "
+            "(Service References/EFService/serviceCFDi.wsdl), names the operation enviarCorreo "
+            "(no body shape)",
         ),
         # -- values sent and read ------------------------------------------------------------
         "value.version_cfdi": public("4.0", "EF-express, research §3"),
@@ -117,8 +123,10 @@ SPEC = VendorSpec(
                     "en proceso de cancelación": InvoiceStatus.CANCEL_PENDING,
                 }
             ),
-            "research §3 names the key estadoCFDi; no values seen (lower-case keys; anything "
-            "unknown reads as active)",
+            "research §3 names the key estadoCFDi; one source for two values: "
+            f"{_BSCHEIMAN} Objects/InvoiceStatus.cs reads vigente and cancelado; activo and the "
+            "pending-cancellation words: not seen (lower-case keys; anything unknown reads as "
+            "active)",
         ),
         # codigoError values. Only 800 has a public source; 801-807 are this SDK's own
         # numbering, which the emulator answers with (the text rules catch the real wording).
@@ -139,16 +147,17 @@ SPEC = VendorSpec(
         # -- field names ---------------------------------------------------------------------
         # The ack's inline XML. One integration decodes it from base64 (nothing says raw XML),
         # so the emulator sends base64; the provider reads either form.
-        "field.xml_inline": assumed(
+        "field.xml_inline": public(
             "xmlCFDi",
-            "one source: EF-dotnet reads xmlCFDi and archivoQR from "
-            "the ack; searched the other integrations (EF-express, EF-axios, EF-java): they use "
-            "the download links",
+            f"EF-dotnet (v6 JSON) reads xmlCFDi and archivoQR from the ack; {_BSCHEIMAN} "
+            "Objects/InvoiceResult.cs reads the same two elements of its ack; the others "
+            "(EF-express, EF-axios, EF-java) use the download links",
         ),
-        "value.xml_inline_base64": assumed(
+        "value.xml_inline_base64": public(
             True,
-            "one source: EF-dotnet decodes xmlCFDi from base64 before writing the .xml file "
-            "(corrected in the emulator, which sent raw XML); no source shows raw XML",
+            f"EF-dotnet (v6 JSON) and {_BSCHEIMAN} Objects/InvoiceResult.cs both decode "
+            "xmlCFDi (and archivoQR) from base64; no source shows raw XML (the emulator, which "
+            "sent raw XML, was corrected in the second pass)",
         ),
         "field.balance": public(
             "saldo", f"{_KMIMOS}; {_EF_CI}: both read AckEnlaceFiscal.saldo"

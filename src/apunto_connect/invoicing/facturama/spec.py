@@ -20,6 +20,10 @@ _POSTMAN = (
 )
 _DOTNET = "Facturama/facturama-dotnet-sdk Facturama/Services/CfdiService.cs"
 _DOCS = "https://apisandbox.facturama.mx/docs/api"
+_GUIDE_LIST = (
+    "Facturama's guide 'Consultar CFDIs para API Web' "
+    "(https://apisandbox.facturama.mx/guias/api-web/cfdi/consultar)"
+)
 _LIST_SEARCHED = (
     "searched: the Postman collection (cfdi?type=issued&...&page=0, no size), the .NET SDK's "
     "CfdiService.List (page only), the research notes and the docs pages: not stated"
@@ -108,8 +112,11 @@ SPEC = VendorSpec(
             "Facturama/facturama-dotnet-sdk Models/ResponseMailViewModel.cs (success, msj)",
         ),
         # -- limits -----------------------------------------------------------------------------
-        "limit.list_page_size": assumed(
-            50, f"{_LIST_SEARCHED}; the provider pages until an empty page (emulator only)"
+        "limit.list_page_size": official(
+            100,
+            f"{_GUIDE_LIST}: the CFDI list (like the catalogs) answers 100 elements a page, "
+            "page=0 being the first hundred; the provider pages until an empty page whatever "
+            "the size (one integration's probe of production saw 10 a page with date filters)",
         ),
         "limit.catalog_page_length": official(
             100,
@@ -118,12 +125,16 @@ SPEC = VendorSpec(
         ),
         # -- vendor values ----------------------------------------------------------------------
         "value.issued_type": official("issued", f"{_DOTNET} (type: issued, received, payroll)"),
-        "value.list_oldest_first": assumed(True, f"{_LIST_SEARCHED} (no order documented)"),
-        "value.list_date_format": assumed(
-            "%Y-%m-%d",
-            "searched: the Postman collection sends dateStart=&dateEnd= empty, the .NET "
-            "CfdiService.List(dateStart: string) and its samples pass null, the docs pages: "
-            "the format is never shown",
+        "value.list_oldest_first": assumed(
+            True,
+            f"{_LIST_SEARCHED} (no order documented, nor in {_GUIDE_LIST}); possibly "
+            "contradicted: one integration's read-only probe of production saw folios and "
+            "dates descending (newest first); emulator only, overridable",
+        ),
+        "value.list_date_format": official(
+            "%d/%m/%Y",
+            f"{_GUIDE_LIST}: dateStart and dateEnd are day/month/year (its example: "
+            "dateStart=01/01/2019&dateEnd=15/02/2019); a TypeScript integration sends the same",
         ),
         "value.exempt_tax_name": official(
             "{tax} Exento",
