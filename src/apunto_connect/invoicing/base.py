@@ -9,14 +9,12 @@ journal and events live here once. See ``docs/idempotency.md``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
-from .._capabilities import ProviderBase
 from ..errors import (
     ApuntoError,
     Conflict,
@@ -29,7 +27,6 @@ from ..errors import (
 )
 from ..events import (
     CREDIT_NOTE_STAMPED,
-    CUSTOMER_CREATED,
     INVOICE_CANCELLED,
     INVOICE_PAID,
     INVOICE_STAMP_FAILED,
@@ -54,7 +51,6 @@ from ..models.invoices import (
 from ..models.parties import Customer, Issuer
 from ..models.payments import PaymentReceipt
 from .attempts import (
-    _LOCK_STRIPES,
     DEFAULT_SETTLE_SECONDS,
     StampAttempt,
     _ambiguous,
@@ -66,6 +62,7 @@ from .attempts import (
 )
 from .bulk import Progress, StampBatch, StampOutcome
 from .documents import document_capability, host_invoice
+from .registrations import Registrations
 
 __all__ = [
     "DEFAULT_SETTLE_SECONDS",
@@ -80,7 +77,7 @@ log = logging.getLogger("apunto_connect.invoicing")
 
 DownloadFormat = Literal["xml", "pdf"]
 
-class InvoiceProvider(ProviderBase):
+class InvoiceProvider(Registrations):
     """Stamp, fetch, download, cancel and list CFDI 4.0 documents at one vendor.
 
     Every vendor validates the invoice locally before any network call
@@ -449,71 +446,6 @@ class InvoiceProvider(ProviderBase):
         finally:
             for customer, vendor_id in created:
                 self._emit_customer_created(customer, vendor_id)
-
-    @contextlib.contextmanager
-    def _registering(self, names: Iterable[str]) -> Iterator[None]:
-        """Hold the registration locks of ``names`` (see :func:`customer_lock`), in one order."""
-        stripes = self.__dict__.get("_register_locks")
-        if stripes is None:
-            stripes = self.__dict__.setdefault(
-                "_register_locks", [threading.Lock() for _ in range(_LOCK_STRIPES)]
-            )
-        held = sorted({hash(name) % _LOCK_STRIPES for name in names})  # one order: no deadlock
-        for index in held:
-            stripes[index].acquire()
-        try:
-            yield
-        finally:
-            for index in reversed(held):
-                stripes[index].release()
-
-    def _batch_registrations(
-        self, invoices: Sequence[Invoice]
-    ) -> list[tuple[str, Callable[[], object]]]:
-        """Hook: the vendor records a batch needs, registered in parallel before it stamps.
-
-        One ``(lock name, work)`` per distinct customer (:func:`customer_lock`) and product
-        (:func:`product_lock`); the work registers that one record if the vendor lacks it (and
-        caches its id), like :meth:`_prepare_stamp` would for the first invoice needing it.
-        Default: none (each stamp registers what it needs).
-        """
-        return []
-
-    def _warm_up(self, invoices: Sequence[Invoice]) -> list[Callable[[], None]]:
-        """The batch's registrations as tasks, each under its lock, failures left to the stamps.
-
-        A registration that fails is not an outcome: the stamp that needs the record registers
-        it again and reports the vendor's error for that invoice.
-        """
-        def task(name: str, work: Callable[[], object]) -> Callable[[], None]:
-            def run() -> None:
-                try:
-                    with self._registering([name]):
-                        work()
-                except ApuntoError as exc:
-                    log.debug("registering %s before the batch failed: %s", name, exc)
-            return run
-
-        return [task(name, work) for name, work in self._batch_registrations(invoices)]
-
-    def _customer_created(self, customer: Customer, vendor_id: str = "") -> None:
-        """Report from a hook that this provider registered ``customer`` at the vendor.
-
-        The base emits ``customer.created`` (after the preparing hook returns, outside the
-        registration locks); outside a stamp it is emitted at once.
-        """
-        local = self.__dict__.get("_created_local")
-        pending = getattr(local, "created", None) if local is not None else None
-        if pending is None:
-            self._emit_customer_created(customer, vendor_id)
-        else:
-            pending.append((customer, vendor_id))
-
-    def _emit_customer_created(self, customer: Customer, vendor_id: str) -> None:
-        data: dict[str, Any] = {"rfc": customer.rfc, "legal_name": customer.legal_name}
-        if vendor_id:
-            data["vendor_id"] = vendor_id
-        self.events.emit(CUSTOMER_CREATED, self.name, data)
 
     # -- many at once -------------------------------------------------------------------------
 
