@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 import requests
 
 from apunto_connect._answers import cancellation_answer
-from apunto_connect._wire import decode_answer, text_or_none
+from apunto_connect._wire import decode_answer, mexico_wall, text_or_none
 from apunto_connect.errors import StampRejected, TransportError
 from apunto_connect.http import Transport, stamp_rejected
 from apunto_connect.models import CancellationStatus, CancelMotive
@@ -22,6 +23,13 @@ def _answer(status: int, body: bytes | str | dict[str, object] | None) -> reques
 
 def test_blank_text_is_absent_and_text_is_stripped():
     assert [text_or_none(v) for v in (None, "", "   ", " F ", 17)] == [None, None, None, "F", "17"]
+
+
+def test_an_aware_time_becomes_mexico_wall_time_and_a_naive_one_stays():
+    aware = datetime(2024, 5, 1, 18, 0, tzinfo=timezone.utc)
+    assert mexico_wall(aware) == datetime(2024, 5, 1, 12, 0)
+    assert mexico_wall(aware.astimezone(timezone(timedelta(hours=-6)))) == datetime(2024, 5, 1, 12, 0)
+    assert mexico_wall(datetime(2024, 5, 1, 9, 30)) == datetime(2024, 5, 1, 9, 30)
 
 
 def test_a_cancel_answer_keeps_the_vendors_answer_and_upper_cases_the_uuid():

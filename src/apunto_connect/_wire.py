@@ -34,6 +34,7 @@ __all__ = [
     "local_text",
     "mexico_now",
     "mexico_tz",
+    "mexico_wall",
     "sat_code",
     "text_or_none",
     "utc_now",
@@ -76,11 +77,16 @@ def mexico_now(now: Callable[[], dt.datetime] = utc_now) -> dt.datetime:
     return moment.astimezone(mexico_tz()).replace(tzinfo=None, microsecond=0)
 
 
+def mexico_wall(moment: dt.datetime) -> dt.datetime:
+    """An aware ``moment`` as naive Mexico City wall time; a naive one is taken as already so."""
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(mexico_tz()).replace(tzinfo=None)
+
+
 def local_text(moment: dt.datetime) -> str:
     """``yyyy-mm-ddTHH:MM:SS`` in Mexico City time (an aware moment is converted first)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(mexico_tz()).replace(tzinfo=None)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return mexico_wall(moment).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def is_uuid(text: object) -> bool:

@@ -23,6 +23,7 @@ from apunto_connect.sandbox.framework import (
     EmulatorResponse,
     HttpError,
     basic_auth,
+    bearer_token,
     json_response,
     route,
 )
@@ -72,6 +73,15 @@ def make(faults=(), url=BASE, session=None, retries=2):
         retry=RetryPolicy(max_retries=retries), sleep=lambda s: None,
     )
     return emulator, plan, transport
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [("Bearer abc ", "abc"), ("bearer abc", "abc"), ("Basic abc", ""), (None, "")],
+)
+def test_bearer_token_reads_only_the_bearer_scheme(header, token):
+    headers = {} if header is None else {"authorization": header}
+    assert bearer_token(EmulatorRequest("GET", "/", {}, headers)) == token
 
 
 def test_in_process_round_trip_and_case_insensitive_routes():

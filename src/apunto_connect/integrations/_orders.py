@@ -29,7 +29,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -48,6 +48,7 @@ __all__ = [
     "OrderMapping",
     "ProductKeys",
     "ProductKeysFor",
+    "billed_rows",
     "build_invoice",
     "charge_line",
     "exact_base",
@@ -121,6 +122,21 @@ def charge_line(description: str, net: Decimal, tax: Decimal, keys: ProductKeys)
         tax=tax,
         keys=keys,
     )
+
+
+def billed_rows(
+    rows: Any, path: str, quantity_field: str
+) -> Iterator[tuple[Mapping[str, Any], str, Decimal]]:
+    """``(row, row path, quantity)`` of each order row with a positive quantity.
+
+    Refunded or zero rows are not billed. The row path (``order.line_items[2]``) names the row's
+    fields in errors.
+    """
+    for index, row in enumerate(rows or []):
+        row_path = f"{path}[{index}]"
+        quantity = money(row.get(quantity_field), f"{row_path}.{quantity_field}")
+        if quantity > 0:
+            yield row, row_path, quantity
 
 
 def payment_form_for(

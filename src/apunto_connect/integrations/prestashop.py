@@ -32,6 +32,7 @@ from ._orders import (
     OrderMapping,
     ProductKeys,
     ProductKeysFor,
+    billed_rows,
     build_invoice,
     charge_line,
     money,
@@ -64,13 +65,10 @@ def _gross_line(
 
 
 def _lines(order: Mapping[str, Any], keys_for: ProductKeysFor) -> list[OrderLine]:
-    rows = (order.get("associations") or {}).get("order_rows") or []
+    rows = (order.get("associations") or {}).get("order_rows")
     lines: list[OrderLine] = []
-    for index, row in enumerate(rows):
-        path = f"order.associations.order_rows[{index}]"
-        quantity = money(row.get("product_quantity"), f"{path}.product_quantity")
-        if quantity <= 0:
-            continue
+    billed = billed_rows(rows, "order.associations.order_rows", "product_quantity")
+    for row, path, quantity in billed:
         # Unit prices carry six decimals; the shop charges the rounded line amounts.
         net = quantize(money(row.get("unit_price_tax_excl"), f"{path}.unit_price_tax_excl")
                        * quantity, 2)

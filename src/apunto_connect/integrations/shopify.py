@@ -21,6 +21,7 @@ from ._orders import (
     OrderMapping,
     ProductKeys,
     ProductKeysFor,
+    billed_rows,
     build_invoice,
     charge_line,
     money,
@@ -47,11 +48,8 @@ def _tax(tax_lines: Any, path: str) -> Decimal:
 def _lines(order: Mapping[str, Any], keys_for: ProductKeysFor) -> list[OrderLine]:
     included = bool(order.get("taxes_included"))
     lines: list[OrderLine] = []
-    for index, item in enumerate(order.get("line_items") or []):
-        path = f"order.line_items[{index}]"
-        quantity = money(item.get("quantity"), f"{path}.quantity")
-        if quantity <= 0:
-            continue
+    items = order.get("line_items")
+    for item, path, quantity in billed_rows(items, "order.line_items", "quantity"):
         gross_price = money(item.get("price"), f"{path}.price") * quantity
         allocations = item.get("discount_allocations") or []
         discount = sum(

@@ -24,6 +24,7 @@ from ._orders import (
     OrderMapping,
     ProductKeys,
     ProductKeysFor,
+    billed_rows,
     build_invoice,
     charge_line,
     money,
@@ -63,11 +64,8 @@ def verify_webhook(body: bytes, header: str | None, secret: str) -> None:
 
 def _lines(order: Mapping[str, Any], keys_for: ProductKeysFor) -> list[OrderLine]:
     lines: list[OrderLine] = []
-    for index, item in enumerate(order.get("line_items") or []):
-        path = f"order.line_items[{index}]"
-        quantity = money(item.get("quantity"), f"{path}.quantity")
-        if quantity <= 0:
-            continue  # refunded or zero lines are not billed
+    items = order.get("line_items")
+    for item, path, quantity in billed_rows(items, "order.line_items", "quantity"):
         subtotal = money(item.get("subtotal"), f"{path}.subtotal")
         total = money(item.get("total"), f"{path}.total")
         lines.append(

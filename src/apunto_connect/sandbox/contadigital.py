@@ -51,7 +51,7 @@ from ..models.invoices import (
 from ..models.parties import Customer, Issuer
 from ..vendor_spec import VendorSpec
 from .documents import IssuedDocument, cancellation_receipt, issue_document, mexico_local
-from .framework import Emulator, EmulatorRequest, EmulatorResponse, HttpError, route
+from .framework import Emulator, EmulatorRequest, EmulatorResponse, HttpError, bearer_token, route
 from .indexes import Grouped
 
 __all__ = ["DEMO_API_KEY", "DISABLED_API_KEY", "ContaDigitalEmulator"]
@@ -277,8 +277,7 @@ class ContaDigitalEmulator(Emulator):
         """Every path but the token exchange needs a live bearer token."""
         if request.path.rstrip("/").lower() == _PATHS["connect"].lower():
             return None
-        header = request.header("authorization")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        token = bearer_token(request)
         with self.lock:
             expires = self.tokens.get(token)
         if expires is None or self.clock.now() >= expires:

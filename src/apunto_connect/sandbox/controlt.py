@@ -38,6 +38,7 @@ from .framework import (
     EmulatorRequest,
     EmulatorResponse,
     HttpError,
+    bearer_token,
     json_response,
 )
 
@@ -131,8 +132,7 @@ class ControlTEmulator(Emulator):
         """Bearer tokens from the login; the login path itself is open."""
         if request.path.strip("/").lower() == self._login_path:
             return None
-        header = request.header("authorization")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        token = bearer_token(request)
         with self.lock:
             expires = self.tokens.get(token)
         if expires is None or expires <= self.clock.now():

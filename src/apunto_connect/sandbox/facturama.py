@@ -933,11 +933,7 @@ class FacturamaEmulator(Emulator):
         ]
         issued_at = invoice.issued_at or document.stamped_at
         return _wire_object({
-            "Id": record.id,
-            "CfdiType": invoice.kind.value,
-            "Type": "issued",
-            "Serie": invoice.series or "",
-            "Folio": invoice.folio or "",
+            **_identity(record),
             "Date": _fmt(issued_at),
             "CertNumber": "00000000000000000000",
             "PaymentTerms": invoice.effective_payment_form,
@@ -1661,16 +1657,24 @@ def _file_payload(file_format: str, content: bytes) -> dict[str, Any]:
     }
 
 
+def _identity(record: IssuedCfdi) -> dict[str, Any]:
+    """What names an issued CFDI in both the full document and a list row."""
+    invoice = record.invoice
+    return {
+        "Id": record.id,
+        "CfdiType": invoice.kind.value,
+        "Type": "issued",
+        "Serie": invoice.series or "",
+        "Folio": invoice.folio or "",
+    }
+
+
 def _row(record: IssuedCfdi) -> dict[str, Any]:
     """A ``CfdiSearchResults`` row of the list endpoint."""
     invoice = record.invoice
     issued_at = invoice.issued_at or record.document.stamped_at
     return _wire_object({
-        "Id": record.id,
-        "CfdiType": invoice.kind.value,
-        "Type": "issued",
-        "Folio": invoice.folio or "",
-        "Serie": invoice.series or "",
+        **_identity(record),
         "TaxName": invoice.customer.legal_name,
         "Rfc": invoice.customer.rfc,
         "RfcIssuer": record.issuer.rfc,

@@ -31,6 +31,7 @@ __all__ = [
     "Router",
     "SandboxClock",
     "basic_auth",
+    "bearer_token",
     "json_response",
     "route",
 ]
@@ -162,6 +163,12 @@ def basic_auth(request: EmulatorRequest) -> tuple[str, str] | None:
         return None
     user, sep, password = decoded.partition(":")
     return (user, password) if sep else None
+
+
+def bearer_token(request: EmulatorRequest) -> str:
+    """The token of a ``Bearer`` Authorization header; empty when absent or another scheme."""
+    header = request.header("authorization")
+    return header[7:].strip() if header.lower().startswith("bearer ") else ""
 
 
 Handler = Callable[..., EmulatorResponse]

@@ -67,6 +67,7 @@ from .framework import (
     EmulatorRequest,
     EmulatorResponse,
     HttpError,
+    bearer_token,
     json_response,
     route,
 )
@@ -621,8 +622,7 @@ class GoogleDriveEmulator(Emulator):
         return API_BASE_URL
 
     def _grant(self, request: EmulatorRequest) -> _Access:
-        header = request.header("authorization")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        token = bearer_token(request)
         if not token:
             raise _drive_error(
                 401,

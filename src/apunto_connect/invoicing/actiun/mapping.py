@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..._answers import answer_mapper
-from ..._wire import mexico_tz
+from ..._wire import mexico_wall
 from ...actiun.inputs import LineItemInput
 from ...actiun.models import Invoice as ActiunInvoice
 from ...actiun.models import InvoiceStatus as ActiunStatus
@@ -266,9 +266,7 @@ def invoice_to_actiun(
 
 def _local(moment: datetime | None) -> datetime | None:
     """CFDI dates are Mexico local time without a zone."""
-    if moment is None or moment.tzinfo is None:
-        return moment
-    return moment.astimezone(mexico_tz()).replace(tzinfo=None)
+    return None if moment is None else mexico_wall(moment)
 
 
 @answer_mapper(PROVIDER, "invoice")

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 
 from ..._answers import answer_mapper, cancellation_answer
-from ..._wire import mexico_tz, text_or_none
+from ..._wire import mexico_wall, text_or_none
 from ...errors import ConfigurationError, Issue, ValidationError
 from ...models.invoices import (
     Cancellation,
@@ -107,9 +107,7 @@ def _parse_datetime(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1))
     except ValueError:
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(mexico_tz()).replace(tzinfo=None)
-    return moment
+    return mexico_wall(moment)
 
 
 def _status(raw: str, spec: Mapping[str, Any]) -> InvoiceStatus | None:

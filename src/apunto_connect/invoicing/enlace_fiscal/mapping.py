@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..._answers import answer_mapper, cancellation_answer
-from ..._wire import is_uuid, mexico_now, mexico_tz, text_or_none, utc_now
+from ..._wire import is_uuid, mexico_now, mexico_wall, text_or_none, utc_now
 from ...errors import ValidationError
 from ...models.invoices import (
     Cancellation,
@@ -84,9 +84,7 @@ def aware_now(now: Callable[[], Any]) -> Callable[[], datetime]:
 
 def format_fecha(moment: datetime) -> str:
     """``YYYY-MM-DD HH:MM:SS`` in Mexico City time (aware values are converted, naive kept)."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(mexico_tz()).replace(tzinfo=None)
-    return moment.strftime(_FECHA)
+    return mexico_wall(moment).strftime(_FECHA)
 
 
 def _parse_datetime(value: Any) -> datetime | None:

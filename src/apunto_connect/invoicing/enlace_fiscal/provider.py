@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 import requests
 
+from ..._answers import cancellation_answer
 from ..._overrides import warn_renamed
 from ..._wire import decode_json, encode_json, is_uuid, mexico_now, utc_now
 from ...credentials import CredentialField, Secret, resolve_credentials
@@ -648,15 +649,9 @@ class EnlaceFiscalProvider(InvoiceProvider):
                 if current.status is InvoiceStatus.CANCELLED
                 else CancellationStatus.REQUESTED
             )
-            return Cancellation(
-                provider=NAME,
-                ref=ref,
-                motive=motive,
-                status=status,
-                uuid=current.uuid,
-                replacement_uuid=substitute_uuid,
-                message="state read back after a lost answer",
-                raw=dict(current.raw),
+            return cancellation_answer(
+                current.raw, status, current.uuid, "state read back after a lost answer",
+                provider=NAME, ref=ref, motive=motive, replacement_uuid=substitute_uuid,
             )
         return enlace_fiscal_to_cancellation(
             ack, ref=ref, motive=motive, replacement_uuid=substitute_uuid, spec=self.spec

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..._answers import answer_mapper, cancellation_answer, object_field
-from ..._wire import local_text, mexico_tz
+from ..._wire import local_text, mexico_wall
 from ...errors import Issue, UnexpectedResponse, ValidationError
 from ...models.carta_porte import CartaPorteInvoice
 from ...models.invoices import (
@@ -295,9 +295,7 @@ def _parse_date(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(mexico_tz()).replace(tzinfo=None)
-    return moment
+    return mexico_wall(moment)
 
 
 def _money(value: Any) -> Decimal | None:

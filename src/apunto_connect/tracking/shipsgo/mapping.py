@@ -104,6 +104,29 @@ def _issue(field: str, code: str, message: str, message_es: str = "") -> Issue:
     return Issue(field=field, code=code, message=message, message_es=message_es)
 
 
+# field -> (pattern, issue code, message with a {!r} slot for the value, Spanish message)
+_FORMAT_RULES: dict[str, tuple[re.Pattern[str], str, str, str]] = {
+    "booking_number": (
+        BOOKING_PATTERN, "SHIPSGO-BOOKING",
+        "booking number {!r} may hold only letters, digits, '/' and '-'",
+        "el booking solo admite letras, dígitos, '/' y '-'",
+    ),
+    "carrier_scac": (
+        SCAC_PATTERN, "SHIPSGO-SCAC",
+        "carrier {!r} must be a 4-character SCAC (optionally 'SG_' + 4)",
+        "la naviera debe ser un SCAC de 4 caracteres",
+    ),
+}
+
+
+def _format_issues(field: str, value: str) -> list[Issue]:
+    """The issue of ``value`` breaking the format rule of ``field`` (none when it keeps it)."""
+    pattern, code, message, message_es = _FORMAT_RULES[field]
+    if pattern.match(value):
+        return []
+    return [_issue(field, code, message.format(value), message_es)]
+
+
 def _container_check(number: str, allow_non_iso: bool) -> tuple[str, list[Issue]]:
     """Normalise a container number and list what stops it from being sent."""
     compact = re.sub(r"[\s-]", "", number).upper()
@@ -192,21 +215,11 @@ def shipment_to_shipsgo(
         issues.extend(found)
         body["container_number"] = compact
     if booking:
-        if not BOOKING_PATTERN.match(booking):
-            issues.append(
-                _issue("booking_number", "SHIPSGO-BOOKING",
-                       f"booking number {booking!r} may hold only letters, digits, '/' and '-'",
-                       "el booking solo admite letras, dígitos, '/' y '-'")
-            )
+        issues.extend(_format_issues("booking_number", booking))
         body["booking_number"] = booking
     if shipment.carrier_scac:
         scac = shipment.carrier_scac.strip().upper()
-        if not SCAC_PATTERN.match(scac):
-            issues.append(
-                _issue("carrier_scac", "SHIPSGO-SCAC",
-                       f"carrier {scac!r} must be a 4-character SCAC (optionally 'SG_' + 4)",
-                       "la naviera debe ser un SCAC de 4 caracteres")
-            )
+        issues.extend(_format_issues("carrier_scac", scac))
         body["carrier"] = scac
     if shipment.tags:
         if len(shipment.tags) > max_tags:
