@@ -25,7 +25,6 @@ same file again never stamps an invoice twice.
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from .._wire import decode_json
 from ..errors import ApuntoError, Issue, Severity, ValidationError
 from ..models.invoices import Invoice, LineItem, Tax
 from ..models.parties import Customer
@@ -299,7 +299,7 @@ def read_jsonl(path: str | Path) -> list[BatchEntry]:
         entry = BatchEntry(f"line {number}", rows=[number])
         entries.append(entry)
         try:
-            data = json.loads(line, parse_float=Decimal)
+            data = decode_json(line)
         except ValueError as exc:
             entry.issues.append(Issue(f"line {number}", "JSONL-001", f"not JSON: {exc}",
                                       f"no es JSON: {exc}"))

@@ -26,7 +26,6 @@ The test environment (``/dev/pruebas`` on the same host) shares the production s
 from __future__ import annotations
 
 import base64
-import json
 import random
 import re
 from collections.abc import Mapping
@@ -37,7 +36,7 @@ from urllib.parse import unquote
 
 import attrs
 
-from .._wire import encode_json
+from .._wire import decode_json, encode_json
 from ..errors import ApuntoError, ConfigurationError
 from ..invoicing.contadigital.spec import SPEC
 from ..models.invoices import (
@@ -290,7 +289,7 @@ class ContaDigitalEmulator(Emulator):
 
     def _body(self, request: EmulatorRequest) -> dict[str, Any]:
         try:
-            body = json.loads(request.body or b"null", parse_float=Decimal)
+            body = decode_json(request.body)
         except ValueError:
             raise _fail("El cuerpo de la solicitud no es JSON válido", status=400) from None
         if not isinstance(body, dict):

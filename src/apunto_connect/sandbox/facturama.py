@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from .._wire import UUID_PATTERN
+from .._wire import UUID_PATTERN, decode_json
 from .._wire import text_or_none as _str_or_none
 from ..errors import Severity, ValidationError
 from ..invoicing.facturama.spec import SPEC
@@ -525,7 +525,7 @@ class FacturamaEmulator(Emulator):
         if not request.body.strip():
             return None
         try:
-            return json.loads(request.body, parse_float=Decimal)
+            return decode_json(request.body)
         except ValueError as exc:
             raise HttpError(
                 400, {"Message": _INVALID_REQUEST, "ModelState": {"": [f"JSON no válido: {exc}"]}}

@@ -268,12 +268,8 @@ class AlegraProvider(InvoiceProvider):
         # Ids come from callers: quoted, so "1/void" or "../company" cannot reach another path.
         return str(self.spec[key]).format(**{k: quote(v, safe="") for k, v in params.items()})
 
-    def _decode(self, response: requests.Response) -> Any:
-        """JSON with exact amounts (Decimal); an unreadable body is a transport error."""
-        return decode_answer(response, self.transport)
-
     def _get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        return self._decode(self.transport.request("GET", path, params=params))
+        return decode_answer(self.transport.request("GET", path, params=params), self.transport)
 
     def _send_json(
         self, method: str, path: str, body: Any, *, idempotent: bool | None = None
@@ -281,7 +277,7 @@ class AlegraProvider(InvoiceProvider):
         response = self.transport.request(
             method, path, data=encode_json(body), headers=_JSON_HEADERS, idempotent=idempotent
         )
-        return self._decode(response)
+        return decode_answer(response, self.transport)
 
     # -- account -------------------------------------------------------------------------------
 

@@ -298,7 +298,7 @@ class ContaDigitalProvider(InvoiceProvider):
         )
         if response.status_code == 404 and 404 in expected:
             return None
-        decoded = self._decode(response)
+        decoded = decode_answer(response, self.transport)
         code = pick(self.spec, decoded, "code")
         if code is None:
             raise TransportError(
@@ -310,10 +310,6 @@ class ContaDigitalProvider(InvoiceProvider):
         if _as_int(code, default=-1) != self.spec["value.ok_code"]:
             raise contadigital_error(self.name, response, spec=self.spec, operation=operation)
         return pick(self.spec, decoded, "result")
-
-    def _decode(self, response: requests.Response) -> Any:
-        """JSON with exact amounts (Decimal); an unreadable body is a transport error."""
-        return decode_answer(response, self.transport)
 
     # -- account: catalog, check_connection --------------------------------------------------
 

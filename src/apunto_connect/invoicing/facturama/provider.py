@@ -254,12 +254,8 @@ class FacturamaProvider(InvoiceProvider):
         """Close the connection pools this provider opened."""
         self.transport.close()
 
-    def _decode(self, response: requests.Response) -> Any:
-        """JSON with exact amounts (Decimal); an unreadable body is a transport error."""
-        return decode_answer(response, self.transport)
-
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        return self._decode(self.transport.request("GET", path, params=params))
+        return decode_answer(self.transport.request("GET", path, params=params), self.transport)
 
     def _send_json(
         self, method: str, path: str, body: Any, *, idempotent: bool | None = None
@@ -269,7 +265,7 @@ class FacturamaProvider(InvoiceProvider):
         response = self.transport.request(
             method, path, data=encode_json(body), headers=self._json_headers, **options
         )
-        return self._decode(response)
+        return decode_answer(response, self.transport)
 
     # -- account ------------------------------------------------------------------------------
 
@@ -609,7 +605,7 @@ class FacturamaProvider(InvoiceProvider):
         kind = response.headers.get("Content-Type", "").lower()
         if "json" not in kind and response.content[:1] not in (b"{", b"["):
             return response.content  # some deployments answer with the raw file
-        data = self._decode(response)
+        data = decode_answer(response, self.transport)
         content = data.get("Content") if isinstance(data, Mapping) else None
         if not isinstance(content, str):
             raise TransportError(
@@ -680,10 +676,11 @@ class FacturamaProvider(InvoiceProvider):
             if subject:
                 params[names["subject"]] = subject
             # Not idempotent: a repeat after a lost answer would e-mail twice.
-            data = self._decode(
+            data = decode_answer(
                 self.transport.request(
                     "POST", self.spec["path.email"], params=params, idempotent=False
-                )
+                ),
+                self.transport,
             )
             answer = data if isinstance(data, Mapping) else {}
             text = str(answer.get("msj") or answer.get("Message") or "")
@@ -720,10 +717,11 @@ class FacturamaProvider(InvoiceProvider):
         params = {"type": str(self.spec["value.issued_type"]), "motive": motive.value}
         if replacement_uuid:
             params["uuidReplacement"] = replacement_uuid.strip().upper()
-        data = self._decode(
+        data = decode_answer(
             self.transport.request(
                 "DELETE", self.spec["path.cancel"].format(id=cfdi_id), params=params
-            )
+            ),
+            self.transport,
         )
         return mapping.facturama_to_cancellation(
             data if isinstance(data, Mapping) else {}, ref=ref, motive=motive,
