@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 
 from apunto_connect.sandbox import Sandbox
+from apunto_connect.sandbox.adapter import SandboxAdapter
 from apunto_connect.sandbox.google_drive import GoogleDriveEmulator, apply_fields, parse_fields
 
 API = "https://www.googleapis.com"
@@ -280,3 +283,33 @@ def test_a_property_over_124_bytes_gets_drives_own_refusal(sb, auth):
     assert len(b"apunto_note") + len(fits["apunto_note"].encode()) == 124
     assert sb.session.post(f"{API}/drive/v3/files", headers=auth,
                            json={"name": "b.xml", "appProperties": fits}).status_code == 200
+
+
+def test_spec_overrides_the_limits_and_texts_the_emulator_answers_with():
+    # The emulator follows the storage SPEC like the provider: the same spec= reaches both.
+    emulator = GoogleDriveEmulator(
+        seed=3,
+        spec={"limit.app_properties": 2},
+    )
+    session = requests.Session()
+    adapter = SandboxAdapter({"google_drive": emulator})
+    for prefix in adapter.prefixes():
+        session.mount(prefix, adapter)
+    sb = SimpleNamespace(session=session)
+    headers = {"Authorization": f"Bearer {access_token(sb, emulator)}"}
+    crowded = sb.session.post(
+        f"{API}/drive/v3/files", headers=headers,
+        json={"name": "a.xml", "appProperties": {"a": "1", "b": "2", "c": "3"}},
+    )
+    assert crowded.status_code == 400
+    assert crowded.json()["error"]["message"] == "A file may have at most 2 private properties per app."
+    start = sb.session.post(
+        f"{API}/upload/drive/v3/files", params={"uploadType": "resumable"}, json={"name": "b.bin"},
+        headers={**headers, "X-Upload-Content-Length": str(2 * QUANTUM)},
+    )
+    odd = sb.session.put(start.headers["Location"], data=b"x" * 1000, headers={
+        **headers, "Content-Range": f"bytes 0-999/{2 * QUANTUM}"})
+    assert odd.status_code == 400
+    assert odd.json()["error"]["message"].endswith("The received request contained 1000 bytes.")
+    # The refusal's wording is an assumed fact, and the flow that met it says so.
+    assert emulator.spec.assumptions_used() == ["value.chunk_refusal_text"]

@@ -462,7 +462,9 @@ def test_a_property_over_drives_limit_is_refused_by_drive_the_way_drive_words_it
     # With the local check loosened, the oversized property reaches Drive, which answers 403
     # propertyLengthLimitExceeded with its own text (as two public projects quote it): a
     # refused value, not a permission problem, and not worth retrying.
-    drive = sb.storage_provider("google_drive", sleep=sleeps.append, limits={"property_bytes": 500})
+    drive = sb.storage_provider(
+        "google_drive", sleep=sleeps.append, spec={"limit.property_bytes": 500}
+    )
     with pytest.raises(ProviderError) as refused:
         drive.upload(b"<cfdi/>", "A.xml", folder=FOLDER, metadata={"note": "n" * 200})
     error = refused.value

@@ -312,6 +312,24 @@ def test_the_old_num_retries_keyword_still_works_with_a_warning():
     assert drive.max_retries == 1
 
 
-def test_unknown_limits_are_refused():
-    with pytest.raises(ConfigurationError, match="property_byte"):
+def test_unknown_spec_keys_are_refused():
+    with pytest.raises(ConfigurationError, match=r"limit\.property_byte"):
+        provider([], spec={"limit.property_byte": 10})
+
+
+def test_spec_overrides_the_limits_checked_before_sending():
+    drive, _ = provider([], spec={"limit.max_page_size": 500})
+    assert drive.limits["max_page_size"] == 500
+    assert drive.spec["limit.max_page_size"] == 500
+    with pytest.raises(ValidationError) as refused:
+        provider([], spec={"limit.max_page_size": 500}, page_size=800)
+    assert refused.value.issues[0].field == "page_size"
+
+
+def test_limits_is_the_former_spelling_of_spec():
+    with pytest.warns(DeprecationWarning, match="spec="):
+        drive, _ = provider([], limits={"property_bytes": 60})
+    assert drive.limits["property_bytes"] == 60
+    assert drive.spec["limit.property_bytes"] == 60
+    with pytest.warns(DeprecationWarning), pytest.raises(ConfigurationError, match="property_byte"):
         provider([], limits={"property_byte": 10})

@@ -29,9 +29,9 @@ Knobs for tests: :meth:`~GoogleDriveEmulator.set_storage_quota` (``403 storageQu
 :attr:`~GoogleDriveEmulator.publishing_status` ``"testing"`` (refresh tokens expire after 7 days
 of sandbox-clock time with ``invalid_grant``), :attr:`~GoogleDriveEmulator.deny_consent`.
 
-The property limits are the provider's :data:`~apunto_connect.storage.google_drive.LIMITS`
-(Google's documented ones). A property over 124 bytes gets the answer two public projects quote
-(``403 propertyLengthLimitExceeded``, from the storage ``SPEC``); the wording of the
+The limits are the ``limit.*`` facts of the storage ``SPEC`` (Google's documented ones;
+``spec={...}`` overrides them, like the provider's). A property over 124 bytes gets the answer
+two public projects quote (``403 propertyLengthLimitExceeded``); the wording of the
 too-many-properties and chunk-size refusals is assumed.
 Over loopback (``sb.serve()``) resumable ``Location`` URLs point back at the loopback server
 (built from the ``Host`` header and the ``/google_drive`` prefix).
@@ -58,10 +58,10 @@ from ..storage.google_drive import (
     API_BASE_URL,
     CHUNK_QUANTUM,
     FOLDER_MIME_TYPE,
-    LIMITS,
     OAUTH_BASE_URL,
 )
 from ..storage.google_drive.spec import SPEC as DRIVE_SPEC
+from ..vendor_spec import VendorSpec
 from .framework import (
     Emulator,
     EmulatorRequest,
@@ -447,6 +447,7 @@ class GoogleDriveEmulator(Emulator):
 
     name: ClassVar[str] = "google_drive"
     kind: ClassVar[str] = "storage"
+    vendor_spec: ClassVar[VendorSpec | None] = DRIVE_SPEC
     base_urls: ClassVar[tuple[str, ...]] = (API_BASE_URL, OAUTH_BASE_URL, ACCOUNTS_BASE_URL)
     demo_credentials: ClassVar[Mapping[str, str]] = {
         "client_id": "sandbox-0001.apps.googleusercontent.com",
@@ -705,15 +706,16 @@ class GoogleDriveEmulator(Emulator):
 
     def _check_properties(self, properties: Mapping[str, str]) -> None:
         for key, value in properties.items():
-            if len(key.encode()) + len(str(value).encode()) > LIMITS["property_bytes"]:
+            if len(key.encode()) + len(str(value).encode()) > self.spec["limit.property_bytes"]:
                 raise _drive_error(
-                    DRIVE_SPEC.peek("value.property_refusal_status"),
-                    DRIVE_SPEC.peek("value.property_refusal_text"),
-                    DRIVE_SPEC.peek("value.property_refusal_reason"),
+                    self.spec["value.property_refusal_status"],
+                    self.spec["value.property_refusal_text"],
+                    self.spec["value.property_refusal_reason"],
                 )
-        if len(properties) > LIMITS["app_properties"]:
+        most = self.spec["limit.app_properties"]
+        if len(properties) > most:
             raise _drive_error(
-                400, f"A file may have at most {LIMITS['app_properties']} private properties per app.",
+                400, f"A file may have at most {most} private properties per app.",
                 "invalidProperty",
             )
 
@@ -842,7 +844,7 @@ class GoogleDriveEmulator(Emulator):
             raise _invalid("pageSize") from None
         if size < 1:
             raise _invalid("pageSize")
-        size = min(size, LIMITS["max_page_size"])
+        size = min(size, int(self.spec["limit.max_page_size"]))
         matches = [f for f in self.files.values() if self._visible(f, grant) and predicate(f, root)]
         matches.sort(key=self._order_key(request.query.get("orderBy", "")))
         if request.query.get("orderBy", "").strip().endswith("desc"):
@@ -1061,12 +1063,9 @@ class GoogleDriveEmulator(Emulator):
             raise _drive_error(400, "Content-Range does not match the body length", "badRequest")
         final = upload.total is not None and end + 1 == upload.total
         if not final and len(body) % CHUNK_QUANTUM:
+            text = self.spec["value.chunk_refusal_text"]
             raise _drive_error(
-                400,
-                f"Invalid request. The number of bytes uploaded is required to be a multiple of "
-                f"{CHUNK_QUANTUM} bytes, except for the final request. The received request "
-                f"contained {len(body)} bytes.",
-                "badRequest",
+                400, text.format(quantum=CHUNK_QUANTUM, size=len(body)), "badRequest"
             )
         received = len(upload.received)
         if start > received:

@@ -39,10 +39,11 @@ this module costs nothing.
   rewrites upload URLs onto the overridden endpoint — see :func:`media_upload_uri`.
 
 Public vs assumed: paths, query syntax, error reasons, retry rules, the 256 KiB chunk rule and
-scopes are from Google's documentation and the client library's source. The property limits in
-:data:`LIMITS` (124 bytes per key+value, 30 app properties per file) were not confirmed by our
-research and are kept there, overridable (``GoogleDriveStorage(limits={...})``, unknown keys
-refused); the emulator enforces the same table.
+scopes are from Google's documentation and the client library's source. The limits checked
+before sending (124 bytes per key+value, 30 app properties per file, 1000 files per page: Google's
+documented values, defaults in :data:`LIMITS`) are facts of the storage ``SPEC``, overridable like
+every vendor's (``GoogleDriveStorage(spec={"limit.property_bytes": ...})``, unknown keys refused);
+the emulator takes the same ``spec=``.
 
 Sources: Drive API v3 reference and guides (files, search query terms, custom file
 properties, manage uploads, handle errors, shared drives), google-api-python-client and

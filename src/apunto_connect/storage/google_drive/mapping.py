@@ -83,7 +83,8 @@ LIMITS: Mapping[str, int] = {
     "app_properties": 30,  # private properties one app may set on one file
     "max_page_size": 1000,
 }
-"""Drive limits the provider checks before sending (override per provider with ``limits=``)."""
+"""Drive limits the provider checks before sending: the defaults of the storage ``SPEC``'s
+``limit.*`` facts (override per provider with ``spec={"limit.property_bytes": ...}``)."""
 
 CREDENTIALS: tuple[CredentialField, ...] = (
     CredentialField("client_id", secret=False, required=False),

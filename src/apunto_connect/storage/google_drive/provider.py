@@ -15,7 +15,7 @@ import attrs
 
 from ..._caches import BoundedCache, bounded_cache
 from ..._extras import require_extra
-from ..._overrides import merged_table, warn_renamed
+from ..._overrides import legacy_overrides, warn_renamed
 from ...credentials import Secret, resolve_credentials
 from ...errors import (
     ApuntoError,
@@ -26,6 +26,7 @@ from ...errors import (
 from ...http import RetryPolicy
 from ...models.common import Capability, ConnectionStatus
 from ...models.storage import StoredFile
+from ...vendor_spec import VendorSpec
 from ..base import StorageProvider, UploadData
 from ..google_auth import (
     DEFAULT_SCOPES,
@@ -65,6 +66,7 @@ from .mapping import (
     opened,
 )
 from .retries import DriveRetry
+from .spec import SPEC
 
 __all__ = ["DEFAULT_MAX_RETRIES", "GoogleDriveStorage"]
 
@@ -102,7 +104,10 @@ class GoogleDriveStorage(DriveFolders, StorageProvider):
         timeout: seconds per request.
         sleep, rand: how to wait between retries and the source of their jitter (inject for
             tests).
-        limits: override :data:`LIMITS`.
+        spec: overrides of :data:`~.spec.SPEC`, e.g. ``{"limit.property_bytes": 124}``
+            (unknown keys raise ``ConfigurationError``).
+        limits: deprecated spelling of ``spec`` with :data:`LIMITS`' keys
+            (``{"property_bytes": 124}``; one release, ``DeprecationWarning``).
         environment: label reported by :meth:`check_connection`.
         num_retries: deprecated name of ``max_retries`` (one release, ``DeprecationWarning``).
     """
@@ -137,6 +142,7 @@ class GoogleDriveStorage(DriveFolders, StorageProvider):
         timeout: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
+        spec: Mapping[str, Any] | VendorSpec | None = None,
         limits: Mapping[str, int] | None = None,
         environment: str = "production",
         num_retries: int | None = None,
@@ -148,7 +154,11 @@ class GoogleDriveStorage(DriveFolders, StorageProvider):
                 f"must be a positive multiple of 256 KiB ({CHUNK_QUANTUM} bytes), got {chunk_size}",
                 field="chunk_size", code="APUNTO-STORAGE-523",
             )
-        self.limits: Mapping[str, int] = merged_table("Google Drive", LIMITS, limits, "limits")
+        self.spec: VendorSpec = _drive_spec(spec, limits)
+        self.limits: Mapping[str, int] = {
+            name: int(self.spec.peek(f"limit.{name}")) for name in LIMITS
+        }
+        """The limits checked before sending (from :attr:`spec`)."""
         if num_retries is not None:
             warn_renamed("GoogleDriveStorage", "num_retries", "max_retries")
             if max_retries is None:
@@ -585,3 +595,18 @@ class GoogleDriveStorage(DriveFolders, StorageProvider):
         if base is not None and self._http is None and hasattr(base, "close"):
             base.close()
         self._local = threading.local()
+
+
+def _drive_spec(
+    spec: Mapping[str, Any] | VendorSpec | None, limits: Mapping[str, int] | None
+) -> VendorSpec:
+    """The provider's copy of :data:`~.spec.SPEC`: ``spec`` on top of the deprecated ``limits``."""
+    if limits is None:
+        return SPEC.with_overrides(spec)
+    warn_renamed("GoogleDriveStorage", "limits", "spec", stacklevel=3)
+    translated = legacy_overrides(
+        "Google Drive", limits, {name: f"limit.{name}" for name in LIMITS}, SPEC, "limits"
+    )
+    if isinstance(spec, VendorSpec):
+        spec = {key: fact.value for key, fact in spec.facts.items()}
+    return SPEC.with_overrides({**translated, **(spec or {})})

@@ -1,10 +1,11 @@
 """Google Drive facts this SDK relies on beyond the client library: limits and refusal texts.
 
 Drive's paths, query syntax and errors come from Google's client library and documentation, so
-only the numbers the provider checks before sending (:data:`~.mapping.LIMITS`, overridable with
-``GoogleDriveStorage(limits={...})``) and the texts the emulator answers with are recorded
-here, each with its evidence (``docs/vendors/evidence/google_drive.md``). The values are read
-from :data:`~.mapping.LIMITS`, so this description cannot drift from what the code checks.
+only the numbers the provider checks before sending and the texts the emulator answers with are
+recorded here, each with its evidence (``docs/vendors/evidence/google_drive.md``). The provider
+and the emulator read them from their own copy (``GoogleDriveStorage(spec={...})`` and the
+emulator's ``spec=`` override them, unknown keys refused); the default numbers are
+:data:`~.mapping.LIMITS`.
 """
 
 from __future__ import annotations
@@ -50,8 +51,13 @@ SPEC = VendorSpec(
         "value.property_refusal_reason": public(
             "propertyLengthLimitExceeded", _PROPERTY_REFUSAL_SEEN
         ),
-        "value.chunk_refusal_text": assumed("the emulator's own wording", _TEXTS_SEARCHED),
+        "value.chunk_refusal_text": assumed(
+            "Invalid request. The number of bytes uploaded is required to be a multiple of "
+            "{quantum} bytes, except for the final request. The received request contained "
+            "{size} bytes.",
+            f"{_TEXTS_SEARCHED} (the emulator's wording; {{quantum}} and {{size}} are filled in)",
+        ),
     },
-    record=False,  # a description, read by reports; the provider checks LIMITS itself
+    record=False,  # shared by the process; providers and emulators record on their copies
 )
 """Google Drive's limits and the emulator's refusal texts, with their evidence."""
