@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
@@ -157,11 +157,13 @@ invoices = st.builds(
 def test_preflight_never_raises_and_check_raises_only_validation_errors(
     invoice: Invoice, issuer: Issuer | None
 ) -> None:
-    issues = preflight(invoice, issuer)
+    # One clock for both calls: the Fecha messages quote "now", which may tick in between.
+    now = datetime.now(timezone.utc)
+    issues = preflight(invoice, issuer, now=now)
     assert all(isinstance(issue, Issue) and issue.field and issue.code for issue in issues)
     errors = [i for i in issues if i.severity.value == "error"]
     try:
-        check(invoice, issuer)
+        check(invoice, issuer, now=now)
     except ApuntoError as exc:
         assert errors and getattr(exc, "issues", None) == issues
     else:
