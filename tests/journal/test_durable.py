@@ -172,6 +172,24 @@ def test_a_short_lock_is_waited_out(tmp_path: Path):
         other.close()
 
 
+def test_a_new_file_another_process_is_still_setting_up_is_waited_for(tmp_path: Path):
+    # Two workers opening a new journal at once: one is still writing to the file in its
+    # first (rollback-journal) mode while the other switches it to WAL. SQLite answers that
+    # switch "database is locked" at once, without its busy handler; the open waits instead.
+    path = tmp_path / "journal.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE setup (x)")
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO setup VALUES (1)")
+    releaser = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    releaser.start()
+    try:
+        assert SqliteJournal(path, busy_timeout=5).claim(V, A, "k1", "h1").fresh
+    finally:
+        releaser.join()
+        other.close()
+
+
 def test_sync_modes_keep_every_commit_and_unknown_modes_are_refused(tmp_path: Path):
     from apunto_connect.errors import ValidationError
 

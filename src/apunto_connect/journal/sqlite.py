@@ -162,17 +162,20 @@ class SqliteJournal(SqlJournal):
             ) from exc
         if self.path.exists() and not self.path.is_file():
             raise JournalUnavailable("the journal path is not a file", target=str(self.path))
-        try:
+
+        def check() -> list[str]:
             db = self._db()
             db.execute("PRAGMA journal_mode=WAL").fetchone()
             # A damaged file must be refused now, not after a stamp went out. The check reads
             # every page (about 0.5 s per GB when cached); beyond the limit, damage shows up as
             # JournalUnavailable on the first operation that reads the bad page instead.
-            problems = ["ok"]
-            if self.path.stat().st_size <= self.quick_check_limit:
-                problems = [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
-        except sqlite3.DatabaseError as exc:
-            raise self._unavailable(exc, "cannot open the journal") from exc
+            if self.path.stat().st_size > self.quick_check_limit:
+                return ["ok"]
+            return [row[0] for row in db.execute("PRAGMA quick_check").fetchall()]
+
+        # Two processes opening a new file at once race to switch it to WAL; the loser's
+        # SQLITE_BUSY skips the busy handler, so it is retried here like a transaction's.
+        problems = self._when_free(check, "cannot open the journal")
         if problems != ["ok"]:
             raise JournalUnavailable(
                 f"the journal file is corrupt: {'; '.join(problems[:3])}", target=str(self.path)
@@ -205,41 +208,54 @@ class SqliteJournal(SqlJournal):
         return db
 
     def _run(self, work: Callable[[Tx], T], *, write: bool = True, durable: bool = False) -> T:
+        sync_now = durable and self._sync_durable
+
+        def transaction() -> T:
+            db = self._db()
+            if sync_now:
+                # In WAL mode a FULL commit syncs the whole log, earlier commits included.
+                db.execute("PRAGMA synchronous=FULL")
+            # A write takes the write lock before it reads anything: a statement left to
+            # upgrade a read snapshot (autocommit, or a deferred BEGIN) can stall against a
+            # writer of another process until busy_timeout.
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                result = work(_SqliteTx(db))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
+                raise
+            finally:
+                if sync_now:
+                    db.execute(f"PRAGMA synchronous={self._synchronous}")
+            return result
+
+        return self._when_free(transaction, "the journal cannot be used")
+
+    def _when_free(self, attempt: Callable[[], T], doing: str) -> T:
+        """``attempt()``, tried again while SQLite says busy, for up to :attr:`busy_timeout`.
+
+        Some busy cases (WAL recovery, switching a new file to WAL, a snapshot upgrade) skip
+        SQLite's own busy handler; they are retried here within the same bound.
+
+        Raises:
+            JournalUnavailable: still busy at the deadline, or a file SQLite cannot use.
+        """
         deadline = time.monotonic() + self.busy_timeout
         pause = 0.005
-        sync_now = durable and self._sync_durable
         while True:
-            db = self._db()
             try:
-                if sync_now:
-                    # In WAL mode a FULL commit syncs the whole log, earlier commits included.
-                    db.execute("PRAGMA synchronous=FULL")
-                # A write takes the write lock before it reads anything: a statement left to
-                # upgrade a read snapshot (autocommit, or a deferred BEGIN) can stall against a
-                # writer of another process until busy_timeout.
-                db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                try:
-                    result = work(_SqliteTx(db))
-                    db.execute("COMMIT")
-                except BaseException:
-                    if db.in_transaction:
-                        with contextlib.suppress(sqlite3.Error):
-                            db.execute("ROLLBACK")
-                    raise
-                finally:
-                    if sync_now:
-                        db.execute(f"PRAGMA synchronous={self._synchronous}")
-                return result
+                return attempt()
             except sqlite3.OperationalError as exc:
-                # Some busy cases (WAL recovery, a snapshot upgrade) skip SQLite's own busy
-                # handler: retry them here, within the same bound.
                 if _is_busy(exc) and time.monotonic() < deadline:
                     time.sleep(pause)
                     pause = min(pause * 2, 0.1)
                     continue
-                raise self._unavailable(exc, "the journal cannot be used") from exc
+                raise self._unavailable(exc, doing) from exc
             except sqlite3.DatabaseError as exc:
-                raise self._unavailable(exc, "the journal cannot be used") from exc
+                raise self._unavailable(exc, doing) from exc
 
     def _unavailable(self, exc: sqlite3.DatabaseError, doing: str) -> JournalUnavailable:
         """The typed error for what SQLite said: a lock that stayed, or a file it cannot use."""
