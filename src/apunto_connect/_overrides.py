@@ -65,11 +65,13 @@ def provider_spec(
     legacy: Mapping[str, Any] | None = None,
     legacy_keys: Mapping[str, str] | None = None,
     owner: str = "",
+    legacy_name: str = "endpoints",
 ) -> VendorSpec:
     """A provider's own copy of ``spec`` with the caller's overrides.
 
-    ``legacy`` is the deprecated ``endpoints=`` table (old keys, translated by
-    ``legacy_keys``); it warns once per call and loses to ``overrides`` on the same key.
+    ``legacy`` is a deprecated table of overrides (the keyword ``legacy_name``, ``endpoints=`` by
+    default) with old keys, translated by ``legacy_keys``; it warns once per call and loses to
+    ``overrides`` on the same key.
 
     Raises:
         ConfigurationError: an unknown key in either.
@@ -77,14 +79,16 @@ def provider_spec(
     if legacy is None:
         return spec.with_overrides(overrides)
     warnings.warn(
-        f"{owner}(endpoints=...) is deprecated; pass spec= with SPEC's keys "
+        f"{owner}({legacy_name}=...) is deprecated; pass spec= with SPEC's keys "
         f"({', '.join(repr(k) for k in sorted(spec)[:2])}, ...)",
         DeprecationWarning,
         stacklevel=3,
     )
     if isinstance(overrides, VendorSpec):
         overrides = {key: fact.value for key, fact in overrides.facts.items()}
-    translated = legacy_overrides(owner.removesuffix("Provider"), legacy, legacy_keys or {}, spec)
+    translated = legacy_overrides(
+        owner.removesuffix("Provider"), legacy, legacy_keys or {}, spec, legacy_name.removesuffix("s")
+    )
     return spec.with_overrides({**translated, **(overrides or {})})
 
 

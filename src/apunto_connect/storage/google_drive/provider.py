@@ -15,7 +15,7 @@ import attrs
 
 from ..._caches import BoundedCache, bounded_cache
 from ..._extras import require_extra
-from ..._overrides import legacy_overrides, warn_renamed
+from ..._overrides import provider_spec, warn_renamed
 from ...credentials import Secret, resolve_credentials
 from ...errors import (
     ApuntoError,
@@ -154,11 +154,14 @@ class GoogleDriveStorage(DriveFolders, StorageProvider):
                 f"must be a positive multiple of 256 KiB ({CHUNK_QUANTUM} bytes), got {chunk_size}",
                 field="chunk_size", code="APUNTO-STORAGE-523",
             )
-        self.spec: VendorSpec = _drive_spec(spec, limits)
+        self.spec: VendorSpec = provider_spec(
+            SPEC, spec, legacy=limits, legacy_keys={name: f"limit.{name}" for name in LIMITS},
+            owner="GoogleDriveStorage", legacy_name="limits",
+        )
+        # The limits checked before sending, read once from the spec.
         self.limits: Mapping[str, int] = {
             name: int(self.spec.peek(f"limit.{name}")) for name in LIMITS
         }
-        """The limits checked before sending (from :attr:`spec`)."""
         if num_retries is not None:
             warn_renamed("GoogleDriveStorage", "num_retries", "max_retries")
             if max_retries is None:
@@ -595,18 +598,3 @@ class GoogleDriveStorage(DriveFolders, StorageProvider):
         if base is not None and self._http is None and hasattr(base, "close"):
             base.close()
         self._local = threading.local()
-
-
-def _drive_spec(
-    spec: Mapping[str, Any] | VendorSpec | None, limits: Mapping[str, int] | None
-) -> VendorSpec:
-    """The provider's copy of :data:`~.spec.SPEC`: ``spec`` on top of the deprecated ``limits``."""
-    if limits is None:
-        return SPEC.with_overrides(spec)
-    warn_renamed("GoogleDriveStorage", "limits", "spec", stacklevel=3)
-    translated = legacy_overrides(
-        "Google Drive", limits, {name: f"limit.{name}" for name in LIMITS}, SPEC, "limits"
-    )
-    if isinstance(spec, VendorSpec):
-        spec = {key: fact.value for key, fact in spec.facts.items()}
-    return SPEC.with_overrides({**translated, **(spec or {})})
