@@ -37,7 +37,13 @@ _PHP = "loduis/alegra-php"
 _BOTH = f"{_CLI}; {_PHP}"
 _CLIENTS = f"{_CLI}; {_PHP}; platanus/alegra-integrations; apideck Alegra guide"
 _CHEAT = f"one source: {_CLI} per-country cheat-sheet (Mexican bodies)"
-_NOT_FOUND = f"searched {_CLI}, {_PHP}, apideck and public code search: not found"
+# Two small Python clients published on PyPI: okchaty/alegra (package ``alegra``) and
+# ``alegra-python``; a third-party client test drives the emulator with the first.
+_PYPI = "okchaty/alegra (PyPI alegra 0.1.1)"
+_NOT_FOUND = (
+    f"searched {_CLI}, {_PHP}, {_PYPI}, PyPI alegra-python, apideck and public code search: "
+    "not found"
+)
 _LIST = f"one source: {_CLI} commands/generic.go and list options"
 # Alegra's own team publishes n8n workflows that call the API directly (official material).
 _TEAM = "github.com/Alegra-Team/alegra-integrations automatizaciones/n8n"
@@ -74,12 +80,14 @@ _PATHS: dict[str, Fact] = {
     "path.stamp": official("invoices/stamp", _STAMP_REF),
     "path.email": public(
         "invoices/{id}/email",
-        f"{_PHP} src/Support/Mailable.php; {_CLI} commands/invoices.go (action email)",
+        f"{_PHP} src/Support/Mailable.php; {_CLI} commands/invoices.go (action email); "
+        f"{_PYPI} Invoice.email posts invoices/{{id}}/email/",
     ),
     "path.void": public(
         "invoices/{id}/void",
         f"{_CLI} commands/invoices.go (POST void); {_ASPNET} posts invoices/{{id}}/void with no "
-        f"body; {_PHP} has void/open on payments; {_OPEN_REF} reverts an annulment",
+        f"body; {_PYPI} Invoice.void posts invoices/{{id}}/void/ with any JSON body; {_PHP} has "
+        f"void/open on payments; {_OPEN_REF} reverts an annulment",
     ),
 }
 
