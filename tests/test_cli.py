@@ -90,3 +90,20 @@ def test_sandbox_serve_prints_every_base_url_and_stops_by_itself():
     for vendor in ("facturama", "alegra", "enlace_fiscal", "contadigital", "actiun", "controlt", "shipsgo"):
         assert f"  {vendor}" in out.stdout
     assert "sandbox stopped" in out.stdout
+
+
+def test_demo_without_the_sandbox_extra_keeps_the_xml_and_names_the_extra(
+    capsys, tmp_path, monkeypatch
+):
+    # A core install (`pip install apunto-connect`) has no fpdf2: the emulators draw no PDFs.
+    monkeypatch.setitem(sys.modules, "fpdf", None)  # `import fpdf` now fails
+    code = main(["demo", "--json", "--output", str(tmp_path / "archive")])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0 and report["ok"] is True
+    assert len({row["uuid"] for row in report["invoices"]}) == 5
+    assert all(row["parsed"] for row in report["invoices"])
+    assert len(list((tmp_path / "archive").rglob("*.xml"))) == 5
+    assert not list((tmp_path / "archive").rglob("*.pdf"))
+    details = {step["name"]: step["detail"] for step in report["steps"]}
+    assert "pip install 'apunto-connect[sandbox]'" in details["stamp:facturama"]
+    assert "XML only" in details["archive"]

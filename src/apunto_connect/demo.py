@@ -3,7 +3,8 @@
 1. build a freight invoice and compute its totals;
 2. validate it, and show the pre-flight issues of a badly registered customer;
 3. stamp the same invoice with every invoicing vendor, download and parse each CFDI;
-4. archive every XML and PDF to a local folder and to (emulated) Google Drive;
+4. archive every XML and PDF to a local folder and to (emulated) Google Drive (without the
+   ``sandbox`` extra the emulators draw no PDFs: the demo then keeps the XML only and says so);
 5. cancel one invoice;
 6. issue a payment receipt (Pagos 2.0) for the first instalment of a PPD invoice;
 7. run a ControlT land trip through its whole lifecycle;
@@ -27,7 +28,7 @@ from typing import Any
 
 import attrs
 
-from ._extras import missing_modules
+from ._extras import install_hint, missing_modules
 from .errors import ApuntoError, Issue, Severity
 from .models import (
     CancelMotive,
@@ -259,6 +260,9 @@ def run_demo(
         # Drive is an optional extra: without it the demo archives locally only.
         with_drive = "google_drive" in EMULATORS and not missing_modules("drive")
         drive = sb.storage_provider("google_drive") if with_drive else None
+        # fpdf2 is the sandbox extra: a core install stamps and archives the XML, no PDF.
+        with_pdf = not missing_modules("sandbox")
+        no_pdf = f"no PDF drawn (fpdf2 is missing: {install_hint('sandbox')})"
         stamped_by: dict[str, tuple[Any, StampedInvoice]] = {}
 
         for number, name in enumerate(vendors):
@@ -271,7 +275,7 @@ def run_demo(
                     demo_invoice(folio=str(1001 + number)), idempotency_key=f"demo-{name}"
                 )
                 cfdi = parse(provider.download(stamped.id, "xml"))
-                pdf = provider.download(stamped.id, "pdf")
+                pdf = provider.download(stamped.id, "pdf") if with_pdf else None
                 result.uuid, result.total = str(stamped.uuid), str(cfdi.total)
                 result.parsed = (
                     cfdi.uuid is not None
@@ -279,8 +283,9 @@ def run_demo(
                     and cfdi.total == invoice.total
                 )
                 stamped_by[name] = (provider, stamped)
-                return result.parsed and pdf.startswith(b"%PDF"), (
-                    f"UUID {stamped.uuid}, total {cfdi.total}, PDF {len(pdf):,} bytes"
+                drawn = no_pdf if pdf is None else f"PDF {len(pdf):,} bytes"
+                return result.parsed and (pdf is None or pdf.startswith(b"%PDF")), (
+                    f"UUID {stamped.uuid}, total {cfdi.total}, {drawn}"
                 ), {"stamped": {k: v for k, v in to_dict(stamped).items() if k != "raw"}}
 
             if not run.step(f"stamp:{name}", stamp).ok:
@@ -292,12 +297,15 @@ def run_demo(
             for name, (provider, stamped) in stamped_by.items():
                 result = next(r for r in report.stamps if r.provider == name)
                 for label, storage in targets:
-                    archived = archive(stamped, provider, storage)
+                    archived = archive(stamped, provider, storage, include_pdf=with_pdf)
                     files = [archived.xml] + ([archived.pdf] if archived.pdf else [])
                     result.files.extend(f"{label}:{f.id}" for f in files)
                     stored += len(files)
             where = ", ".join(label for label, _ in targets)
-            return stored > 0, f"{stored} files archived to {where} (local folder {report.archive_dir})", {}
+            kinds = "" if with_pdf else f", XML only: {no_pdf}"
+            return stored > 0, (
+                f"{stored} files archived to {where} (local folder {report.archive_dir}){kinds}"
+            ), {}
 
         run.step("archive", archive_all)
 
