@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import zipfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from tests.docs.blocks import ROOT, all_blocks, blocks, pages
 
@@ -59,10 +61,8 @@ def test_every_block_of_the_page_compiles(page: Path) -> None:
         compile(block.source, block.label, "exec")
 
 
-@pytest.mark.parametrize("page", PAGES, ids=IDS)
-def test_page_blocks_run_in_order_against_the_sandbox(
-    page: Path, reader_folder: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def run_page(page: Path) -> None:
+    """Run the page's runnable blocks in order in one namespace, failing on the first error."""
     namespace: dict[str, object] = {"__name__": "__docs__"}
     for block in blocks(page):
         if not block.runs:
@@ -72,6 +72,24 @@ def test_page_blocks_run_in_order_against_the_sandbox(
             exec(code, namespace)
         except Exception as exc:
             pytest.fail(f"{block.label} does not run as shown: {type(exc).__name__}: {exc}")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=IDS)
+def test_page_blocks_run_in_order_against_the_sandbox(
+    page: Path, reader_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_page(page)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=IDS)
+def test_page_blocks_still_run_as_shown_a_year_from_now(
+    page: Path, reader_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A fixed date in an example can age past a SAT time rule (a Fecha at most 72 hours old)
+    # and break the page for every later reader; the clock moves on 400 days and keeps ticking.
+    later = datetime.now(timezone.utc) + timedelta(days=400)
+    with time_machine.travel(later, tick=True):
+        run_page(page)
 
 
 def page_module(page: Path) -> str:
