@@ -5,8 +5,8 @@ The ``alegra`` package from PyPI is a small resource-style client of Alegra's RE
 ``open``). It builds its URLs as ``{api_base}/{api_version}/{resource}/`` with a trailing slash,
 authenticates with HTTP Basic ``user:token`` and returns the ``requests`` response untouched, so
 this test sees the emulator's status codes and bodies as a third-party caller does. Pointing it
-at the emulator needs only ``api_base`` and ``api_version`` (the emulator serves the ``/api/v1``
-root under ``/alegra``).
+at the emulator changes only the host of its ``api_base``: the emulator answers Alegra's own
+``/api/v1`` paths under ``/alegra``.
 
 A test-only dependency; if this client cannot work against the emulator, the emulator is wrong.
 """
@@ -31,12 +31,12 @@ TOKEN = AlegraEmulator.demo_credentials["token"]
 def emulator(monkeypatch):
     """The Alegra emulator on loopback, with the PyPI client configured to call it."""
     with Sandbox(vendors=["alegra"], seed=7) as sandbox:
-        base_url = sandbox.serve().base_url("alegra")  # http://127.0.0.1:PORT/alegra
-        root, version = base_url.rsplit("/", 1)
+        # Only the host changes: https://api.alegra.com/api + /v1 → http://127.0.0.1:PORT/alegra/api
+        host = sandbox.serve().base_url("alegra")
         monkeypatch.setattr(alegra, "user", EMAIL)
         monkeypatch.setattr(alegra, "token", TOKEN)
-        monkeypatch.setattr(alegra, "api_base", root)
-        monkeypatch.setattr(alegra, "api_version", version)
+        monkeypatch.setattr(alegra, "api_base", host + "/api")
+        monkeypatch.setattr(alegra, "api_version", "v1")
         emulator = sandbox.emulator("alegra")
         emulator.file_delay = 0.0  # type: ignore[attr-defined]  (the file URLs come at once)
         yield emulator

@@ -154,6 +154,58 @@ def test_loopback_server_serves_the_same_emulator_and_drops_connections():
         transport.close()
 
 
+def test_a_client_that_swaps_only_the_host_keeps_the_vendors_base_path():
+    # https://api.counter.test/v1/items → http://127.0.0.1:PORT/counter/v1/items
+    emulator = CounterEmulator()
+    with LoopbackServer({"counter": emulator}, FaultPlan()) as server:
+        host_swapped = server.base_url("counter") + "/v1"
+        with requests.Session() as http:
+            http.auth = ("demo", "secret")
+            created = http.post(f"{host_swapped}/items", json={"name": "net"}, timeout=10)
+            assert created.status_code == 201
+            item_id = created.json()["id"]
+            assert http.get(f"{host_swapped}/items/{item_id}",
+                            timeout=10).json()["name"] == "net"
+            assert http.get(f"{server.base_url('counter')}/V1/items/{item_id}",
+                            timeout=10).status_code == 200
+            assert http.get(f"{server.base_url('counter')}/items/{item_id}",
+                            timeout=10).status_code == 200
+            # Only a whole leading segment is the base path: /v1x is an unknown path.
+            assert http.get(f"{server.base_url('counter')}/v1x/items/{item_id}",
+                            timeout=10).status_code == 404
+    assert list(emulator.items) == [item_id]
+
+
+@pytest.mark.parametrize(
+    ("vendor", "vendor_base_path", "method", "path"),
+    [
+        ("alegra", "/api/v1", "GET", "/company"),
+        ("shipsgo", "/v2", "GET", "/ocean/shipments"),
+        ("enlace_fiscal", "/v6", "POST", "/probarConexion"),
+        ("contadigital", "/dev/pruebas", "POST", "/api/conectar.json"),
+    ],
+)
+def test_every_emulator_answers_under_its_vendors_base_path(vendor, vendor_base_path, method,
+                                                            path):
+    from apunto_connect.sandbox import Sandbox
+
+    with Sandbox(vendors=[vendor], seed=3) as sandbox:
+        base = sandbox.serve().base_url(vendor)
+        creds = dict(sandbox.emulator(vendor).demo_credentials)
+        options = {
+            "alegra": {"auth": (creds.get("email"), creds.get("token"))},
+            "shipsgo": {"headers": {"X-Shipsgo-User-Token": creds.get("api_token", "")}},
+            "enlace_fiscal": {"auth": (creds.get("username"), creds.get("token")),
+                              "headers": {"x-api-key": creds.get("api_key", "")}, "json": {}},
+            "contadigital": {"json": {"ApiKey": creds.get("api_key")}},
+        }[vendor]
+        short = requests.request(method, base + path, timeout=10, **options)
+        full = requests.request(method, base + vendor_base_path + path, timeout=10, **options)
+        assert short.status_code == 200, short.text
+        assert full.status_code == 200, full.text
+        assert full.json().keys() == short.json().keys()
+
+
 def test_loopback_server_refuses_non_loopback_hosts():
     with pytest.raises(ValueError):
         LoopbackServer({}, host="0.0.0.0")

@@ -265,13 +265,6 @@ class ContaDigitalEmulator(Emulator):
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def handle(self, request: EmulatorRequest) -> EmulatorResponse:
-        """Answer on both environments: the test prefix maps onto the same routes."""
-        prefix = _PATHS["test_prefix"].lower()
-        if request.path.lower().startswith(prefix + "/"):
-            request = attrs.evolve(request, path=request.path[len(prefix):])
-        return super().handle(request)
-
     def authenticate(self, request: EmulatorRequest) -> EmulatorResponse | None:
         """Every path but the token exchange needs a live bearer token."""
         if request.path.rstrip("/").lower() == _PATHS["connect"].lower():

@@ -9,13 +9,14 @@ emulator serves both.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
@@ -190,6 +191,13 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
     return mark
 
 
+@functools.lru_cache(maxsize=64)
+def _base_paths(base_urls: tuple[str, ...]) -> tuple[str, ...]:
+    """The non-empty paths of an emulator's base URLs, lower-cased, the longest first."""
+    paths = {urlsplit(url).path.rstrip("/").lower() for url in base_urls}
+    return tuple(sorted(paths - {""}, key=len, reverse=True))
+
+
 class Router:
     """Matches ``(method, path)`` to a handler and its path parameters."""
 
@@ -306,7 +314,13 @@ class Emulator:
         return []
 
     def handle(self, request: EmulatorRequest) -> EmulatorResponse:
-        """Answer one request (authentication, routing and errors included)."""
+        """Answer one request (authentication, routing and errors included).
+
+        A path that still carries the vendor's own base path (``/api/v1/invoices`` where
+        Alegra's base URL is ``https://api.alegra.com/api/v1``) is answered as the path after
+        it, so a client that lets one change only the host works on loopback too.
+        """
+        request = self._without_base_path(request)
         try:
             denied = self.authenticate(request)
             if denied is not None:
@@ -319,6 +333,13 @@ class Emulator:
                 return handler(request, **params)
         except HttpError as exc:
             return exc.response()
+
+    def _without_base_path(self, request: EmulatorRequest) -> EmulatorRequest:
+        lowered = request.path.lower()
+        for prefix in _base_paths(self.base_urls):
+            if lowered == prefix or lowered.startswith(prefix + "/"):
+                return attrs.evolve(request, path=request.path[len(prefix):] or "/")
+        return request
 
     # Attributes that are machinery rebuilt by __init__, not the emulated vendor's data.
     _MACHINERY: ClassVar[frozenset[str]] = frozenset({"clock", "seed", "lock", "router", "spec"})
