@@ -273,6 +273,28 @@ def test_open_journal_by_path_env_and_memory(tmp_path: Path, monkeypatch: pytest
         open_journal(" ")
 
 
+def test_a_default_journal_that_cannot_be_created_says_how_to_choose_another(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    import apunto_connect.journal as journal_module
+
+    not_a_folder = tmp_path / "home-is-a-file"
+    not_a_folder.write_text("")
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.setattr(journal_module, "default_journal_path",
+                        lambda: not_a_folder / "apunto-connect" / "journal.sqlite3")
+    with pytest.raises(JournalUnavailable) as caught:
+        open_journal()
+    text = str(caught.value)
+    assert "cannot create the journal folder" in text
+    assert "default journal file" in text and ENV_VAR in text and "journal=" in text
+    assert caught.value.target.endswith("journal.sqlite3")
+    # A file the user chose gets the plain error: they know how they chose it.
+    with pytest.raises(JournalUnavailable) as chosen:
+        open_journal(not_a_folder / "journal.sqlite3")
+    assert "default journal" not in str(chosen.value)
+
+
 # -- PostgreSQL -------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ import os
 import threading
 from pathlib import Path
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, JournalUnavailable
 from .base import DEFAULT_LEASE, DEFAULT_WAIT, JournalStore, OutboxItem, OutboxStore
 from .memory import MemoryJournal
 from .records import Claim, Delivery, DeliveryStatus, JournalRecord, StampState
@@ -67,6 +67,7 @@ def open_journal(target: JournalStore | str | os.PathLike[str] | None = None) ->
     """
     if isinstance(target, JournalStore):
         return target
+    chosen = target is not None or bool(os.environ.get(ENV_VAR))
     if target is None:
         target = os.environ.get(ENV_VAR) or default_journal_path()
     text = os.fspath(target)
@@ -92,7 +93,20 @@ def open_journal(target: JournalStore | str | os.PathLike[str] | None = None) ->
         key = f"sqlite:{path}"
         store = _opened.get(key)
         if store is None:
-            store = _opened[key] = SqliteJournal(path)
+            try:
+                store = _opened[key] = SqliteJournal(path)
+            except JournalUnavailable as exc:
+                if chosen:
+                    raise
+                # Nobody chose this file: say how to choose another (a read-only home in a
+                # container is the usual case).
+                hint = JournalUnavailable(
+                    f"{exc}; this is the default journal file: choose another with journal= or "
+                    f"the {ENV_VAR} environment variable (a file path, a postgresql:// URL, or "
+                    "'memory' for no durable journal)"
+                )
+                hint.target = exc.target
+                raise hint from exc
         return store
 
 
