@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import sys
 import threading
 import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from importlib import resources
-from importlib.abc import Traversable
 from types import MappingProxyType
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +30,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import attrs
 
 from ..errors import Issue, Severity, ValidationError
+
+if sys.version_info >= (3, 11):
+    from importlib.resources.abc import Traversable
+else:  # Python 3.10; importlib.abc's alias is deprecated from 3.12 and gone in 3.14
+    from importlib.abc import Traversable
 
 __all__ = [
     "CatalogVersion",
